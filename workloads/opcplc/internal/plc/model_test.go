@@ -242,7 +242,10 @@ func TestUIntWrapsIntoRangeAndRandomizeStaysInRange(t *testing.T) {
 }
 
 func TestRunAdvancesOnTheClockAndNotifies(t *testing.T) {
-	s, clk := newSim(t, func(c *plc.Config) { c.NoData = true; c.NoSpikes, c.NoDips, c.NoPosTrend, c.NoNegTrend = true, true, true, true })
+	s, clk := newSim(t, func(c *plc.Config) {
+		c.NoData = true
+		c.NoSpikes, c.NoDips, c.NoPosTrend, c.NoNegTrend = true, true, true, true
+	})
 	changed := make(chan []string, 10)
 	s.OnChange(func(ids []string) { changed <- ids })
 	ctx, cancel := context.WithCancel(context.Background())
