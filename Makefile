@@ -1,0 +1,71 @@
+# edgeframe — the targets users and CI call. `make help` lists them.
+SHELL := /usr/bin/env bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+export EDGEFRAME_TOOLS ?= $(HOME)/.cache/edgeframe/tools
+GO          ?= go
+BIN         := bin
+WORKLOADS   := $(notdir $(wildcard workloads/*))
+VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS     := -s -w -X github.com/edgeframe/edgeframe/pkg/version.Version=$(VERSION)
+TEST_FLAGS  ?= -count=1 -timeout 45m
+BENCH_FLAGS ?= -run '^$$' -bench . -benchtime 1x -timeout 30m
+# A seed corpus per fuzz target runs in `make test`; FUZZTIME drives `make fuzz`.
+FUZZTIME    ?= 30s
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+.PHONY: tools
+tools: ## install or build every real component the tests and the demo need (idempotent, cached)
+	@for s in scripts/tools/[0-9]*.sh; do bash "$$s"; done
+
+.PHONY: build
+build: ## build every workload (and the arcflux mixin) into bin/
+	@mkdir -p $(BIN)
+	@for w in $(WORKLOADS); do \
+	  if [ -d workloads/$$w/cmd/$$w ]; then pkg=./workloads/$$w/cmd/$$w; else pkg=./workloads/$$w/cmd; fi; \
+	  echo "go build $$pkg -> $(BIN)/$$w"; \
+	  CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/$$w $$pkg; \
+	done
+	@for c in $(wildcard mixin/cmd/*); do \
+	  echo "go build ./$$c -> $(BIN)/$$(basename $$c)"; \
+	  CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/$$(basename $$c) ./$$c; \
+	done
+
+.PHONY: test
+test: build ## unit + integration tests against real components (run `make tools` first)
+	$(GO) test $(TEST_FLAGS) ./...
+
+.PHONY: bench
+bench: build ## benchmarks against real components; prints the figures
+	$(GO) test $(BENCH_FLAGS) ./... | tee $(BIN)/bench.txt | grep -vE '^(ok|PASS|\?)'
+
+.PHONY: fuzz
+fuzz: ## run every fuzz target for FUZZTIME each
+	@for p in $$($(GO) list ./...); do \
+	  for f in $$($(GO) test -list '^Fuzz' $$p 2>/dev/null | grep '^Fuzz' || true); do \
+	    echo "fuzz $$p $$f"; $(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$p; \
+	  done; \
+	done
+
+.PHONY: lint
+lint: ## go vet + staticcheck + gofmt
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt would change:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+	$(GO) vet ./...
+	@test -x $(EDGEFRAME_TOOLS)/bin/staticcheck || bash scripts/tools/90-lint.sh
+	$(EDGEFRAME_TOOLS)/bin/staticcheck ./...
+
+.PHONY: demo
+demo: build ## run the local topology (see README); ARGS="--duration 60s" passes flags
+	@if [ -d test/topology/cmd/edgeframe-demo ]; then \
+	  $(GO) run ./test/topology/cmd/edgeframe-demo $(ARGS); \
+	else \
+	  $(GO) run ./test/demo $(ARGS); \
+	fi
+
+.PHONY: clean
+clean: ## remove build outputs (not the tool cache)
+	rm -rf $(BIN) .edgeframe

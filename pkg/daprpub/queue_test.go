@@ -1,0 +1,101 @@
+package daprpub_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/edgeframe/edgeframe/pkg/backoff"
+	"github.com/edgeframe/edgeframe/pkg/cloudevent"
+	"github.com/edgeframe/edgeframe/pkg/daprpub"
+)
+
+// flaky is a Publisher that fails while down is set and records what it published.
+type flaky struct {
+	mu   sync.Mutex
+	down atomic.Bool
+	got  []string
+}
+
+func (f *flaky) Publish(_ context.Context, _, _ string, ev cloudevent.Event) error {
+	if f.down.Load() {
+		return errors.New("sidecar unavailable")
+	}
+	f.mu.Lock()
+	f.got = append(f.got, ev.ID)
+	f.mu.Unlock()
+	return nil
+}
+
+func (f *flaky) ids() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.got...)
+}
+
+func item(seq int64) daprpub.Item {
+	return daprpub.Item{PubSub: "edge-pubsub", Topic: "telemetry/t/x",
+		Event: cloudevent.New("t", "x", seq, "edgeframe/l2/t", time.Now(), json.RawMessage(`{}`))}
+}
+
+func TestQueueRetriesInOrderThroughAnOutage(t *testing.T) {
+	pub := &flaky{}
+	pub.down.Store(true)
+	var retries atomic.Int64
+	q := daprpub.NewQueue(pub, daprpub.QueueConfig{Capacity: 100,
+		Backoff: backoff.Policy{Initial: time.Millisecond, Max: 5 * time.Millisecond},
+		Hooks:   daprpub.Hooks{Retried: func(daprpub.Item, int, error) { retries.Add(1) }}})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- q.Run(ctx) }()
+	for i := int64(1); i <= 10; i++ {
+		if err := q.Enqueue(item(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(30 * time.Millisecond)
+	if len(pub.ids()) != 0 || retries.Load() == 0 {
+		t.Fatalf("published %v with %d retries while down", pub.ids(), retries.Load())
+	}
+	pub.down.Store(false)
+	q.Close()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	cancel()
+	got := pub.ids()
+	if len(got) != 10 {
+		t.Fatalf("published %d of 10: %v", len(got), got)
+	}
+	for i, id := range got {
+		if id != cloudevent.NewID("t", "x", int64(i+1)) {
+			t.Fatalf("out of order at %d: %v", i, got)
+		}
+	}
+}
+
+func TestQueueDropsOldestWhenFullAndReportsIt(t *testing.T) {
+	pub := &flaky{}
+	pub.down.Store(true)
+	var dropped []string
+	q := daprpub.NewQueue(pub, daprpub.QueueConfig{Capacity: 3,
+		Hooks: daprpub.Hooks{Dropped: func(it daprpub.Item, reason string) { dropped = append(dropped, it.Event.ID+" "+reason) }}})
+	for i := int64(1); i <= 5; i++ {
+		_ = q.Enqueue(item(i))
+	}
+	if q.Len() != 3 {
+		t.Fatalf("len %d", q.Len())
+	}
+	want := []string{"t/x/1 queue full", "t/x/2 queue full"}
+	if len(dropped) != 2 || dropped[0] != want[0] || dropped[1] != want[1] {
+		t.Fatalf("dropped %v, want %v", dropped, want)
+	}
+	q.Close()
+	if err := q.Enqueue(item(6)); !errors.Is(err, daprpub.ErrClosed) {
+		t.Fatalf("enqueue after close: %v", err)
+	}
+}

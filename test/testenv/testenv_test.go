@@ -1,0 +1,56 @@
+package testenv_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/edgeframe/edgeframe/test/testenv"
+)
+
+func TestMosquittoCarriesAMessageAndSurvivesKill(t *testing.T) {
+	b := testenv.StartMosquitto(t, testenv.MosquittoSpec{})
+	sub := testenv.Subscribe(t, b.URL, "telemetry/#")
+	testenv.Publish(t, b.URL, "telemetry/x", []byte("hello"))
+	if m := testenv.Receive(t, sub, 5*time.Second); string(m.Payload) != "hello" || m.Topic != "telemetry/x" {
+		t.Fatalf("got %+v", m)
+	}
+	pid := b.PID()
+	b.Kill()
+	if !b.Exited() {
+		t.Fatal("kill did not end the broker")
+	}
+	b.Restart(t)
+	if b.PID() == pid || b.PID() == 0 {
+		t.Fatalf("restart kept pid %d", pid)
+	}
+	// the auto-reconnecting subscriber resubscribes (clean session) after the restart
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		testenv.Publish(t, b.URL, "telemetry/y", []byte("again"))
+		select {
+		case m := <-sub:
+			if string(m.Payload) == "again" {
+				return
+			}
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	t.Fatal("no message after broker restart")
+}
+
+func TestDaprdPublishesToMosquitto(t *testing.T) {
+	b := testenv.StartMosquitto(t, testenv.MosquittoSpec{})
+	sub := testenv.Subscribe(t, b.URL, "telemetry/#")
+	d := testenv.StartDaprd(t, testenv.DaprdSpec{
+		AppID:     "testenv",
+		Resources: map[string]string{"pubsub.yaml": testenv.MQTTPubSubComponent("edge-pubsub", b.URL, "testenv-daprd")},
+	})
+	testenv.DaprPublishHTTP(t, d, "edge-pubsub", "telemetry/testenv", `{"v":1}`)
+	m := testenv.Receive(t, sub, 10*time.Second)
+	if m.Topic != "telemetry/testenv" {
+		t.Fatalf("topic %q", m.Topic)
+	}
+	if len(m.Payload) == 0 {
+		t.Fatal("empty payload")
+	}
+}
