@@ -1,0 +1,235 @@
+// Package app wires tempsensor together: configuration, the model, the send loop and its
+// queue to the Dapr sidecar, the control service Dapr calls, and the health/metrics server.
+package app
+
+import (
+	"context"
+	cryptorand "crypto/rand"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	daprgrpc "github.com/dapr/go-sdk/service/grpc"
+
+	"github.com/edgeframe/edgeframe/pkg/cloudevent"
+	"github.com/edgeframe/edgeframe/pkg/daprpub"
+	"github.com/edgeframe/edgeframe/pkg/observe"
+	"github.com/edgeframe/edgeframe/pkg/version"
+	"github.com/edgeframe/edgeframe/workloads/tempsensor/internal/config"
+	"github.com/edgeframe/edgeframe/workloads/tempsensor/internal/control"
+	"github.com/edgeframe/edgeframe/workloads/tempsensor/internal/model"
+	"github.com/edgeframe/edgeframe/workloads/tempsensor/internal/sensor"
+)
+
+// drainTimeout bounds how long queued messages may still go out at shutdown.
+const drainTimeout = 5 * time.Second
+
+// ErrConfig marks a configuration error (exit status 2).
+var ErrConfig = errors.New("configuration")
+
+// Run runs tempsensor until ctx ends (or, with --exit-when-done, until MessageCount
+// messages are published). Logs go to stdout, usage to stderr.
+func Run(ctx context.Context, args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) error {
+	cfg, err := config.Load(args, lookup, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	lvl, _ := observe.ParseLevel(cfg.LogLevel)
+	log := observe.NewLogger(stdout, config.AppID, cfg.Level, lvl)
+
+	reg := observe.NewRegistry()
+	tel, err := observe.Setup(ctx, observe.Resource{Service: config.AppID, Layer: cfg.Level}, reg)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+		defer cancel()
+		if err := tel.Shutdown(sctx); err != nil {
+			log.Warn("telemetry shutdown", "err", err)
+		}
+	}()
+
+	side := &sidecar{addr: cfg.DaprGRPC}
+	defer side.Close()
+	var q *daprpub.Queue
+	met := sensor.NewMetrics(reg, func() int { return q.Len() })
+	health := &publishHealth{}
+	q = daprpub.NewQueue(side, daprpub.QueueConfig{Capacity: cfg.QueueSize, Hooks: health.wrap(met.Hooks()), Logger: log})
+
+	batchID, err := newBatchID()
+	if err != nil {
+		return err
+	}
+	s := sensor.New(sensor.Config{
+		DeviceID: cfg.DeviceID, Source: cloudevent.SourceFor(cfg.Level, config.AppID), PubSub: cfg.PubSub, Topic: cfg.Topic,
+		BatchID: batchID, Delay: cfg.Delay(), Count: cfg.MessageCount, SendData: cfg.SendData,
+	}, model.New(cfg.Model, rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))), q, sensor.SystemClock{}, met, log)
+
+	lis, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(cfg.AppPort)))
+	if err != nil {
+		return fmt.Errorf("--app-port %d: %w", cfg.AppPort, err)
+	}
+	svc := daprgrpc.NewServiceWithListener(lis)
+	if err := control.New(s, reg, log).Register(svc, control.Config{PubSub: cfg.PubSub, Topic: cfg.ControlTopic}); err != nil {
+		lis.Close()
+		return err
+	}
+	web, err := observe.NewServer(cfg.HTTP, reg, health.ready)
+	if err != nil {
+		lis.Close()
+		return fmt.Errorf("--http: %w", err)
+	}
+	web.Mux.HandleFunc("GET /status", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(s.State())
+	})
+	log.Info("tempsensor starting", "version", version.Version, "appPort", cfg.AppPort, "http", web.Addr(),
+		"pubsub", cfg.PubSub, "controlTopic", cfg.ControlTopic)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errc := make(chan error, 3)
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		if err := svc.Start(); err != nil {
+			errc <- fmt.Errorf("Dapr app service on --app-port %d: %w", cfg.AppPort, err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		if err := web.Run(ctx); err != nil {
+			errc <- fmt.Errorf("--http %s: %w", cfg.HTTP, err)
+		}
+	}()
+	// The queue outlives ctx by up to drainTimeout, so what is queued at shutdown still goes out.
+	qctx, qcancel := context.WithCancel(context.Background())
+	defer qcancel()
+	drained := make(chan struct{})
+	go func() {
+		defer close(drained)
+		_ = q.Run(qctx)
+	}()
+	sent := make(chan error, 1)
+	go func() { sent <- s.Run(ctx) }()
+
+	var runErr error
+	select {
+	case err := <-sent:
+		if err != nil && !errors.Is(err, context.Canceled) {
+			runErr = err
+			break
+		}
+		if err == nil {
+			q.Close()
+			if cfg.ExitWhenDone {
+				<-drained
+				log.Info("all messages published, exiting", "messageCount", cfg.MessageCount)
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+		case runErr = <-errc:
+		}
+	case runErr = <-errc:
+	}
+	cancel()
+	q.Close()
+	select {
+	case <-drained:
+	case <-time.After(drainTimeout):
+		log.Warn("shutdown: messages still queued were not published", "queued", q.Len())
+		qcancel()
+		<-drained
+	}
+	if err := svc.GracefulStop(); err != nil {
+		log.Warn("Dapr app service stop", "err", err)
+	}
+	wg.Wait()
+	log.Info("tempsensor stopped", "sent", s.State().Sent)
+	return runErr
+}
+
+// sidecar publishes through the Dapr sidecar, connecting on first use and again after
+// a failed connection, so tempsensor starts before its sidecar is up.
+type sidecar struct {
+	addr string
+	mu   sync.Mutex
+	c    *daprpub.Client
+}
+
+func (s *sidecar) Publish(ctx context.Context, pubsub, topic string, ev cloudevent.Event) error {
+	s.mu.Lock()
+	if s.c == nil {
+		c, err := daprpub.Dial(ctx, s.addr)
+		if err != nil {
+			s.mu.Unlock()
+			return err
+		}
+		s.c = c
+	}
+	c := s.c
+	s.mu.Unlock()
+	return c.Publish(ctx, pubsub, topic, ev)
+}
+
+func (s *sidecar) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.c != nil {
+		s.c.Close()
+		s.c = nil
+	}
+}
+
+// publishHealth makes /readyz fail while publishing to the sidecar fails.
+type publishHealth struct {
+	failing atomic.Pointer[string]
+}
+
+func (h *publishHealth) wrap(hooks daprpub.Hooks) daprpub.Hooks {
+	sent, retried := hooks.Sent, hooks.Retried
+	hooks.Sent = func(it daprpub.Item, d time.Duration) {
+		h.failing.Store(nil)
+		sent(it, d)
+	}
+	hooks.Retried = func(it daprpub.Item, attempt int, err error) {
+		msg := fmt.Sprintf("publishing to the Dapr sidecar fails (attempt %d): %v", attempt, err)
+		h.failing.Store(&msg)
+		retried(it, attempt, err)
+	}
+	return hooks
+}
+
+func (h *publishHealth) ready() error {
+	if msg := h.failing.Load(); msg != nil {
+		return errors.New(*msg)
+	}
+	return nil
+}
+
+// newBatchID is a random (version 4) GUID, the IoT Edge module's batchId.
+func newBatchID() (string, error) {
+	var b [16]byte
+	if _, err := cryptorand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("batch id: %w", err)
+	}
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]), nil
+}

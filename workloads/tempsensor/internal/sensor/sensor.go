@@ -1,0 +1,189 @@
+// Package sensor is tempsensor's send loop: every period it advances the model and, while
+// SendData is on, queues one CloudEvent with the next sequence number, until MessageCount
+// messages are out (-1 = never). Periods are scheduled against deadlines, not slept one
+// after another, so a 1 ms period holds 1,000 messages/s. Reset and SendData come from
+// other goroutines (the control service) and take effect at the next period.
+package sensor
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"math"
+	"sync/atomic"
+	"time"
+
+	"github.com/edgeframe/edgeframe/pkg/backoff"
+	"github.com/edgeframe/edgeframe/pkg/cloudevent"
+	"github.com/edgeframe/edgeframe/pkg/daprpub"
+	"github.com/edgeframe/edgeframe/workloads/tempsensor/internal/model"
+)
+
+// Kind is the telemetry kind in CloudEvent ids and types.
+const Kind = "tempsensor"
+
+// Clock is the time seam: tests drive it by hand.
+type Clock interface {
+	Now() time.Time
+	// SleepUntil returns at t, or with ctx.Err() when ctx ends first.
+	SleepUntil(ctx context.Context, t time.Time) error
+}
+
+// SystemClock is the real clock.
+type SystemClock struct{}
+
+// Now is time.Now.
+func (SystemClock) Now() time.Time { return time.Now() }
+
+// SleepUntil sleeps until t.
+func (SystemClock) SleepUntil(ctx context.Context, t time.Time) error {
+	return backoff.Sleep(ctx, time.Until(t))
+}
+
+// Enqueuer takes events to publish; *daprpub.Queue is one.
+type Enqueuer interface {
+	Enqueue(it daprpub.Item) error
+}
+
+// Config is what the loop needs to know.
+type Config struct {
+	DeviceID string
+	Source   string // CloudEvent source, cloudevent.SourceFor(level, app id)
+	PubSub   string
+	Topic    string
+	BatchID  string        // GUID of this run (CloudEvent extension batchid)
+	Delay    time.Duration // period
+	Count    int64         // messages per run, -1 = unlimited
+	SendData bool          // initial SendData
+}
+
+// State is what the sensor reports about itself (the status method).
+type State struct {
+	DeviceID     string  `json:"deviceId"`
+	BatchID      string  `json:"batchId"`
+	Sent         int64   `json:"sent"`
+	MessageCount int64   `json:"messageCount"`
+	SendData     bool    `json:"sendData"`
+	Done         bool    `json:"done"`
+	Temperature  float64 `json:"machineTemperature"`
+	MessageDelay string  `json:"messageDelay"`
+}
+
+// Sensor runs the loop. Reset, SetSendData and State are safe from any goroutine.
+type Sensor struct {
+	cfg   Config
+	model *model.Model
+	q     Enqueuer
+	clock Clock
+	met   *Metrics
+	log   *slog.Logger
+
+	reset atomic.Bool
+	send  atomic.Bool
+	done  atomic.Bool
+	sent  atomic.Int64
+	temp  atomic.Uint64
+}
+
+// New returns a sensor; met and log may be nil.
+func New(cfg Config, m *model.Model, q Enqueuer, clock Clock, met *Metrics, log *slog.Logger) *Sensor {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if met == nil {
+		met = NewMetrics(nil, nil)
+	}
+	s := &Sensor{cfg: cfg, model: m, q: q, clock: clock, met: met, log: log}
+	s.SetSendData(cfg.SendData)
+	s.temp.Store(math.Float64bits(m.Temperature()))
+	return s
+}
+
+// Reset puts the machine temperature back to machineTempMin before the next message.
+func (s *Sensor) Reset() {
+	s.reset.Store(true)
+	s.log.Info("reset requested: machine temperature returns to machineTempMin")
+}
+
+// SetSendData pauses (false) or resumes (true) sending; the model keeps running.
+func (s *Sensor) SetSendData(on bool) {
+	if s.send.Swap(on) != on {
+		s.log.Info("SendData changed", "sendData", on)
+	}
+	v := 0.0
+	if on {
+		v = 1
+	}
+	s.met.SendData.Set(v)
+}
+
+// State is a snapshot of the sensor.
+func (s *Sensor) State() State {
+	return State{
+		DeviceID: s.cfg.DeviceID, BatchID: s.cfg.BatchID, Sent: s.sent.Load(), MessageCount: s.cfg.Count,
+		SendData: s.send.Load(), Done: s.done.Load(), Temperature: math.Float64frombits(s.temp.Load()),
+		MessageDelay: s.cfg.Delay.String(),
+	}
+}
+
+// maxLag is how far behind schedule the loop catches up before it gives up the lost
+// periods and starts a new schedule from now (counted).
+func (s *Sensor) maxLag() time.Duration { return time.Second + s.cfg.Delay }
+
+// Run sends until MessageCount messages are queued or ctx ends. It returns nil when the
+// count is reached and ctx.Err() when cancelled.
+func (s *Sensor) Run(ctx context.Context) error {
+	s.log.Info("sending", "deviceId", s.cfg.DeviceID, "topic", s.cfg.Topic, "batchId", s.cfg.BatchID,
+		"messageDelay", s.cfg.Delay.String(), "messageCount", s.cfg.Count, "sendData", s.send.Load())
+	next := s.clock.Now()
+	var seq int64
+	for s.cfg.Count < 0 || seq < s.cfg.Count {
+		if s.reset.Swap(false) {
+			s.model.Reset()
+			s.met.Resets.Inc()
+		}
+		s.model.Step()
+		t := s.model.Temperature()
+		s.temp.Store(math.Float64bits(t))
+		s.met.Temperature.Set(t)
+		if s.send.Load() {
+			seq++
+			if err := s.publish(seq); err != nil {
+				return err
+			}
+			if seq == s.cfg.Count {
+				break
+			}
+		}
+		next = next.Add(s.cfg.Delay)
+		if lag := s.clock.Now().Sub(next); lag > s.maxLag() {
+			s.log.Warn("behind schedule: skipping the lost periods", "lag", lag.String())
+			s.met.Resyncs.Inc()
+			next = s.clock.Now()
+		}
+		if err := s.clock.SleepUntil(ctx, next); err != nil {
+			return err
+		}
+	}
+	s.done.Store(true)
+	s.log.Info("done sending", "messageCount", s.cfg.Count)
+	return nil
+}
+
+func (s *Sensor) publish(seq int64) error {
+	now := s.clock.Now()
+	data, err := json.Marshal(s.model.Sample(now))
+	if err != nil {
+		return fmt.Errorf("sensor: encode message %d: %w", seq, err)
+	}
+	ev := cloudevent.New(Kind, s.cfg.DeviceID, seq, s.cfg.Source, now, data)
+	ev.Subject = s.cfg.DeviceID
+	ev.Extensions = map[string]any{"batchid": s.cfg.BatchID}
+	if err := s.q.Enqueue(daprpub.Item{PubSub: s.cfg.PubSub, Topic: s.cfg.Topic, Event: ev}); err != nil {
+		return fmt.Errorf("sensor: queue message %d: %w", seq, err)
+	}
+	s.sent.Store(seq)
+	s.met.Produced.Inc()
+	return nil
+}

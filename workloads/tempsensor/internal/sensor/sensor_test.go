@@ -1,0 +1,227 @@
+package sensor_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/edgeframe/edgeframe/pkg/cloudevent"
+	"github.com/edgeframe/edgeframe/pkg/daprpub"
+	"github.com/edgeframe/edgeframe/workloads/tempsensor/internal/model"
+	"github.com/edgeframe/edgeframe/workloads/tempsensor/internal/sensor"
+)
+
+// fakeClock jumps to every deadline at once and calls onTick with the number of
+// periods slept so far, so a test acts "between messages".
+type fakeClock struct {
+	now    time.Time
+	ticks  int
+	onTick func(tick int)
+	// lag is added to every wake-up (a slow machine).
+	lag time.Duration
+}
+
+func (c *fakeClock) Now() time.Time { return c.now }
+func (c *fakeClock) SleepUntil(ctx context.Context, t time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if t.After(c.now) {
+		c.now = t
+	}
+	c.now = c.now.Add(c.lag)
+	c.ticks++
+	if c.onTick != nil {
+		c.onTick(c.ticks)
+	}
+	return ctx.Err()
+}
+
+type capture struct {
+	mu    sync.Mutex
+	items []daprpub.Item
+	err   error
+}
+
+func (c *capture) Enqueue(it daprpub.Item) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return c.err
+	}
+	c.items = append(c.items, it)
+	return nil
+}
+
+var start = time.Date(2026, 11, 25, 10, 0, 0, 0, time.UTC)
+
+func newSensor(cfg sensor.Config, clk *fakeClock) (*sensor.Sensor, *capture, *sensor.Metrics) {
+	q := &capture{}
+	met := sensor.NewMetrics(nil, nil)
+	m := model.New(model.DefaultParams(), rand.New(rand.NewPCG(1, 1)))
+	return sensor.New(cfg, m, q, clk, met, nil), q, met
+}
+
+func baseConfig() sensor.Config {
+	return sensor.Config{DeviceID: "dev7", Source: cloudevent.SourceFor("l2", "tempsensor"), PubSub: "edge-pubsub",
+		Topic: "telemetry/tempsensor/dev7", BatchID: "6f1c2b0e-0000-4000-8000-000000000001", Delay: 5 * time.Second, Count: 5, SendData: true}
+}
+
+func body(t *testing.T, it daprpub.Item) model.Body {
+	t.Helper()
+	var b model.Body
+	if err := json.Unmarshal(it.Event.Data, &b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func TestMessageCountAndEventAttributes(t *testing.T) {
+	clk := &fakeClock{now: start}
+	s, q, met := newSensor(baseConfig(), clk)
+	if err := s.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(q.items) != 5 {
+		t.Fatalf("%d messages, want MessageCount 5", len(q.items))
+	}
+	for i, it := range q.items {
+		seq := int64(i + 1)
+		ev := it.Event
+		if err := ev.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		if ev.ID != cloudevent.NewID("tempsensor", "dev7", seq) || ev.Sequence != seq || ev.Type != "io.edgeframe.telemetry.tempsensor.v1" ||
+			ev.Source != "edgeframe/l2/tempsensor" || ev.Extensions["batchid"] != baseConfig().BatchID || ev.Subject != "dev7" {
+			t.Errorf("message %d: %+v", seq, ev)
+		}
+		if it.PubSub != "edge-pubsub" || it.Topic != "telemetry/tempsensor/dev7" {
+			t.Errorf("message %d goes to %s/%s", seq, it.PubSub, it.Topic)
+		}
+		want := start.Add(time.Duration(i) * 5 * time.Second)
+		if b := body(t, it); !b.TimeCreated.Equal(want) || !ev.Time.Equal(want) {
+			t.Errorf("message %d created %v (event time %v), want %v", seq, b.TimeCreated, ev.Time, want)
+		}
+	}
+	if st := s.State(); !st.Done || st.Sent != 5 {
+		t.Errorf("state %+v", st)
+	}
+	if got := testutil.ToFloat64(met.Produced); got != 5 {
+		t.Errorf("produced counter %g", got)
+	}
+	// no sleep after the last message: the run ends when the count is reached
+	if clk.ticks != 4 {
+		t.Errorf("%d periods slept for 5 messages, want 4", clk.ticks)
+	}
+}
+
+func TestPauseKeepsTheModelRunningAndTheSequenceContiguous(t *testing.T) {
+	cfg := baseConfig()
+	cfg.Count = 6
+	clk := &fakeClock{now: start}
+	s, q, met := newSensor(cfg, clk)
+	clk.onTick = func(tick int) {
+		switch tick {
+		case 2:
+			s.SetSendData(false)
+		case 7:
+			s.SetSendData(true)
+		}
+	}
+	if err := s.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(q.items) != 6 {
+		t.Fatalf("%d messages", len(q.items))
+	}
+	// paused after the second period's sleep, resumed after the seventh:
+	// periods 0,1 send; 2..6 are paused; 7..10 send
+	wantPeriod := []int{0, 1, 7, 8, 9, 10}
+	for i, it := range q.items {
+		if it.Event.Sequence != int64(i+1) {
+			t.Errorf("message %d has sequence %d", i, it.Event.Sequence)
+		}
+		if want := start.Add(time.Duration(wantPeriod[i]) * cfg.Delay); !body(t, it).TimeCreated.Equal(want) {
+			t.Errorf("message %d created %v, want period %d", i+1, body(t, it).TimeCreated, wantPeriod[i])
+		}
+	}
+	if testutil.ToFloat64(met.SendData) != 1 {
+		t.Error("send_data gauge not back to 1")
+	}
+}
+
+func TestResetReturnsToMachineTempMin(t *testing.T) {
+	cfg := baseConfig()
+	cfg.Count = 400
+	clk := &fakeClock{now: start}
+	s, q, met := newSensor(cfg, clk)
+	resetAt := -1
+	clk.onTick = func(tick int) {
+		if resetAt < 0 && s.State().Temperature > 60 {
+			resetAt = tick
+			s.Reset()
+		}
+	}
+	if err := s.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if resetAt < 0 {
+		t.Fatal("never reached 60 °C")
+	}
+	before, after := body(t, q.items[resetAt-1]).Machine.Temperature, body(t, q.items[resetAt]).Machine.Temperature
+	if before <= 60 || after < 20.75 || after >= 22.25 {
+		t.Errorf("around the reset: %g then %g, want >60 then 21+[-0.25,1.25)", before, after)
+	}
+	if testutil.ToFloat64(met.Resets) != 1 {
+		t.Error("resets counter")
+	}
+}
+
+func TestUnlimitedRunsUntilCancelled(t *testing.T) {
+	cfg := baseConfig()
+	cfg.Count = -1
+	clk := &fakeClock{now: start}
+	s, q, _ := newSensor(cfg, clk)
+	ctx, cancel := context.WithCancel(context.Background())
+	clk.onTick = func(tick int) {
+		if tick == 1000 {
+			cancel()
+		}
+	}
+	if err := s.Run(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("err %v", err)
+	}
+	if len(q.items) != 1000 || s.State().Done {
+		t.Fatalf("%d messages, done %v", len(q.items), s.State().Done)
+	}
+}
+
+func TestFallingFarBehindSkipsLostPeriods(t *testing.T) {
+	cfg := baseConfig()
+	cfg.Delay = time.Millisecond
+	cfg.Count = 3
+	clk := &fakeClock{now: start, lag: 2 * time.Second}
+	s, _, met := newSensor(cfg, clk)
+	if err := s.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got := testutil.ToFloat64(met.Resyncs); got != 1 {
+		t.Errorf("resyncs %g, want 1 (the first 2 s lag; later periods start from the new schedule)", got)
+	}
+}
+
+func TestQueueErrorEndsTheRun(t *testing.T) {
+	clk := &fakeClock{now: start}
+	s, q, _ := newSensor(baseConfig(), clk)
+	q.err = daprpub.ErrClosed
+	if err := s.Run(context.Background()); !errors.Is(err, daprpub.ErrClosed) || !strings.Contains(err.Error(), "message 1") {
+		t.Fatalf("err %v", err)
+	}
+}
