@@ -1,0 +1,119 @@
+package charts
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/edgeframe/edgeframe/charts/render"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+	"sigs.k8s.io/yaml"
+)
+
+// chartsDir is the repository's charts directory.
+var chartsDir = filepath.Join("..", "..", "charts")
+
+func chartDir(name string) string { return filepath.Join(chartsDir, name) }
+
+// profiles loads every profile.
+func profiles(t testing.TB) []render.Profile {
+	t.Helper()
+	ps, err := render.Profiles(chartsDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ps) < 4 {
+		t.Fatalf("found %d profiles, want l2, l3, l4 and single-cluster", len(ps))
+	}
+	return ps
+}
+
+// renderRelease renders one release of a profile.
+func renderRelease(t testing.TB, p render.Profile, r render.ProfileRelease) map[string]string {
+	t.Helper()
+	vals, err := p.Values(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := render.RenderRelease(context.Background(), r.ChartDir(chartsDir),
+		render.Release{Name: r.Name, Namespace: r.Namespace}, vals)
+	if err != nil {
+		t.Fatalf("profile %s release %s/%s: %v", p.Name, r.Namespace, r.Name, err)
+	}
+	return files
+}
+
+// renderChart renders a chart with values for release name in namespace.
+func renderChart(t testing.TB, chart, name, namespace string, vals map[string]any) map[string]string {
+	t.Helper()
+	files, err := render.RenderRelease(context.Background(), chartDir(chart), render.Release{Name: name, Namespace: namespace}, vals)
+	if err != nil {
+		t.Fatalf("render %s: %v", chart, err)
+	}
+	return files
+}
+
+// objects decodes a multi-document YAML stream.
+func objects(t testing.TB, manifest string) []*unstructured.Unstructured {
+	t.Helper()
+	var out []*unstructured.Unstructured
+	r := utilyaml.NewYAMLReader(bufio.NewReader(strings.NewReader(manifest)))
+	for {
+		doc, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("read manifest: %v", err)
+		}
+		if len(bytes.TrimSpace(stripComments(doc))) == 0 {
+			continue
+		}
+		var m map[string]any
+		if err := yaml.Unmarshal(doc, &m); err != nil {
+			t.Fatalf("manifest is not YAML: %v\n%s", err, doc)
+		}
+		out = append(out, &unstructured.Unstructured{Object: m})
+	}
+	return out
+}
+
+func stripComments(doc []byte) []byte {
+	var b bytes.Buffer
+	for _, line := range bytes.Split(doc, []byte("\n")) {
+		if !bytes.HasPrefix(bytes.TrimSpace(line), []byte("#")) {
+			b.Write(line)
+			b.WriteByte('\n')
+		}
+	}
+	return b.Bytes()
+}
+
+// find returns the object of kind and name, or fails.
+func find(t testing.TB, objs []*unstructured.Unstructured, kind, name string) *unstructured.Unstructured {
+	t.Helper()
+	for _, o := range objs {
+		if o.GetKind() == kind && o.GetName() == name {
+			return o
+		}
+	}
+	t.Fatalf("no %s %q among the rendered objects", kind, name)
+	return nil
+}
+
+// configMapData returns data[key] of the ConfigMap name.
+func configMapData(t testing.TB, files map[string]string, name, key string) string {
+	t.Helper()
+	cm := find(t, objects(t, render.Manifests(files)), "ConfigMap", name)
+	v, ok, _ := unstructured.NestedString(cm.Object, "data", key)
+	if !ok {
+		t.Fatalf("ConfigMap %s has no key %s", name, key)
+	}
+	return v
+}

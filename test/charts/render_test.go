@@ -1,0 +1,192 @@
+package charts
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/edgeframe/edgeframe/charts/render"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+)
+
+var standardLabels = []string{
+	"app.kubernetes.io/name", "app.kubernetes.io/instance", "app.kubernetes.io/version",
+	"app.kubernetes.io/managed-by", "helm.sh/chart", "app.kubernetes.io/part-of",
+}
+
+// TestProfilesLintAndRender lints (as helm lint --strict) and renders every release of every
+// profile, and checks what every chart promises: standard labels, the restricted Pod
+// Security profile, requests/limits, probes and a NOTES.txt.
+func TestProfilesLintAndRender(t *testing.T) {
+	for _, p := range profiles(t) {
+		t.Run(p.Name, func(t *testing.T) {
+			for _, r := range p.Releases {
+				vals, err := p.Values(r)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := render.Lint(r.ChartDir(chartsDir), r.Namespace, vals); err != nil {
+					t.Errorf("helm lint --strict %s (%s/%s): %v", r.Chart, r.Namespace, r.Name, err)
+				}
+				files := renderRelease(t, p, r)
+				if strings.TrimSpace(files["templates/NOTES.txt"]) == "" {
+					t.Errorf("%s: NOTES.txt is empty", r.Chart)
+				}
+				objs := objects(t, render.Manifests(files))
+				if len(objs) == 0 {
+					t.Fatalf("%s rendered no object", r.Chart)
+				}
+				for _, o := range objs {
+					checkObject(t, fmt.Sprintf("%s/%s %s %s", r.Namespace, r.Name, o.GetKind(), o.GetName()), o)
+				}
+			}
+		})
+	}
+}
+
+func checkObject(t *testing.T, at string, o *unstructured.Unstructured) {
+	t.Helper()
+	labels := o.GetLabels()
+	for _, l := range standardLabels {
+		if labels[l] == "" {
+			t.Errorf("%s: label %s missing", at, l)
+		}
+	}
+	if o.GetKind() != "Deployment" {
+		return
+	}
+	pod, _, _ := unstructured.NestedMap(o.Object, "spec", "template", "spec")
+	if v, _, _ := unstructured.NestedBool(pod, "securityContext", "runAsNonRoot"); !v {
+		t.Errorf("%s: pod securityContext.runAsNonRoot is not true", at)
+	}
+	if v, _, _ := unstructured.NestedString(pod, "securityContext", "seccompProfile", "type"); v != "RuntimeDefault" {
+		t.Errorf("%s: pod seccompProfile is %q, want RuntimeDefault", at, v)
+	}
+	containers, _, _ := unstructured.NestedSlice(pod, "containers")
+	if len(containers) == 0 {
+		t.Errorf("%s: no containers", at)
+	}
+	for _, c := range containers {
+		cm := c.(map[string]any)
+		name := cm["name"]
+		if v, _, _ := unstructured.NestedBool(cm, "securityContext", "readOnlyRootFilesystem"); !v {
+			t.Errorf("%s container %s: readOnlyRootFilesystem is not true", at, name)
+		}
+		if v, found, _ := unstructured.NestedBool(cm, "securityContext", "allowPrivilegeEscalation"); !found || v {
+			t.Errorf("%s container %s: allowPrivilegeEscalation is not false", at, name)
+		}
+		if drop, _, _ := unstructured.NestedStringSlice(cm, "securityContext", "capabilities", "drop"); len(drop) != 1 || drop[0] != "ALL" {
+			t.Errorf("%s container %s: capabilities.drop = %v, want [ALL]", at, name, drop)
+		}
+		for _, k := range []string{"requests", "limits"} {
+			if m, _, _ := unstructured.NestedMap(cm, "resources", k); len(m) == 0 {
+				t.Errorf("%s container %s: no resources.%s", at, name, k)
+			}
+		}
+		for _, probe := range []string{"livenessProbe", "readinessProbe"} {
+			if _, ok := cm[probe]; !ok {
+				t.Errorf("%s container %s: no %s", at, name, probe)
+			}
+		}
+	}
+}
+
+// TestImagesByDigest: every chart's images can be pinned by digest.
+func TestImagesByDigest(t *testing.T) {
+	const digest = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
+	img := map[string]any{"digest": digest}
+	cases := []struct {
+		chart string
+		vals  map[string]any
+		want  string
+	}{
+		{"mosquitto", map[string]any{"image": img}, "eclipse-mosquitto@" + digest},
+		{"envoy-proxy", map[string]any{"image": img}, "envoyproxy/envoy@" + digest},
+		{"observability", map[string]any{"image": img}, "otel/opentelemetry-collector-contrib@" + digest},
+		{"edge-workloads", map[string]any{"tempsensor": map[string]any{"enabled": true, "image": img}}, "ghcr.io/edgeframe/tempsensor@" + digest},
+	}
+	for _, c := range cases {
+		files := renderChart(t, c.chart, c.chart, "default", c.vals)
+		if !strings.Contains(render.Manifests(files), "image: "+c.want+"\n") {
+			t.Errorf("%s: rendered image is not %s", c.chart, c.want)
+		}
+	}
+}
+
+// TestBadValuesRejected: values.schema.json rejects bad values with a message naming the field.
+func TestBadValuesRejected(t *testing.T) {
+	cases := []struct {
+		name  string
+		chart string
+		vals  map[string]any
+		want  []string // substrings of the error
+	}{
+		{"unknown level", "mosquitto", map[string]any{"level": "l5"}, []string{"/level", "l2"}},
+		{"typo in a key", "mosquitto", map[string]any{"bridge": map[string]any{"adress": "x:1"}}, []string{"/bridge", "adress"}},
+		{"bridge without address", "mosquitto", map[string]any{"bridge": map[string]any{"enabled": true}}, []string{"/bridge/address"}},
+		{"bridge address without port", "mosquitto", map[string]any{"bridge": map[string]any{"enabled": true, "address": "parent"}}, []string{"/bridge/address"}},
+		{"port out of range", "mosquitto", map[string]any{"listeners": map[string]any{"internal": map[string]any{"port": 70000}}}, []string{"/listeners/internal/port"}},
+		{"negative queue limit", "mosquitto", map[string]any{"queue": map[string]any{"maxQueuedMessages": -1}}, []string{"/queue/maxQueuedMessages"}},
+		{"bad ACL access", "mosquitto", map[string]any{"acl": []any{map[string]any{"user": "u", "rules": []any{map[string]any{"access": "all", "topic": "a"}}}}}, []string{"/acl/0/rules/0/access"}},
+		{"bad digest", "mosquitto", map[string]any{"image": map[string]any{"digest": "sha256:xyz"}}, []string{"/image/digest"}},
+		{"relative path", "mosquitto", map[string]any{"paths": map[string]any{"data": "data/"}}, []string{"/paths/data"}},
+		{"child proxy without parent", "envoy-proxy", map[string]any{"parent": map[string]any{"enabled": true}}, []string{"/parent/address"}},
+		{"bad allow-list name", "envoy-proxy", map[string]any{"allowList": map[string]any{"customDomains": []any{"http://x.com"}}}, []string{"/allowList/customDomains/0"}},
+		{"wildcard in exact list", "envoy-proxy", map[string]any{"allowList": map[string]any{"arcDomains": []any{"*.x.com"}}}, []string{"/allowList/arcDomains/0"}},
+		{"resolver not an IP", "envoy-proxy", map[string]any{"upstreamDNS": map[string]any{"resolvers": []any{"dns.example"}}}, []string{"/upstreamDNS/resolvers/0"}},
+		{"missing proxy ip", "dns-override", map[string]any{}, []string{"/proxy/ip"}},
+		{"broker URL without port", "dapr-components", map[string]any{"pubsub": map[string]any{"url": "tcp://mosquitto"}}, []string{"/pubsub/url"}},
+		{"QoS 3", "dapr-components", map[string]any{"pubsub": map[string]any{"qos": 3}}, []string{"/pubsub/qos"}},
+		{"unknown secret store", "dapr-components", map[string]any{"secretStore": map[string]any{"type": "vault"}}, []string{"/secretStore/type"}},
+		{"bad duration", "dapr-components", map[string]any{"resiliency": map[string]any{"timeout": "10 seconds"}}, []string{"/resiliency/timeout"}},
+		{"subscription without scopes", "dapr-components", map[string]any{"subscriptions": []any{map[string]any{"name": "s", "topic": "t", "route": "/t"}}}, []string{"/subscriptions/0", "scopes"}},
+		{"sampling rate above 1", "dapr-components", map[string]any{"configuration": map[string]any{"tracing": map[string]any{"samplingRate": "2"}}}, []string{"/configuration/tracing/samplingRate"}},
+		{"publishednodes without endpoint", "edge-workloads", map[string]any{"opcpublisher": map[string]any{"publishedNodes": []any{map[string]any{"OpcNodes": []any{map[string]any{"Id": "i=1"}}}}}}, []string{"/opcpublisher/publishedNodes/0", "EndpointUrl"}},
+		{"gateway without app port", "edge-workloads", map[string]any{"datagateway": map[string]any{"enabled": true, "dapr": map[string]any{"appPort": 0}}}, []string{"/datagateway/dapr/appPort"}},
+		{"workload identity without client id", "edge-workloads", map[string]any{"datagateway": map[string]any{"workloadIdentity": map[string]any{"enabled": true}}}, []string{"/datagateway/workloadIdentity", "clientId"}},
+		{"bad env name", "edge-workloads", map[string]any{"tempsensor": map[string]any{"env": map[string]any{"1BAD": "x"}}}, []string{"/tempsensor/env"}},
+		{"network policy namespace", "edge-workloads", map[string]any{"networkPolicy": map[string]any{"egress": []any{map[string]any{"namespace": "Edge_L3"}}}}, []string{"/networkPolicy/egress/0/namespace"}},
+		{"parent exporter without endpoint", "observability", map[string]any{"exporters": map[string]any{"parent": map[string]any{"enabled": true}}}, []string{"/exporters/parent", "endpoint"}},
+		{"otlp endpoint not a URL", "observability", map[string]any{"exporters": map[string]any{"otlp": map[string]any{"enabled": true, "endpoint": "collector:4318"}}}, []string{"/exporters/otlp/endpoint"}},
+		{"memory limit in bytes", "observability", map[string]any{"resources": map[string]any{"limits": map[string]any{"memory": "512000000"}}}, []string{"/resources/limits/memory"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if c.chart == "dns-override" && c.name != "missing proxy ip" {
+				c.vals["proxy"] = map[string]any{"ip": "10.0.0.10"}
+			}
+			_, err := render.Render(context.Background(), chartDir(c.chart), c.vals)
+			if err == nil {
+				t.Fatalf("%s accepted %v", c.chart, c.vals)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error does not mention %q:\n%v", w, err)
+				}
+			}
+		})
+	}
+}
+
+// TestProfileValidation: a broken profile.yaml is reported field by field.
+func TestProfileValidation(t *testing.T) {
+	p := render.Profile{
+		Dir:        t.TempDir(),
+		Namespaces: []string{"edge-system", "Bad_NS"},
+		Releases: []render.ProfileRelease{
+			{Name: "mosquitto", Chart: "mosquitto", Namespace: "edge-l9"},
+			{Name: "mosquitto", Chart: "", Namespace: "edge-system", Values: "missing.yaml"},
+			{Name: "mosquitto", Chart: "mosquitto", Namespace: "edge-system"},
+		},
+	}
+	err := p.Validate()
+	if err == nil {
+		t.Fatal("broken profile accepted")
+	}
+	for _, w := range []string{"namespaces[1]", "releases[0].namespace", "releases[1].chart", "releases[1].values", "releases[2]: release edge-system/mosquitto appears twice"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error does not mention %q:\n%v", w, err)
+		}
+	}
+}
