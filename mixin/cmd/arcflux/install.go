@@ -1,0 +1,20 @@
+package main
+
+import (
+	"github.com/spf13/cobra"
+
+	"github.com/edgeframe/edgeframe/mixin/pkg/arcflux"
+)
+
+func buildInstallCommand(m *arcflux.Mixin) *cobra.Command {
+	var file string
+	cmd := &cobra.Command{
+		Use:   "install",
+		Short: "Run one install step (read from stdin, templates resolved)",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return m.Execute(cmd.Context(), arcflux.ExecuteOptions{Action: "install", File: file})
+		},
+	}
+	cmd.Flags().StringVarP(&file, "file", "f", "", "read the step from this file instead of stdin")
+	return cmd
+}
