@@ -1,0 +1,109 @@
+package topology
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"syscall"
+
+	"github.com/edgeframe/edgeframe/test/testenv"
+)
+
+// Supervisor owns the child processes of a topology: it starts them (own process
+// group, SIGKILL when the supervisor dies, output in LogDir/<name>.log, readiness
+// wait), finds them by name for chaos (kill, stop, restart) and stops every one of them
+// on Shutdown. The demo and the tests use the same supervisor, built on testenv's
+// process handling.
+type Supervisor struct {
+	LogDir string
+
+	mu     sync.Mutex
+	order  []string
+	byName map[string]*testenv.Process
+}
+
+// NewSupervisor writes process logs into logDir.
+func NewSupervisor(logDir string) *Supervisor {
+	return &Supervisor{LogDir: logDir, byName: map[string]*testenv.Process{}}
+}
+
+// Start launches spec and waits until it is ready. Names are unique.
+func (s *Supervisor) Start(ctx context.Context, spec testenv.ProcSpec) (*testenv.Process, error) {
+	s.mu.Lock()
+	if _, dup := s.byName[spec.Name]; dup {
+		s.mu.Unlock()
+		return nil, fmt.Errorf("supervisor: a process named %s already exists", spec.Name)
+	}
+	s.mu.Unlock()
+	p, err := testenv.Launch(ctx, spec, s.LogDir)
+	if p != nil {
+		s.mu.Lock()
+		s.order = append(s.order, spec.Name)
+		s.byName[spec.Name] = p
+		s.mu.Unlock()
+	}
+	return p, err
+}
+
+// Get returns the process called name, or nil.
+func (s *Supervisor) Get(name string) *testenv.Process {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.byName[name]
+}
+
+// Processes lists the processes in start order.
+func (s *Supervisor) Processes() []*testenv.Process {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*testenv.Process, 0, len(s.order))
+	for _, n := range s.order {
+		out = append(out, s.byName[n])
+	}
+	return out
+}
+
+// Kill sends SIGKILL to name's process group (kill -9) and waits until it has exited.
+func (s *Supervisor) Kill(name string) error {
+	p := s.Get(name)
+	if p == nil {
+		return fmt.Errorf("supervisor: no process %s", name)
+	}
+	p.Kill()
+	return nil
+}
+
+// Restart starts name again (killing it first if it still runs) and waits until ready.
+func (s *Supervisor) Restart(ctx context.Context, name string) error {
+	p := s.Get(name)
+	if p == nil {
+		return fmt.Errorf("supervisor: no process %s", name)
+	}
+	return p.Relaunch(ctx)
+}
+
+// Shutdown stops every process, newest first (SIGTERM to its group, SIGKILL after
+// 10 s), so producers stop before the brokers they publish to. It returns once every
+// process has exited.
+func (s *Supervisor) Shutdown() {
+	ps := s.Processes()
+	for i := len(ps) - 1; i >= 0; i-- {
+		ps[i].Stop()
+	}
+}
+
+// Orphans returns the processes whose group still has members after Shutdown (none is
+// the contract); used by tests.
+func (s *Supervisor) Orphans() []string {
+	var out []string
+	for _, p := range s.Processes() {
+		pid := p.PID()
+		if pid == 0 {
+			continue
+		}
+		if err := syscall.Kill(-pid, 0); err == nil {
+			out = append(out, fmt.Sprintf("%s (pgid %d)", p.Spec.Name, pid))
+		}
+	}
+	return out
+}

@@ -1,0 +1,67 @@
+package topology
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/edgeframe/edgeframe/test/testenv"
+)
+
+// TestConfig is a Config for tests: free ports, RunDir in t.TempDir(), the charts of
+// this repository, mosquitto and daprd from `make tools` (skipping, or failing under
+// CI=true, when missing) and, unless brokersOnly, every workload built from source.
+func TestConfig(t testing.TB, brokersOnly bool) Config {
+	t.Helper()
+	root, err := testenv.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{
+		Rate:        20,
+		OPCRate:     2,
+		OPCNodes:    5,
+		RunDir:      t.TempDir(),
+		ChartsDir:   filepath.Join(root, "charts"),
+		Mosquitto:   testenv.Tool(t, "mosquitto"),
+		BrokersOnly: brokersOnly,
+		Binaries:    map[string]string{},
+	}
+	if !brokersOnly {
+		cfg.Daprd = testenv.Tool(t, "daprd")
+		for _, w := range cfg.workloads() {
+			cfg.Binaries[w] = testenv.BuildWorkload(t, w)
+		}
+	}
+	return cfg
+}
+
+// StartT plans and starts a topology for a test and closes it in t.Cleanup, printing
+// the tail of every process log when the test failed.
+func StartT(t testing.TB, cfg Config) *Topology {
+	t.Helper()
+	ctx := context.Background()
+	topo, err := Plan(ctx, cfg)
+	if err != nil {
+		t.Fatalf("topology: %v", err)
+	}
+	t.Cleanup(func() {
+		topo.Close()
+		if t.Failed() {
+			for _, p := range topo.Sup.Processes() {
+				t.Logf("----- tail of %s (%s) -----\n%s", p.Spec.Name, p.LogPath, tail(p.Log(), 6<<10))
+			}
+		}
+	})
+	if err := topo.Start(ctx); err != nil {
+		t.Fatalf("topology: %v", err)
+	}
+	return topo
+}
+
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "…" + s[len(s)-n:]
+}

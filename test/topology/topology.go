@@ -1,0 +1,386 @@
+package topology
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/edgeframe/edgeframe/test/testenv"
+)
+
+// Broker is one level's mosquitto.
+type Broker struct {
+	Level      string
+	Port       int    // client listener (password auth)
+	Addr       string // 127.0.0.1:Port
+	URL        string // tcp://127.0.0.1:Port
+	BridgePort int    // TLS bridge listener (client certificates), 0 at L2
+	Files      BrokerFiles
+	Name       string // process name
+}
+
+// Sidecar is one workload's daprd.
+type Sidecar struct {
+	AppID, Level                                   string
+	HTTPPort, GRPCPort, InternalPort, MetricsPort int
+	GRPCAddr                                       string
+	Files                                          DaprFiles
+	Name                                           string // process name
+}
+
+// App is one workload process.
+type App struct {
+	Name, Level string
+	HTTPPort    int // /healthz /readyz /metrics
+	AppPort     int // the Dapr app channel (gRPC), 0 when the app only publishes
+	OPCPort     int // opcplc's OPC UA endpoint
+}
+
+// Topology is a planned (and, after Start, running) local L2 → L3 → L4 deployment.
+type Topology struct {
+	Cfg      Config
+	Ports    *Ports
+	Sup      *Supervisor
+	CA       *CA
+	Brokers  map[string]*Broker  // by level
+	Links    map[string]*Link    // by child level: "l2" is the L2 → L3 link
+	Sidecars map[string]*Sidecar // by app id
+	Apps     map[string]*App     // by name
+	// Creds holds each level's broker users and their passwords (generated per run).
+	Creds map[string]map[string]string
+	// SinkDir is where the datagateway's file sink writes JSON lines.
+	SinkDir string
+	// GatewayDir holds the datagateway's durable buffer and configuration.
+	GatewayDir string
+
+	linkTargets map[string]string
+	linkPorts   map[string]int
+	closeOnce   sync.Once
+}
+
+// parent is the level a level bridges to ("" at the top).
+func parent(level string) string {
+	for i, l := range Levels {
+		if l == level && i+1 < len(Levels) {
+			return Levels[i+1]
+		}
+	}
+	return ""
+}
+
+// appLevel is the level each workload runs at.
+var appLevel = map[string]string{OPCPLC: "l2", OPCPublisher: "l2", TempSensor: "l2", DataGateway: "l4"}
+
+// Plan allocates ports, generates the demo PKI and per-level passwords, and renders
+// every broker configuration and Dapr resource under cfg.RunDir. Nothing runs yet.
+func Plan(ctx context.Context, cfg Config) (*Topology, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	run, err := filepath.Abs(cfg.RunDir)
+	if err != nil {
+		return nil, fmt.Errorf("run dir: %w", err)
+	}
+	cfg.RunDir = run
+	t := &Topology{
+		Cfg:         cfg,
+		Ports:       NewPorts(cfg.BasePort),
+		Sup:         NewSupervisor(filepath.Join(run, "logs")),
+		Brokers:     map[string]*Broker{},
+		Links:       map[string]*Link{},
+		Sidecars:    map[string]*Sidecar{},
+		Apps:        map[string]*App{},
+		Creds:       map[string]map[string]string{},
+		SinkDir:     filepath.Join(run, "sink"),
+		GatewayDir:  filepath.Join(run, "gateway"),
+		linkTargets: map[string]string{},
+		linkPorts:   map[string]int{},
+	}
+	if err := t.allocate(); err != nil {
+		return nil, err
+	}
+	if t.CA, err = NewCA("edgeframe demo CA", 7*24*time.Hour); err != nil {
+		return nil, err
+	}
+	if err := t.renderBrokers(ctx); err != nil {
+		return nil, err
+	}
+	if err := t.renderSidecars(ctx); err != nil {
+		return nil, err
+	}
+	for _, d := range []string{t.SinkDir, t.GatewayDir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+func (t *Topology) allocate() error {
+	var errs []error
+	alloc := func(purpose string) int {
+		p, err := t.Ports.Alloc(purpose)
+		if err != nil {
+			errs = append(errs, err)
+		}
+		return p
+	}
+	for _, l := range Levels {
+		b := &Broker{Level: l, Name: "mosquitto-" + l}
+		b.Port = alloc(strings.ToUpper(l) + " broker client listener")
+		b.Addr = fmt.Sprintf("127.0.0.1:%d", b.Port)
+		b.URL = "tcp://" + b.Addr
+		t.Brokers[l] = b
+	}
+	for _, l := range Levels {
+		if l == "l2" {
+			continue
+		}
+		t.Brokers[l].BridgePort = alloc(strings.ToUpper(l) + " broker TLS bridge listener")
+	}
+	for _, l := range Levels {
+		if p := parent(l); p != "" {
+			t.linkPorts[l] = alloc(fmt.Sprintf("%s → %s link", strings.ToUpper(l), strings.ToUpper(p)))
+			t.linkTargets[l] = fmt.Sprintf("127.0.0.1:%d", t.Brokers[p].BridgePort)
+		}
+	}
+	for _, w := range t.Cfg.workloads() {
+		a := &App{Name: w, Level: appLevel[w]}
+		a.HTTPPort = alloc(w + " http (health, metrics)")
+		switch w {
+		case OPCPLC:
+			a.OPCPort = alloc("opcplc OPC UA endpoint")
+		case TempSensor, DataGateway:
+			a.AppPort = alloc(w + " Dapr app channel (gRPC)")
+		}
+		t.Apps[w] = a
+		if w == OPCPLC {
+			continue
+		}
+		s := &Sidecar{AppID: w, Level: a.Level, Name: "daprd-" + w}
+		s.HTTPPort = alloc("daprd " + w + " HTTP API")
+		s.GRPCPort = alloc("daprd " + w + " gRPC API")
+		s.InternalPort = alloc("daprd " + w + " internal gRPC")
+		s.MetricsPort = alloc("daprd " + w + " metrics")
+		s.GRPCAddr = fmt.Sprintf("127.0.0.1:%d", s.GRPCPort)
+		t.Sidecars[w] = s
+	}
+	return errors.Join(errs...)
+}
+
+func (t *Topology) renderBrokers(ctx context.Context) error {
+	chart := filepath.Join(t.Cfg.ChartsDir, "mosquitto")
+	acl, users, err := chartACL(chart)
+	if err != nil {
+		return err
+	}
+	maxMsgs, maxBytes := t.Cfg.QueueLimits()
+	for _, l := range Levels {
+		b := t.Brokers[l]
+		creds := map[string]string{}
+		for _, u := range users {
+			creds[u] = randomSecret()
+		}
+		t.Creds[l] = creds
+		dir := filepath.Join(t.Cfg.RunDir, "brokers", l)
+		v := BrokerValues{
+			Level: l, Dir: dir, ClientPort: b.Port, BridgePort: b.BridgePort,
+			MaxQueued: maxMsgs, MaxQueuedB: maxBytes, AutosaveSecs: 1, ACL: acl,
+		}
+		if p := parent(l); p != "" {
+			v.ParentAddr = fmt.Sprintf("127.0.0.1:%d", t.linkPorts[l])
+		}
+		if b.Files, err = RenderBroker(ctx, chart, v, creds); err != nil {
+			return err
+		}
+		if b.BridgePort != 0 {
+			kp, err := t.CA.Server("mosquitto-"+l, []string{"localhost"}, []net.IP{net.IPv4(127, 0, 0, 1)}, 7*24*time.Hour)
+			if err != nil {
+				return err
+			}
+			if err := t.CA.WriteTLSDir(filepath.Join(dir, "tls"), kp); err != nil {
+				return err
+			}
+		}
+		if v.ParentAddr != "" {
+			kp, err := t.CA.Client("bridge-"+l, 7*24*time.Hour)
+			if err != nil {
+				return err
+			}
+			if err := t.CA.WriteTLSDir(filepath.Join(dir, "bridge-tls"), kp); err != nil {
+				return err
+			}
+		}
+	}
+	return os.WriteFile(filepath.Join(t.Cfg.RunDir, "brokers", "ca.crt"), t.CA.CertPEM, 0o644)
+}
+
+func (t *Topology) renderSidecars(ctx context.Context) error {
+	chart := filepath.Join(t.Cfg.ChartsDir, "dapr-components")
+	for id, s := range t.Sidecars {
+		var err error
+		s.Files, err = RenderDapr(ctx, chart, DaprValues{
+			Level: s.Level, AppID: id, Broker: t.Brokers[s.Level].Addr,
+			User: PubSubUser, Password: t.Creds[s.Level][PubSubUser],
+			Dir: filepath.Join(t.Cfg.RunDir, "dapr", id),
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Start checks every port, then starts the brokers (top level first), the links, and
+// the workloads with their sidecars (consumer first, producers last). On an error it
+// stops whatever it started.
+func (t *Topology) Start(ctx context.Context) (err error) {
+	if err := t.Ports.Check(); err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			t.Close()
+		}
+	}()
+	if err := t.startBrokers(ctx); err != nil {
+		return err
+	}
+	return t.startWorkloads(ctx)
+}
+
+// startBrokers starts the brokers, top level first, and the links between them.
+func (t *Topology) startBrokers(ctx context.Context) error {
+	for i := len(Levels) - 1; i >= 0; i-- {
+		if err := t.startBroker(ctx, Levels[i]); err != nil {
+			return err
+		}
+	}
+	for _, l := range Levels {
+		if port, ok := t.linkPorts[l]; ok {
+			link, err := NewLink(l+"-"+parent(l), fmt.Sprintf("127.0.0.1:%d", port), t.linkTargets[l])
+			if err != nil {
+				return err
+			}
+			t.Links[l] = link
+		}
+	}
+	return nil
+}
+
+// startWorkloads starts each workload after its sidecar: the consumer first, so that
+// nothing published is waiting for a subscription.
+func (t *Topology) startWorkloads(ctx context.Context) error {
+	order := []string{DataGateway, OPCPLC, OPCPublisher, TempSensor}
+	for _, w := range order {
+		if _, ok := t.Apps[w]; !ok {
+			continue
+		}
+		if s, ok := t.Sidecars[w]; ok {
+			if err := t.startSidecar(ctx, s); err != nil {
+				return err
+			}
+		}
+		if err := t.startApp(ctx, w); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *Topology) startBroker(ctx context.Context, level string) error {
+	b := t.Brokers[level]
+	_, err := t.Sup.Start(ctx, testenv.ProcSpec{
+		Name:         b.Name,
+		Path:         t.Cfg.Mosquitto,
+		Args:         []string{"-c", b.Files.ConfPath},
+		Dir:          b.Files.Dir,
+		Ready:        testenv.DialReady(b.Addr),
+		ReadyTimeout: t.Cfg.ReadyTimeout,
+	})
+	return err
+}
+
+func (t *Topology) startSidecar(ctx context.Context, s *Sidecar) error {
+	args := []string{
+		"--app-id", s.AppID,
+		"--resources-path", s.Files.ResourcesDir,
+		"--dapr-http-port", strconv.Itoa(s.HTTPPort),
+		"--dapr-grpc-port", strconv.Itoa(s.GRPCPort),
+		"--dapr-internal-grpc-port", strconv.Itoa(s.InternalPort),
+		"--metrics-port", strconv.Itoa(s.MetricsPort),
+		"--dapr-listen-addresses", "127.0.0.1",
+		"--log-as-json",
+	}
+	if s.Files.ConfigPath != "" {
+		args = append(args, "--config", s.Files.ConfigPath)
+	}
+	if a := t.Apps[s.AppID]; a.AppPort != 0 {
+		args = append(args, "--app-port", strconv.Itoa(a.AppPort), "--app-protocol", "grpc", "--app-channel-address", "127.0.0.1")
+	}
+	_, err := t.Sup.Start(ctx, testenv.ProcSpec{
+		Name:         s.Name,
+		Path:         t.Cfg.Daprd,
+		Args:         args,
+		Dir:          filepath.Dir(s.Files.ResourcesDir),
+		Ready:        testenv.HTTPReady(fmt.Sprintf("http://127.0.0.1:%d/v1.0/healthz/outbound", s.HTTPPort)),
+		ReadyTimeout: t.Cfg.ReadyTimeout,
+	})
+	return err
+}
+
+func (t *Topology) startApp(ctx context.Context, name string) error {
+	spec, err := t.appSpec(name)
+	if err != nil {
+		return err
+	}
+	spec.ReadyTimeout = t.Cfg.ReadyTimeout
+	_, err = t.Sup.Start(ctx, spec)
+	return err
+}
+
+// ProcessName is the supervisor's name of a workload, a sidecar ("daprd-<app>") or a
+// broker ("mosquitto-<level>").
+func (t *Topology) Kill(name string) error { return t.Sup.Kill(name) }
+
+// Restart starts a killed or stopped process again and waits until it is ready.
+func (t *Topology) Restart(ctx context.Context, name string) error { return t.Sup.Restart(ctx, name) }
+
+// Stop stops name gracefully (SIGTERM, SIGKILL after 10 s).
+func (t *Topology) Stop(name string) error {
+	p := t.Sup.Get(name)
+	if p == nil {
+		return fmt.Errorf("topology: no process %s", name)
+	}
+	p.Stop()
+	return nil
+}
+
+// StopProducers stops the producing workloads (and opcplc) gracefully, so that what
+// they published can drain to the sink.
+func (t *Topology) StopProducers() {
+	for _, w := range []string{TempSensor, OPCPublisher, OPCPLC} {
+		if p := t.Sup.Get(w); p != nil {
+			p.Stop()
+		}
+	}
+}
+
+// Close stops every process (producers first, brokers last) and the links. It is
+// idempotent.
+func (t *Topology) Close() {
+	t.closeOnce.Do(func() {
+		t.Sup.Shutdown()
+		for _, l := range t.Links {
+			l.Close()
+		}
+	})
+}

@@ -1,0 +1,149 @@
+package topology_test
+
+import (
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/edgeframe/edgeframe/test/testenv"
+	"github.com/edgeframe/edgeframe/test/topology"
+)
+
+func TestBrokerChainCarriesTelemetryOverAuthenticatedTLSBridges(t *testing.T) {
+	topo := topology.StartT(t, topology.TestConfig(t, true))
+	l2, l4 := topo.Brokers["l2"], topo.Brokers["l4"]
+	mon := func(level string) testenv.SubOption {
+		return testenv.WithCredentials(topology.MonitorUser, topo.Creds[level][topology.MonitorUser])
+	}
+	sub := testenv.Subscribe(t, l4.URL, "telemetry/#", mon("l4"))
+	pub := testenv.WithCredentials(topology.PubSubUser, topo.Creds["l2"][topology.PubSubUser])
+
+	// the bridges connect asynchronously after start: publish until the first arrives
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		testenv.Publish(t, l2.URL, "telemetry/tempsensor/probe", []byte("probe"), pub)
+		select {
+		case m := <-sub:
+			if m.Topic != "telemetry/tempsensor/probe" || m.QoS != 1 {
+				t.Fatalf("at L4: topic %q qos %d", m.Topic, m.QoS)
+			}
+		case <-time.After(500 * time.Millisecond):
+			if time.Now().After(deadline) {
+				t.Fatal("nothing bridged L2 → L3 → L4 within 20 s")
+			}
+			continue
+		}
+		break
+	}
+
+	// configuration shipped by the chart: no anonymous access, QoS 1 bridge, persistent session
+	conf, err := os.ReadFile(topo.Brokers["l2"].Files.ConfPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"allow_anonymous false", "topic telemetry/# out 1", "cleansession false", "persistence true", "require_certificate"} {
+		if want == "require_certificate" {
+			conf3, _ := os.ReadFile(topo.Brokers["l3"].Files.ConfPath)
+			if !strings.Contains(string(conf3), "require_certificate true") {
+				t.Errorf("L3 mosquitto.conf lacks require_certificate true")
+			}
+			continue
+		}
+		if !strings.Contains(string(conf), want) {
+			t.Errorf("L2 mosquitto.conf lacks %q", want)
+		}
+	}
+	msgs, _ := topo.Cfg.QueueLimits()
+	if !strings.Contains(string(conf), fmt.Sprintf("max_queued_messages %d", msgs)) {
+		t.Errorf("L2 mosquitto.conf lacks max_queued_messages %d", msgs)
+	}
+}
+
+func TestBrokersRejectAnonymousAndWrongPasswords(t *testing.T) {
+	topo := topology.StartT(t, topology.TestConfig(t, true))
+	for _, opt := range []struct {
+		name string
+		o    []testenv.SubOption
+	}{
+		{"anonymous", nil},
+		{"wrong password", []testenv.SubOption{testenv.WithCredentials(topology.PubSubUser, "wrong")}},
+		{"other level's password", []testenv.SubOption{testenv.WithCredentials(topology.MonitorUser, topo.Creds["l4"][topology.MonitorUser])}},
+	} {
+		if err := topology.TryConnect(topo.Brokers["l2"].URL, opt.o...); err == nil {
+			t.Errorf("%s: L2 broker accepted the connection", opt.name)
+		}
+	}
+	if err := topology.TryConnect(topo.Brokers["l2"].URL, testenv.WithCredentials(topology.MonitorUser, topo.Creds["l2"][topology.MonitorUser])); err != nil {
+		t.Errorf("monitor with the L2 password: %v", err)
+	}
+}
+
+func TestLinkCutQueuesAtTheChildAndDeliversAfterRestore(t *testing.T) {
+	topo := topology.StartT(t, topology.TestConfig(t, true))
+	l2, l4 := topo.Brokers["l2"], topo.Brokers["l4"]
+	sub := testenv.Subscribe(t, l4.URL, "telemetry/#", testenv.WithCredentials(topology.MonitorUser, topo.Creds["l4"][topology.MonitorUser]))
+	pub := testenv.WithCredentials(topology.PubSubUser, topo.Creds["l2"][topology.PubSubUser])
+	waitFor := func(payload string, d time.Duration) bool {
+		deadline := time.After(d)
+		for {
+			select {
+			case m := <-sub:
+				if string(m.Payload) == payload {
+					return true
+				}
+			case <-deadline:
+				return false
+			}
+		}
+	}
+	// warm up: the bridges are connected once a probe arrives
+	ok := false
+	for i := 0; i < 40 && !ok; i++ {
+		testenv.Publish(t, l2.URL, "telemetry/x/probe", []byte("probe"), pub)
+		ok = waitFor("probe", 500*time.Millisecond)
+	}
+	if !ok {
+		t.Fatal("bridges not connected within 20 s")
+	}
+	topo.Links["l2"].Cut()
+	const n = 200
+	for i := 0; i < n; i++ {
+		testenv.Publish(t, l2.URL, "telemetry/x/cut", []byte(fmt.Sprintf("m%d", i)), pub)
+	}
+	select {
+	case m := <-sub:
+		if strings.HasPrefix(string(m.Payload), "m") {
+			t.Fatalf("message %s crossed a cut link", m.Payload)
+		}
+	case <-time.After(2 * time.Second):
+	}
+	if err := topo.Links["l2"].Restore(); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	deadline := time.After(30 * time.Second)
+	for len(got) < n {
+		select {
+		case m := <-sub:
+			got[string(m.Payload)] = true
+		case <-deadline:
+			t.Fatalf("after restoring the link %d of %d queued messages arrived", len(got), n)
+		}
+	}
+}
+
+func TestPasswordLineIsMosquittoFormat(t *testing.T) {
+	line, err := topology.PasswordLine("alice", "secret")
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts := strings.Split(line, "$")
+	if !strings.HasPrefix(line, "alice:$7$101$") || len(parts) != 5 {
+		t.Fatalf("line %q is not user:$7$101$salt$hash", line)
+	}
+	if _, err := topology.PasswordLine("a:b", "x"); err == nil {
+		t.Fatal("a user name with ':' was accepted")
+	}
+}

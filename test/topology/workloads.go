@@ -1,0 +1,134 @@
+package topology
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/edgeframe/edgeframe/test/testenv"
+)
+
+// OPCNamespace is opcplc's namespace URI (OPC PLC compatible).
+const OPCNamespace = "http://microsoft.com/Opc/OpcPlc/"
+
+// OPCGroup is the DataSetWriterGroup of the topology's publishednodes.json: the OPC UA
+// telemetry arrives on telemetry/opcua/<OPCGroup>.
+const OPCGroup = "line1"
+
+// TempSensorDevice is the tempsensor's device id: telemetry/tempsensor/<device>.
+const TempSensorDevice = "sensor-1"
+
+// interval turns a rate (msg/s) into a period, at least 1 ms.
+func interval(rate float64) time.Duration {
+	d := time.Duration(float64(time.Second) / rate)
+	return max(d, time.Millisecond)
+}
+
+func (t *Topology) appSpec(name string) (testenv.ProcSpec, error) {
+	a := t.Apps[name]
+	http := fmt.Sprintf("127.0.0.1:%d", a.HTTPPort)
+	spec := testenv.ProcSpec{
+		Name:  name,
+		Path:  t.Cfg.Binaries[name],
+		Dir:   filepath.Join(t.Cfg.RunDir, "apps", name),
+		Ready: testenv.HTTPReady("http://" + http + "/healthz"),
+	}
+	if err := os.MkdirAll(spec.Dir, 0o755); err != nil {
+		return spec, err
+	}
+	level := "--level=" + a.Level
+	switch name {
+	case OPCPLC:
+		spec.Args = []string{
+			"--pn=" + strconv.Itoa(a.OPCPort), "--ut", "--aa",
+			"--wp=" + strconv.Itoa(a.HTTPPort),
+			"--fn=" + strconv.Itoa(t.Cfg.OPCNodes), "--fr=1",
+			"--pki=" + filepath.Join(spec.Dir, "pki"),
+		}
+	case OPCPublisher:
+		pf, err := t.writePublishedNodes(spec.Dir)
+		if err != nil {
+			return spec, err
+		}
+		spec.Args = []string{
+			"--pf=" + pf, "--mm=PubSub", level,
+			"--dapr-grpc=" + t.Sidecars[name].GRPCAddr, "--pubsub=" + PubSubName,
+			"--http=" + http,
+		}
+	case TempSensor:
+		spec.Args = []string{
+			"--device-id=" + TempSensorDevice, level,
+			"--MessageDelay=" + interval(t.Cfg.Rate).String(), "--MessageCount=-1",
+			"--dapr-grpc=" + t.Sidecars[name].GRPCAddr, "--pubsub=" + PubSubName,
+			"--app-port=" + strconv.Itoa(a.AppPort), "--http=" + http,
+		}
+	case DataGateway:
+		cfg, err := t.writeGatewayConfig()
+		if err != nil {
+			return spec, err
+		}
+		spec.Args = []string{
+			"--config=" + cfg, level,
+			"--dapr-grpc=" + t.Sidecars[name].GRPCAddr, "--pubsub=" + PubSubName,
+			"--app-port=" + strconv.Itoa(a.AppPort), "--http=" + http,
+		}
+		spec.Ready = testenv.HTTPReady("http://" + http + "/readyz")
+	default:
+		return spec, fmt.Errorf("topology: unknown workload %q", name)
+	}
+	return spec, nil
+}
+
+// writePublishedNodes writes the publisher's publishednodes.json: opcplc's fast nodes
+// (nsu= form, security None) in one writer group, published every 1/OPCRate seconds.
+func (t *Topology) writePublishedNodes(dir string) (string, error) {
+	ms := int(math.Round(interval(t.Cfg.OPCRate).Seconds() * 1000))
+	nodes := []map[string]any{
+		{"Id": "nsu=" + OPCNamespace + ";s=StepUp", "OpcSamplingInterval": ms},
+	}
+	for i := 1; i <= t.Cfg.OPCNodes; i++ {
+		nodes = append(nodes, map[string]any{"Id": fmt.Sprintf("nsu=%s;s=FastUInt%d", OPCNamespace, i), "OpcSamplingInterval": ms})
+	}
+	pn := []map[string]any{{
+		"EndpointUrl":               fmt.Sprintf("opc.tcp://127.0.0.1:%d", t.Apps[OPCPLC].OPCPort),
+		"UseSecurity":               false,
+		"DataSetWriterGroup":        OPCGroup,
+		"DataSetWriterId":           OPCGroup + "-fast",
+		"DataSetPublishingInterval": ms,
+		"OpcNodes":                  nodes,
+	}}
+	b, err := json.MarshalIndent(pn, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "publishednodes.json")
+	return path, os.WriteFile(path, b, 0o644)
+}
+
+// writeGatewayConfig writes the datagateway's sinks YAML: the local file sink under
+// SinkDir, the buffer under GatewayDir, and an Azure Blob sink when Azurite is given.
+func (t *Topology) writeGatewayConfig() (string, error) {
+	y := fmt.Sprintf(`buffer:
+  dir: %q
+  policy: reject
+sinks:
+  - name: local
+    type: file
+    file:
+      dir: %q
+`, filepath.Join(t.GatewayDir, "buffer"), t.SinkDir)
+	if t.Cfg.AzuriteConnectionString != "" {
+		y += fmt.Sprintf(`  - name: azurite
+    type: blob
+    blob:
+      connectionString: %q
+      container: edgeframe
+`, t.Cfg.AzuriteConnectionString)
+	}
+	path := filepath.Join(t.GatewayDir, "datagateway.yaml")
+	return path, os.WriteFile(path, []byte(y), 0o600)
+}
