@@ -28,11 +28,11 @@ type Broker struct {
 
 // Sidecar is one workload's daprd.
 type Sidecar struct {
-	AppID, Level                                   string
+	AppID, Level                                  string
 	HTTPPort, GRPCPort, InternalPort, MetricsPort int
-	GRPCAddr                                       string
-	Files                                          DaprFiles
-	Name                                           string // process name
+	GRPCAddr                                      string
+	Files                                         DaprFiles
+	Name                                          string // process name
 }
 
 // App is one workload process.
