@@ -1,0 +1,73 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"strconv"
+
+	"github.com/edgeframe/edgeframe/pkg/observe"
+	"github.com/edgeframe/edgeframe/workloads/opcplc/internal/plc"
+	"github.com/edgeframe/edgeframe/workloads/opcplc/internal/server"
+	"github.com/edgeframe/edgeframe/workloads/opcplc/internal/web"
+)
+
+func parseLevel(s string) (slog.Level, error) { return observe.ParseLevel(s) }
+
+// Run serves the simulation until ctx ends.
+func Run(ctx context.Context, o Options, stdout io.Writer) error {
+	level, _ := parseLevel(o.LogLevel)
+	log := observe.NewLogger(stdout, Name, o.Layer, level)
+	reg := observe.NewRegistry()
+	tel, err := observe.Setup(ctx, observe.Resource{Service: Name, Layer: o.Layer}, reg)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tel.Shutdown(context.WithoutCancel(ctx)) }()
+
+	seed := o.Seed
+	if seed == 0 {
+		seed = rand.Uint64()
+	}
+	sim, err := plc.New(o.Sim, plc.RealClock{}, seed)
+	if err != nil {
+		return err
+	}
+	srv, err := server.New(o.Server, sim, log, reg)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if err := srv.Start(ctx); err != nil {
+		return err
+	}
+	defer srv.Close()
+
+	errc := make(chan error, 2)
+	go func() { errc <- sim.Run(ctx) }()
+	if o.WebPort > 0 {
+		hs, err := observe.NewServer(":"+strconv.Itoa(o.WebPort), reg, srv.Ready)
+		if err != nil {
+			return err
+		}
+		hs.Mux.Handle("GET /pn.json", web.Handler(web.Options{EndpointURL: srv.Endpoint(), UseSecurity: !o.Server.UnsecureTransport, Group: o.Group}, sim.Nodes))
+		log.Info("http listening", "addr", hs.Addr(), "paths", "/pn.json /healthz /readyz /metrics")
+		go func() { errc <- hs.Run(ctx) }()
+	}
+	log.Info("opcplc running", "nodes", len(sim.Nodes()), "fast_nodes", o.Sim.Fast.Count, "fast_rate", o.Sim.Fast.Rate,
+		"slow_nodes", o.Sim.Slow.Count, "slow_rate", o.Sim.Slow.Rate, "cycle_time", o.Sim.CycleTime, "seed", seed)
+	select {
+	case <-ctx.Done():
+		log.Info("opcplc stopping")
+		return nil
+	case err := <-errc:
+		if err == nil || errors.Is(err, context.Canceled) {
+			return nil
+		}
+		return fmt.Errorf("opcplc: %w", err)
+	}
+}

@@ -1,0 +1,84 @@
+// Package server serves the plc simulation over OPC UA with gopcua's server stack
+// (transport, secure channels, CreateSession, discovery) and our own implementation of
+// the services gopcua v0.8.0 lacks or gets wrong: user authentication and certificate
+// trust in ActivateSession, session-checked Read/Browse/Write, subscriptions with
+// keep-alive, lifetime, acknowledgements, republish and transfer, and monitored items
+// with sampling interval, queue size, monitoring mode and data change filters. It also
+// injects faults (--chaos) and exports Prometheus metrics.
+package server
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Config is the OPC UA side of opcplc.
+type Config struct {
+	Host              string            // --ph: host name in the endpoint URL and the certificate; the listener binds it
+	Port              int               // --pn
+	UnsecureTransport bool              // --ut: also offer SecurityPolicy None
+	AutoAccept        bool              // --aa: trust every client certificate
+	DisableAnonymous  bool              // --daa
+	DisableUserPass   bool              // --dua
+	PKIDir            string            // --pki
+	Users             map[string]string // user name -> password (--au/--ac admin, --du/--dp default user)
+	Chaos             bool              // --chaos
+	ChaosMin          time.Duration     // --chaos-min: shortest pause between faults
+	ChaosMax          time.Duration     // --chaos-max: longest pause between faults
+	MaxSessions       int               // --msec
+	MaxSubscriptions  int               // --msuc
+	MinPublishing     time.Duration     // shortest publishing interval granted
+	MinSampling       time.Duration     // shortest sampling interval granted (0 = every change)
+}
+
+// DefaultConfig is OPC PLC's default.
+func DefaultConfig() Config {
+	return Config{
+		Host:             "localhost",
+		Port:             50000,
+		PKIDir:           "pki",
+		Users:            map[string]string{"sysadmin": "demo", "user1": "password"},
+		ChaosMin:         10 * time.Second,
+		ChaosMax:         30 * time.Second,
+		MaxSessions:      100,
+		MaxSubscriptions: 100,
+		MinPublishing:    50 * time.Millisecond,
+		MinSampling:      0,
+	}
+}
+
+// Validate reports every problem at once, each naming its field and flag.
+func (c Config) Validate() error {
+	var errs []error
+	if c.Host == "" {
+		errs = append(errs, errors.New("Host (--ph): must not be empty"))
+	}
+	if c.Port < 0 || c.Port > 65535 {
+		errs = append(errs, fmt.Errorf("Port (--pn): %d is not a TCP port", c.Port))
+	}
+	if c.PKIDir == "" {
+		errs = append(errs, errors.New("PKIDir (--pki): must not be empty"))
+	}
+	if c.DisableAnonymous && (c.DisableUserPass || len(c.Users) == 0) {
+		errs = append(errs, errors.New("DisableAnonymous (--daa): with user/password disabled too no client could log in"))
+	}
+	for u, p := range c.Users {
+		if u == "" || p == "" {
+			errs = append(errs, fmt.Errorf("Users: user %q has an empty name or password", u))
+		}
+	}
+	if c.Chaos && (c.ChaosMin <= 0 || c.ChaosMax < c.ChaosMin) {
+		errs = append(errs, fmt.Errorf("ChaosMin/ChaosMax (--chaos-min/--chaos-max): need 0 < min <= max, got %s..%s", c.ChaosMin, c.ChaosMax))
+	}
+	if c.MaxSessions <= 0 {
+		errs = append(errs, fmt.Errorf("MaxSessions (--msec): must be > 0, got %d", c.MaxSessions))
+	}
+	if c.MaxSubscriptions <= 0 {
+		errs = append(errs, fmt.Errorf("MaxSubscriptions (--msuc): must be > 0, got %d", c.MaxSubscriptions))
+	}
+	if c.MinPublishing <= 0 {
+		errs = append(errs, fmt.Errorf("MinPublishing: must be > 0, got %s", c.MinPublishing))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,210 @@
+package server
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/gopcua/opcua/id"
+	"github.com/gopcua/opcua/ua"
+	"github.com/gopcua/opcua/uacp"
+	"github.com/gopcua/opcua/uasc"
+)
+
+// gopcua v0.8.0's server cannot open a Sign or SignAndEncrypt secure channel: its
+// channel broker creates every channel in mode None, and uasc then skips decrypting
+// the client's first (asymmetrically encrypted) OpenSecureChannel request. So opcplc
+// runs its own channel broker on gopcua's uacp and uasc packages: after the UA TCP
+// HEL/ACK it peeks (MSG_PEEK, nothing consumed) at the OPN's plaintext security header
+// to learn the requested policy, and creates the uasc channel with a matching mode.
+// It then dispatches every request to our service handlers.
+
+// channel is one secure channel and the TCP connection under it.
+type channel struct {
+	id   uint32
+	conn *uacp.Conn
+	sc   *uasc.SecureChannel
+	cfg  *uasc.Config // uasc writes the negotiated mode and client certificate here
+}
+
+// handler is a service implementation.
+type handler func(ch *channel, r ua.Request, reqID uint32) (ua.Response, error)
+
+// peekLimit bounds how much of the first OPN message is peeked at.
+const peekLimit = 512
+
+// peekPolicy reads, without consuming, the SecurityPolicyUri of the OPN message the
+// client sends after HEL/ACK (OPC 10000-6 §6.7.2.3).
+func peekPolicy(c *uacp.Conn, timeout time.Duration) (string, error) {
+	raw, err := c.TCPConn.SyscallConn()
+	if err != nil {
+		return "", err
+	}
+	deadline := time.Now().Add(timeout)
+	buf := make([]byte, peekLimit)
+	for {
+		var n int
+		var perr error
+		err := raw.Read(func(fd uintptr) bool {
+			n, _, perr = syscall.Recvfrom(int(fd), buf, syscall.MSG_PEEK)
+			return !errors.Is(perr, syscall.EAGAIN)
+		})
+		if err != nil {
+			return "", err
+		}
+		if perr != nil {
+			return "", perr
+		}
+		if n == 0 {
+			return "", io.EOF
+		}
+		policy, complete, err := parseOPNPolicy(buf[:n])
+		if err != nil || complete {
+			return policy, err
+		}
+		if time.Now().After(deadline) {
+			return "", errors.New("timed out waiting for OpenSecureChannel")
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+// parseOPNPolicy decodes the policy URI from the start of an OPN chunk; complete is
+// false while too few bytes have arrived.
+func parseOPNPolicy(b []byte) (policy string, complete bool, err error) {
+	const fixed = 12 // MessageType(3) ChunkType(1) MessageSize(4) SecureChannelId(4)
+	if len(b) < fixed+4 {
+		return "", false, nil
+	}
+	if string(b[:3]) != "OPN" {
+		return "", true, fmt.Errorf("first message after HEL is %q, want OPN", b[:3])
+	}
+	l := int32(binary.LittleEndian.Uint32(b[fixed : fixed+4]))
+	switch {
+	case l < 0:
+		return ua.SecurityPolicyURINone, true, nil
+	case l > 256:
+		return "", true, fmt.Errorf("security policy URI of %d bytes", l)
+	case len(b) < fixed+4+int(l):
+		return "", false, nil
+	}
+	return string(b[fixed+4 : fixed+4+int(l)]), true, nil
+}
+
+// serve accepts UA TCP connections until ctx ends.
+func (s *Server) serve(ctx context.Context, l *uacp.Listener) {
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	for {
+		c, err := l.Accept(ctx)
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, io.EOF) {
+				return
+			}
+			var ne interface{ Timeout() bool }
+			if errors.As(err, &ne) && ne.Timeout() {
+				continue
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			s.log.Debug("accept failed", "error", err)
+			continue
+		}
+		wg.Add(1)
+		go func() { defer wg.Done(); s.serveConn(ctx, c) }()
+	}
+}
+
+func (s *Server) serveConn(ctx context.Context, c *uacp.Conn) {
+	defer c.Close()
+	policy, err := peekPolicy(c, 10*time.Second)
+	if err != nil {
+		s.log.Debug("no OpenSecureChannel", "remote", c.RemoteAddr().String(), "error", err)
+		return
+	}
+	cfg := &uasc.Config{SecurityPolicyURI: policy, SecurityMode: ua.MessageSecurityModeNone, Certificate: s.ident.CertDER,
+		LocalKey: s.ident.Key, Lifetime: uint32(time.Hour / time.Millisecond)}
+	switch {
+	case policy == ua.SecurityPolicyURINone:
+		// Always open: discovery (GetEndpoints, FindServers) works over None even
+		// without --ut; dispatch refuses everything else on such a channel.
+	case policy == ua.SecurityPolicyURIBasic256Sha256:
+		cfg.SecurityMode = ua.MessageSecurityModeSign // the real mode comes with the OPN request
+	default:
+		s.m.rejected.WithLabelValues("security_policy").Inc()
+		s.log.Warn("secure channel refused", "remote", c.RemoteAddr().String(), "policy", policy)
+		c.SendError(ua.StatusBadSecurityPolicyRejected)
+		return
+	}
+	s.mu.Lock()
+	s.nextChannel++
+	id := s.nextChannel
+	s.mu.Unlock()
+	errCh := make(chan error, 1)
+	sc, err := uasc.NewServerSecureChannel(s.Endpoint(), c, cfg, errCh, id, uint32(rand.IntN(1023)+1), id)
+	if err != nil {
+		s.log.Warn("secure channel not created", "error", err)
+		return
+	}
+	ch := &channel{id: id, conn: c, sc: sc, cfg: cfg}
+	s.mu.Lock()
+	s.channels[id] = ch
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.channels, id)
+		s.mu.Unlock()
+	}()
+	for ctx.Err() == nil {
+		msg := sc.Receive(ctx)
+		if msg.Err != nil {
+			if !errors.Is(msg.Err, io.EOF) && ctx.Err() == nil {
+				s.log.Debug("secure channel ended", "channel", id, "error", msg.Err)
+			}
+			return
+		}
+		req := msg.Request()
+		if req == nil {
+			continue // OpenSecureChannel, handled inside uasc
+		}
+		s.dispatch(ctx, ch, msg.RequestID, req)
+	}
+}
+
+func (s *Server) dispatch(ctx context.Context, ch *channel, reqID uint32, req ua.Request) {
+	typeID := ua.ServiceTypeID(req)
+	h, ok := s.handlers[typeID]
+	var resp ua.Response
+	var err error
+	discovery := typeID == id.GetEndpointsRequest_Encoding_DefaultBinary || typeID == id.FindServersRequest_Encoding_DefaultBinary
+	if ok && !discovery && !s.offers(ch.cfg.SecurityPolicyURI, ch.cfg.SecurityMode) {
+		s.m.rejected.WithLabelValues("security_policy").Inc()
+		resp, err = fault(req, ua.StatusBadSecurityPolicyRejected)
+	} else if ok {
+		resp, err = h(ch, req, reqID)
+	} else {
+		resp, err = fault(req, ua.StatusBadServiceUnsupported)
+	}
+	if err != nil {
+		code := ua.StatusBadUnexpectedError
+		var sc ua.StatusCode
+		if errors.As(err, &sc) {
+			code = sc
+		}
+		resp, _ = fault(req, code)
+	}
+	if resp == nil {
+		return // answered later (Publish)
+	}
+	if err := ch.sc.SendResponseWithContext(ctx, reqID, resp); err != nil {
+		s.log.Debug("response not sent", "channel", ch.id, "error", err)
+	}
+}
