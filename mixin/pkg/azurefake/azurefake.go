@@ -1,0 +1,576 @@
+// Package azurefake is an in-memory Azure Resource Manager for tests, built on
+// the Azure SDK's own fake server packages (armhybridkubernetes/fake,
+// armkubernetesconfiguration/v2/fake, armresources/fake): resource groups,
+// connected clusters, cluster extensions and Flux configurations keep state
+// between calls, long-running operations poll, and tests can inject 429
+// throttling, error answers and failed provisioning per operation.
+package azurefake
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/arm"
+
+	azfake "github.com/Azure/azure-sdk-for-go/sdk/azcore/fake"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/policy"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/hybridkubernetes/armhybridkubernetes"
+	hkfake "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/hybridkubernetes/armhybridkubernetes/fake"
+	kc "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/kubernetesconfiguration/armkubernetesconfiguration/v2"
+	kcfake "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/kubernetesconfiguration/armkubernetesconfiguration/v2/fake"
+	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources"
+	rsfake "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/resources/armresources/fake"
+)
+
+// Operation names used for Calls, Throttle and Fail.
+const (
+	GroupGet        = "resourceGroups.get"
+	GroupPut        = "resourceGroups.put"
+	ClusterGet      = "connectedClusters.get"
+	ClusterPut      = "connectedClusters.put"
+	ClusterDelete   = "connectedClusters.delete"
+	ExtensionList   = "extensions.list"
+	ExtensionPut    = "extensions.put"
+	ExtensionPatch  = "extensions.patch"
+	ExtensionDelete = "extensions.delete"
+	ConfigGet       = "fluxConfigurations.get"
+	ConfigList      = "fluxConfigurations.list"
+	ConfigPut       = "fluxConfigurations.put"
+	ConfigDelete    = "fluxConfigurations.delete"
+)
+
+// Failure is an error answer injected for an operation.
+type Failure struct {
+	Status int
+	Code   string
+}
+
+// ARM is the in-memory Resource Manager.
+type ARM struct {
+	Subscription string
+	TenantID     string
+
+	mu         sync.Mutex
+	groups     map[string]armresources.ResourceGroup
+	clusters   map[string]armhybridkubernetes.ConnectedCluster
+	extensions map[string]kc.Extension
+	configs    map[string]kc.FluxConfiguration
+	gets       map[string]int // connected cluster GETs since its PUT
+
+	// Calls records every operation in order ("connectedClusters.put rg/name").
+	Calls []string
+	// PollSteps is the number of non-terminal LRO answers before the terminal one (default 2).
+	PollSteps int
+	// ConnectAfterGets is how many GETs after a PUT report Connecting before Connected (default 1).
+	ConnectAfterGets int
+	// CompliantAfterGets is how many GETs of a configuration report Pending before Compliant (default 1).
+	CompliantAfterGets int
+	// Throttle answers a real HTTP 429 (which the SDK's retry policy retries)
+	// to the next N calls of an operation.
+	Throttle map[string]int
+	// Fail answers an error to every call of an operation.
+	Fail map[string]Failure
+	// FailProvisioning makes PUTs of the operation end in provisioningState Failed.
+	FailProvisioning map[string]bool
+	// NeverConnect keeps connected clusters Connecting forever.
+	NeverConnect bool
+
+	hk hkfake.ServerFactory
+	kc kcfake.ServerFactory
+	rs rsfake.ServerFactory
+}
+
+// New returns an empty ARM for the subscription.
+func New(subscription string) *ARM {
+	a := &ARM{
+		Subscription: subscription, TenantID: "72f988bf-86f1-41af-91ab-2d7cd011db47",
+		groups: map[string]armresources.ResourceGroup{}, clusters: map[string]armhybridkubernetes.ConnectedCluster{},
+		extensions: map[string]kc.Extension{}, configs: map[string]kc.FluxConfiguration{}, gets: map[string]int{},
+		Throttle: map[string]int{}, Fail: map[string]Failure{}, FailProvisioning: map[string]bool{},
+		PollSteps: 2, ConnectAfterGets: 1, CompliantAfterGets: 1,
+	}
+	a.wire()
+	return a
+}
+
+func key(parts ...string) string { return strings.ToLower(strings.Join(parts, "/")) }
+
+// gate records the call and applies injected throttling and failures.
+func (a *ARM) gate(op, target string, errResp *azfake.ErrorResponder) bool {
+	a.Calls = append(a.Calls, op+" "+target)
+	if f, ok := a.Fail[op]; ok {
+		errResp.SetResponseError(f.Status, f.Code)
+		return false
+	}
+	return true
+}
+
+// CallCount counts the recorded calls of an operation.
+func (a *ARM) CallCount(op string) int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	n := 0
+	for _, c := range a.Calls {
+		if strings.HasPrefix(c, op+" ") {
+			n++
+		}
+	}
+	return n
+}
+
+func poll[T any](a *ARM, p *azfake.PollerResponder[T]) {
+	for i := 0; i < a.PollSteps; i++ {
+		p.AddNonTerminalResponse(http.StatusOK, nil)
+	}
+}
+
+func (a *ARM) clusterID(rg, name string) string {
+	return fmt.Sprintf("/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Kubernetes/connectedClusters/%s", a.Subscription, rg, name)
+}
+
+func (a *ARM) wire() {
+	a.rs.ResourceGroupsServer = rsfake.ResourceGroupsServer{
+		Get: func(_ context.Context, rg string, _ *armresources.ResourceGroupsClientGetOptions) (resp azfake.Responder[armresources.ResourceGroupsClientGetResponse], errResp azfake.ErrorResponder) {
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			if !a.gate(GroupGet, rg, &errResp) {
+				return
+			}
+			g, ok := a.groups[key(rg)]
+			if !ok {
+				errResp.SetResponseError(http.StatusNotFound, "ResourceGroupNotFound")
+				return
+			}
+			resp.SetResponse(http.StatusOK, armresources.ResourceGroupsClientGetResponse{ResourceGroup: g}, nil)
+			return
+		},
+		CreateOrUpdate: func(_ context.Context, rg string, g armresources.ResourceGroup, _ *armresources.ResourceGroupsClientCreateOrUpdateOptions) (resp azfake.Responder[armresources.ResourceGroupsClientCreateOrUpdateResponse], errResp azfake.ErrorResponder) {
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			if !a.gate(GroupPut, rg, &errResp) {
+				return
+			}
+			g.Name = to.Ptr(rg)
+			g.ID = to.Ptr(fmt.Sprintf("/subscriptions/%s/resourceGroups/%s", a.Subscription, rg))
+			g.Properties = &armresources.ResourceGroupProperties{ProvisioningState: to.Ptr("Succeeded")}
+			a.groups[key(rg)] = g
+			resp.SetResponse(http.StatusCreated, armresources.ResourceGroupsClientCreateOrUpdateResponse{ResourceGroup: g}, nil)
+			return
+		},
+	}
+	a.hk.ConnectedClusterServer = hkfake.ConnectedClusterServer{
+		Get: func(_ context.Context, rg, name string, _ *armhybridkubernetes.ConnectedClusterClientGetOptions) (resp azfake.Responder[armhybridkubernetes.ConnectedClusterClientGetResponse], errResp azfake.ErrorResponder) {
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			if !a.gate(ClusterGet, rg+"/"+name, &errResp) {
+				return
+			}
+			k := key(rg, name)
+			cc, ok := a.clusters[k]
+			if !ok {
+				errResp.SetResponseError(http.StatusNotFound, "ResourceNotFound")
+				return
+			}
+			a.gets[k]++
+			if !a.NeverConnect && a.gets[k] > a.ConnectAfterGets {
+				cc.Properties.ConnectivityStatus = to.Ptr(armhybridkubernetes.ConnectivityStatusConnected)
+				cc.Properties.AgentVersion = to.Ptr("1.21.10")
+				cc.Properties.KubernetesVersion = to.Ptr("1.37.2")
+				a.clusters[k] = cc
+			}
+			resp.SetResponse(http.StatusOK, armhybridkubernetes.ConnectedClusterClientGetResponse{ConnectedCluster: cc}, nil)
+			return
+		},
+		BeginCreate: func(_ context.Context, rg, name string, cc armhybridkubernetes.ConnectedCluster, _ *armhybridkubernetes.ConnectedClusterClientBeginCreateOptions) (resp azfake.PollerResponder[armhybridkubernetes.ConnectedClusterClientCreateResponse], errResp azfake.ErrorResponder) {
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			if !a.gate(ClusterPut, rg+"/"+name, &errResp) {
+				return
+			}
+			k := key(rg, name)
+			cc.ID, cc.Name = to.Ptr(a.clusterID(rg, name)), to.Ptr(name)
+			cc.Type = to.Ptr("microsoft.kubernetes/connectedclusters")
+			if cc.Identity != nil {
+				cc.Identity.PrincipalID = to.Ptr("5c5f1b4e-2f4f-4d7e-9f43-1c2b3a4d5e6f")
+				cc.Identity.TenantID = to.Ptr(a.TenantID)
+			}
+			if cc.Properties == nil {
+				cc.Properties = &armhybridkubernetes.ConnectedClusterProperties{}
+			}
+			state := armhybridkubernetes.ProvisioningStateSucceeded
+			if a.FailProvisioning[ClusterPut] {
+				state = armhybridkubernetes.ProvisioningStateFailed
+			}
+			cc.Properties.ProvisioningState = to.Ptr(state)
+			if old, ok := a.clusters[k]; ok && old.Properties != nil && old.Properties.ConnectivityStatus != nil {
+				cc.Properties.ConnectivityStatus = old.Properties.ConnectivityStatus
+				cc.Properties.AgentVersion = old.Properties.AgentVersion
+				cc.Properties.KubernetesVersion = old.Properties.KubernetesVersion
+			} else {
+				cc.Properties.ConnectivityStatus = to.Ptr(armhybridkubernetes.ConnectivityStatusConnecting)
+				a.gets[k] = 0
+			}
+			a.clusters[k] = cc
+			poll(a, &resp)
+			resp.SetTerminalResponse(http.StatusOK, armhybridkubernetes.ConnectedClusterClientCreateResponse{ConnectedCluster: cc}, nil)
+			return
+		},
+		BeginDelete: func(_ context.Context, rg, name string, _ *armhybridkubernetes.ConnectedClusterClientBeginDeleteOptions) (resp azfake.PollerResponder[armhybridkubernetes.ConnectedClusterClientDeleteResponse], errResp azfake.ErrorResponder) {
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			if !a.gate(ClusterDelete, rg+"/"+name, &errResp) {
+				return
+			}
+			k := key(rg, name)
+			if _, ok := a.clusters[k]; !ok {
+				errResp.SetResponseError(http.StatusNotFound, "ResourceNotFound")
+				return
+			}
+			delete(a.clusters, k)
+			// Deleting a connected cluster deletes its extension resources too.
+			for ek := range a.extensions {
+				if strings.HasPrefix(ek, k+"/") {
+					delete(a.extensions, ek)
+				}
+			}
+			for ck := range a.configs {
+				if strings.HasPrefix(ck, k+"/") {
+					delete(a.configs, ck)
+				}
+			}
+			poll(a, &resp)
+			resp.SetTerminalResponse(http.StatusOK, armhybridkubernetes.ConnectedClusterClientDeleteResponse{}, nil)
+			return
+		},
+	}
+	a.kc.ExtensionsServer = kcfake.ExtensionsServer{
+		NewListPager: func(rg, rp, rt, cluster string, _ *kc.ExtensionsClientListOptions) (resp azfake.PagerResponder[kc.ExtensionsClientListResponse]) {
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			a.Calls = append(a.Calls, ExtensionList+" "+rg+"/"+cluster)
+			var page kc.ExtensionsClientListResponse
+			for ek, e := range a.extensions {
+				if strings.HasPrefix(ek, key(rg, cluster)+"/") {
+					e := e
+					page.Value = append(page.Value, &e)
+				}
+			}
+			resp.AddPage(http.StatusOK, page, nil)
+			return
+		},
+		BeginCreate: func(_ context.Context, rg, rp, rt, cluster, name string, e kc.Extension, _ *kc.ExtensionsClientBeginCreateOptions) (resp azfake.PollerResponder[kc.ExtensionsClientCreateResponse], errResp azfake.ErrorResponder) {
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			if !a.gate(ExtensionPut, rg+"/"+cluster+"/"+name, &errResp) {
+				return
+			}
+			if _, ok := a.clusters[key(rg, cluster)]; !ok {
+				errResp.SetResponseError(http.StatusNotFound, "ParentResourceNotFound")
+				return
+			}
+			e.Name, e.ID = to.Ptr(name), to.Ptr(a.clusterID(rg, cluster)+"/providers/Microsoft.KubernetesConfiguration/extensions/"+name)
+			if e.Properties == nil {
+				e.Properties = &kc.ExtensionProperties{}
+			}
+			state := kc.ProvisioningStateSucceeded
+			if a.FailProvisioning[ExtensionPut] {
+				state = kc.ProvisioningStateFailed
+			}
+			e.Properties.ProvisioningState = to.Ptr(state)
+			if e.Properties.Version == nil {
+				e.Properties.CurrentVersion = to.Ptr("1.13.3")
+			} else {
+				e.Properties.CurrentVersion = e.Properties.Version
+			}
+			a.extensions[key(rg, cluster, name)] = e
+			poll(a, &resp)
+			resp.SetTerminalResponse(http.StatusOK, kc.ExtensionsClientCreateResponse{Extension: e}, nil)
+			return
+		},
+		BeginUpdate: func(_ context.Context, rg, rp, rt, cluster, name string, patch kc.PatchExtension, _ *kc.ExtensionsClientBeginUpdateOptions) (resp azfake.PollerResponder[kc.ExtensionsClientUpdateResponse], errResp azfake.ErrorResponder) {
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			if !a.gate(ExtensionPatch, rg+"/"+cluster+"/"+name, &errResp) {
+				return
+			}
+			e, ok := a.extensions[key(rg, cluster, name)]
+			if !ok {
+				errResp.SetResponseError(http.StatusNotFound, "ResourceNotFound")
+				return
+			}
+			if p := patch.Properties; p != nil {
+				if p.Version != nil {
+					e.Properties.Version, e.Properties.CurrentVersion = p.Version, p.Version
+				}
+				if p.ReleaseTrain != nil {
+					e.Properties.ReleaseTrain = p.ReleaseTrain
+				}
+				if p.AutoUpgradeMinorVersion != nil {
+					e.Properties.AutoUpgradeMinorVersion = p.AutoUpgradeMinorVersion
+				}
+			}
+			a.extensions[key(rg, cluster, name)] = e
+			poll(a, &resp)
+			resp.SetTerminalResponse(http.StatusOK, kc.ExtensionsClientUpdateResponse{Extension: e}, nil)
+			return
+		},
+		BeginDelete: func(_ context.Context, rg, rp, rt, cluster, name string, _ *kc.ExtensionsClientBeginDeleteOptions) (resp azfake.PollerResponder[kc.ExtensionsClientDeleteResponse], errResp azfake.ErrorResponder) {
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			if !a.gate(ExtensionDelete, rg+"/"+cluster+"/"+name, &errResp) {
+				return
+			}
+			k := key(rg, cluster, name)
+			if _, ok := a.extensions[k]; !ok {
+				errResp.SetResponseError(http.StatusNotFound, "ResourceNotFound")
+				return
+			}
+			delete(a.extensions, k)
+			poll(a, &resp)
+			resp.SetTerminalResponse(http.StatusOK, kc.ExtensionsClientDeleteResponse{}, nil)
+			return
+		},
+	}
+	a.kc.FluxConfigurationsServer = kcfake.FluxConfigurationsServer{
+		Get: func(_ context.Context, rg, rp, rt, cluster, name string, _ *kc.FluxConfigurationsClientGetOptions) (resp azfake.Responder[kc.FluxConfigurationsClientGetResponse], errResp azfake.ErrorResponder) {
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			if !a.gate(ConfigGet, rg+"/"+cluster+"/"+name, &errResp) {
+				return
+			}
+			k := key(rg, cluster, name)
+			fc, ok := a.configs[k]
+			if !ok {
+				errResp.SetResponseError(http.StatusNotFound, "ResourceNotFound")
+				return
+			}
+			a.gets[k]++
+			if a.gets[k] > a.CompliantAfterGets {
+				fc = compliant(fc, name)
+				a.configs[k] = fc
+			}
+			resp.SetResponse(http.StatusOK, kc.FluxConfigurationsClientGetResponse{FluxConfiguration: published(fc)}, nil)
+			return
+		},
+		NewListPager: func(rg, rp, rt, cluster string, _ *kc.FluxConfigurationsClientListOptions) (resp azfake.PagerResponder[kc.FluxConfigurationsClientListResponse]) {
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			a.Calls = append(a.Calls, ConfigList+" "+rg+"/"+cluster)
+			var page kc.FluxConfigurationsClientListResponse
+			for ck, fc := range a.configs {
+				if strings.HasPrefix(ck, key(rg, cluster)+"/") {
+					fc := published(fc)
+					page.Value = append(page.Value, &fc)
+				}
+			}
+			resp.AddPage(http.StatusOK, page, nil)
+			return
+		},
+		BeginCreateOrUpdate: func(_ context.Context, rg, rp, rt, cluster, name string, fc kc.FluxConfiguration, _ *kc.FluxConfigurationsClientBeginCreateOrUpdateOptions) (resp azfake.PollerResponder[kc.FluxConfigurationsClientCreateOrUpdateResponse], errResp azfake.ErrorResponder) {
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			if !a.gate(ConfigPut, rg+"/"+cluster+"/"+name, &errResp) {
+				return
+			}
+			hasFlux := false
+			for ek, e := range a.extensions {
+				if strings.HasPrefix(ek, key(rg, cluster)+"/") && e.Properties != nil && strings.EqualFold(deref(e.Properties.ExtensionType), "microsoft.flux") {
+					hasFlux = true
+				}
+			}
+			if !hasFlux {
+				errResp.SetResponseError(http.StatusBadRequest, "ExtensionNotFound")
+				return
+			}
+			k := key(rg, cluster, name)
+			fc.Name, fc.ID = to.Ptr(name), to.Ptr(a.clusterID(rg, cluster)+"/providers/Microsoft.KubernetesConfiguration/fluxConfigurations/"+name)
+			if fc.Properties == nil {
+				fc.Properties = &kc.FluxConfigurationProperties{}
+			}
+			state := kc.ProvisioningStateSucceeded
+			if a.FailProvisioning[ConfigPut] {
+				state = kc.ProvisioningStateFailed
+				fc.Properties.ErrorMessage = to.Ptr("source URL unreachable")
+			}
+			fc.Properties.ProvisioningState = to.Ptr(state)
+			fc.Properties.ComplianceState = to.Ptr(kc.FluxComplianceStatePending)
+			a.gets[k] = 0
+			a.configs[k] = fc
+			poll(a, &resp)
+			resp.SetTerminalResponse(http.StatusOK, kc.FluxConfigurationsClientCreateOrUpdateResponse{FluxConfiguration: published(fc)}, nil)
+			return
+		},
+		BeginDelete: func(_ context.Context, rg, rp, rt, cluster, name string, _ *kc.FluxConfigurationsClientBeginDeleteOptions) (resp azfake.PollerResponder[kc.FluxConfigurationsClientDeleteResponse], errResp azfake.ErrorResponder) {
+			a.mu.Lock()
+			defer a.mu.Unlock()
+			if !a.gate(ConfigDelete, rg+"/"+cluster+"/"+name, &errResp) {
+				return
+			}
+			k := key(rg, cluster, name)
+			if _, ok := a.configs[k]; !ok {
+				errResp.SetResponseError(http.StatusNotFound, "ResourceNotFound")
+				return
+			}
+			delete(a.configs, k)
+			poll(a, &resp)
+			resp.SetTerminalResponse(http.StatusOK, kc.FluxConfigurationsClientDeleteResponse{}, nil)
+			return
+		},
+	}
+}
+
+// compliant marks the configuration and its kustomizations Compliant.
+func compliant(fc kc.FluxConfiguration, name string) kc.FluxConfiguration {
+	p := *fc.Properties
+	p.ComplianceState = to.Ptr(kc.FluxComplianceStateCompliant)
+	p.SourceSyncedCommitID = to.Ptr("main@sha1:0123456789abcdef0123456789abcdef01234567")
+	p.Statuses = nil
+	for kn := range p.Kustomizations {
+		p.Statuses = append(p.Statuses, &kc.ObjectStatusDefinition{
+			Kind: to.Ptr("Kustomization"), Name: to.Ptr(name + "-" + kn), Namespace: p.Namespace,
+			ComplianceState: to.Ptr(kc.FluxComplianceStateCompliant),
+		})
+	}
+	fc.Properties = &p
+	return fc
+}
+
+// published is what ARM answers: write-only protected settings are never returned.
+func published(fc kc.FluxConfiguration) kc.FluxConfiguration {
+	if fc.Properties == nil {
+		return fc
+	}
+	p := *fc.Properties
+	p.ConfigurationProtectedSettings = nil
+	fc.Properties = &p
+	return fc
+}
+
+func deref(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+// Cluster returns the stored connected cluster.
+func (a *ARM) Cluster(rg, name string) (armhybridkubernetes.ConnectedCluster, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	cc, ok := a.clusters[key(rg, name)]
+	return cc, ok
+}
+
+// PutCluster stores a connected cluster as if another onboarding had created it.
+func (a *ARM) PutCluster(rg, name string, cc armhybridkubernetes.ConnectedCluster) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	cc.ID, cc.Name = to.Ptr(a.clusterID(rg, name)), to.Ptr(name)
+	a.clusters[key(rg, name)] = cc
+}
+
+// Group returns the stored resource group.
+func (a *ARM) Group(name string) (armresources.ResourceGroup, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	g, ok := a.groups[key(name)]
+	return g, ok
+}
+
+// Extension returns the stored extension.
+func (a *ARM) Extension(rg, cluster, name string) (kc.Extension, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	e, ok := a.extensions[key(rg, cluster, name)]
+	return e, ok
+}
+
+// Configuration returns the stored Flux configuration as sent (protected settings included).
+func (a *ARM) Configuration(rg, cluster, name string) (kc.FluxConfiguration, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	fc, ok := a.configs[key(rg, cluster, name)]
+	return fc, ok
+}
+
+// Transport routes ARM requests to the right fake server.
+func (a *ARM) Transport() policy.Transporter {
+	hk := hkfake.NewServerFactoryTransport(&a.hk)
+	kct := kcfake.NewServerFactoryTransport(&a.kc)
+	rs := rsfake.NewServerFactoryTransport(&a.rs)
+	return transportFunc(func(req *http.Request) (*http.Response, error) {
+		if resp := a.throttled(req); resp != nil {
+			return resp, nil
+		}
+		p := strings.ToLower(req.URL.Path)
+		switch {
+		case strings.Contains(p, "/providers/microsoft.kubernetesconfiguration/"):
+			return kct.Do(req)
+		case strings.Contains(p, "/providers/microsoft.kubernetes/"):
+			return hk.Do(req)
+		default:
+			return rs.Do(req)
+		}
+	})
+}
+
+type transportFunc func(*http.Request) (*http.Response, error)
+
+func (f transportFunc) Do(req *http.Request) (*http.Response, error) { return f(req) }
+
+// ClientOptions returns ARM client options that talk to this fake with fast retries.
+func (a *ARM) ClientOptions() *arm.ClientOptions {
+	return &arm.ClientOptions{ClientOptions: azcore.ClientOptions{
+		Transport: a.Transport(),
+		Retry:     policy.RetryOptions{MaxRetries: 4, RetryDelay: time.Millisecond, MaxRetryDelay: 5 * time.Millisecond},
+	}}
+}
+
+// Credential is the fake token credential matching the fake servers.
+func Credential() azcore.TokenCredential { return &azfake.TokenCredential{} }
+
+// apiOps maps the SDK's API names to operations and their first request's HTTP method.
+var apiOps = map[string][2]string{
+	"ResourceGroupsClient.Get":                     {GroupGet, http.MethodGet},
+	"ResourceGroupsClient.CreateOrUpdate":          {GroupPut, http.MethodPut},
+	"ConnectedClusterClient.Get":                   {ClusterGet, http.MethodGet},
+	"ConnectedClusterClient.BeginCreate":           {ClusterPut, http.MethodPut},
+	"ConnectedClusterClient.BeginDelete":           {ClusterDelete, http.MethodDelete},
+	"ExtensionsClient.NewListPager":                {ExtensionList, http.MethodGet},
+	"ExtensionsClient.BeginCreate":                 {ExtensionPut, http.MethodPut},
+	"ExtensionsClient.BeginUpdate":                 {ExtensionPatch, http.MethodPatch},
+	"ExtensionsClient.BeginDelete":                 {ExtensionDelete, http.MethodDelete},
+	"FluxConfigurationsClient.Get":                 {ConfigGet, http.MethodGet},
+	"FluxConfigurationsClient.NewListPager":        {ConfigList, http.MethodGet},
+	"FluxConfigurationsClient.BeginCreateOrUpdate": {ConfigPut, http.MethodPut},
+	"FluxConfigurationsClient.BeginDelete":         {ConfigDelete, http.MethodDelete},
+}
+
+func (a *ARM) throttled(req *http.Request) *http.Response {
+	name, _ := req.Context().Value(runtime.CtxAPINameKey{}).(string)
+	op, ok := apiOps[name]
+	if !ok || req.Method != op[1] {
+		return nil
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.Throttle[op[0]] <= 0 {
+		return nil
+	}
+	a.Throttle[op[0]]--
+	a.Calls = append(a.Calls, op[0]+" throttled")
+	body := `{"error":{"code":"TooManyRequests","message":"The request is being throttled."}}`
+	return &http.Response{
+		StatusCode: http.StatusTooManyRequests, Status: "429 Too Many Requests", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: http.Header{"Content-Type": {"application/json"}, "X-Ms-Error-Code": {"TooManyRequests"}},
+		Body:   io.NopCloser(strings.NewReader(body)), ContentLength: int64(len(body)), Request: req,
+	}
+}
