@@ -57,9 +57,9 @@ type Config struct {
 	BrokersOnly bool
 	// NoTempSensor leaves the tempsensor out (an OPC UA-only topology).
 	NoTempSensor bool
-	// Azurite adds an Azure Blob sink to the gateway, pointing at a local Azurite
-	// (AzuriteConnectionString must be set).
-	AzuriteConnectionString string
+	// Azurite, when set, is the azurite-blob executable: the topology starts a local
+	// Azure Blob emulator and adds a blob sink to the gateway.
+	Azurite string
 	// ReadyTimeout bounds each process's readiness wait (default 60 s).
 	ReadyTimeout time.Duration
 }
@@ -113,7 +113,7 @@ func (c Config) Validate() error {
 	}
 	for _, w := range c.workloads() {
 		if c.Binaries[w] == "" {
-			errs = append(errs, fmt.Errorf("binaries[%s]: not built: run `make build`", w))
+			errs = append(errs, fmt.Errorf("workload %s: binary not built: run `make build`", w))
 		}
 	}
 	if c.BasePort != 0 && (c.BasePort < 1024 || c.BasePort > 65000) {

@@ -57,6 +57,8 @@ type Topology struct {
 	Creds map[string]map[string]string
 	// SinkDir is where the datagateway's file sink writes JSON lines.
 	SinkDir string
+	// AzuritePort is the local Blob emulator's port (0 without Azurite).
+	AzuritePort int
 	// GatewayDir holds the datagateway's durable buffer and configuration.
 	GatewayDir string
 
@@ -151,6 +153,9 @@ func (t *Topology) allocate() error {
 			t.linkPorts[l] = alloc(fmt.Sprintf("%s → %s link", strings.ToUpper(l), strings.ToUpper(p)))
 			t.linkTargets[l] = fmt.Sprintf("127.0.0.1:%d", t.Brokers[p].BridgePort)
 		}
+	}
+	if t.Cfg.Azurite != "" {
+		t.AzuritePort = alloc("Azurite blob endpoint")
 	}
 	for _, w := range t.Cfg.workloads() {
 		a := &App{Name: w, Level: appLevel[w]}
@@ -279,6 +284,23 @@ func (t *Topology) startBrokers(ctx context.Context) error {
 // startWorkloads starts each workload after its sidecar: the consumer first, so that
 // nothing published is waiting for a subscription.
 func (t *Topology) startWorkloads(ctx context.Context) error {
+	if t.AzuritePort != 0 {
+		dir := filepath.Join(t.Cfg.RunDir, "azurite")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		if _, err := t.Sup.Start(ctx, testenv.ProcSpec{
+			Name: "azurite",
+			Path: t.Cfg.Azurite,
+			Args: []string{"--blobHost", "127.0.0.1", "--blobPort", strconv.Itoa(t.AzuritePort),
+				"--location", dir, "--skipApiVersionCheck", "--loose"},
+			Dir:          dir,
+			Ready:        testenv.DialReady(fmt.Sprintf("127.0.0.1:%d", t.AzuritePort)),
+			ReadyTimeout: t.Cfg.ReadyTimeout,
+		}); err != nil {
+			return err
+		}
+	}
 	order := []string{DataGateway, OPCPLC, OPCPublisher, TempSensor}
 	for _, w := range order {
 		if _, ok := t.Apps[w]; !ok {
@@ -347,8 +369,18 @@ func (t *Topology) startApp(ctx context.Context, name string) error {
 	return err
 }
 
-// ProcessName is the supervisor's name of a workload, a sidecar ("daprd-<app>") or a
-// broker ("mosquitto-<level>").
+// AzuriteConnectionString is the local Blob emulator's connection string ("" without).
+func (t *Topology) AzuriteConnectionString() string {
+	if t.AzuritePort == 0 {
+		return ""
+	}
+	return fmt.Sprintf("DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;"+
+		"AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==;"+
+		"BlobEndpoint=http://127.0.0.1:%d/devstoreaccount1;", t.AzuritePort)
+}
+
+// Kill sends SIGKILL (kill -9) to a process by its supervisor name: a workload, a
+// sidecar ("daprd-<app>") or a broker ("mosquitto-<level>").
 func (t *Topology) Kill(name string) error { return t.Sup.Kill(name) }
 
 // Restart starts a killed or stopped process again and waits until it is ready.

@@ -121,13 +121,13 @@ sinks:
     file:
       dir: %q
 `, filepath.Join(t.GatewayDir, "buffer"), t.SinkDir)
-	if t.Cfg.AzuriteConnectionString != "" {
+	if cs := t.AzuriteConnectionString(); cs != "" {
 		y += fmt.Sprintf(`  - name: azurite
     type: blob
     blob:
       connectionString: %q
       container: edgeframe
-`, t.Cfg.AzuriteConnectionString)
+`, cs)
 	}
 	path := filepath.Join(t.GatewayDir, "datagateway.yaml")
 	return path, os.WriteFile(path, []byte(y), 0o600)
