@@ -1,0 +1,173 @@
+// Package app wires opcpublisher together: configuration, the publishednodes.json
+// watcher, the publishing engine and its bounded send queue to the Dapr sidecar, and the
+// health/metrics server.
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/edgeframe/edgeframe/pkg/backoff"
+	"github.com/edgeframe/edgeframe/pkg/daprpub"
+	"github.com/edgeframe/edgeframe/pkg/observe"
+	"github.com/edgeframe/edgeframe/pkg/version"
+	"github.com/edgeframe/edgeframe/workloads/opcpublisher/internal/config"
+	"github.com/edgeframe/edgeframe/workloads/opcpublisher/internal/pnjson"
+	"github.com/edgeframe/edgeframe/workloads/opcpublisher/internal/publisher"
+	"github.com/edgeframe/edgeframe/workloads/opcpublisher/internal/session"
+	"github.com/edgeframe/edgeframe/workloads/opcpublisher/internal/watch"
+)
+
+// drainTimeout bounds how long queued messages may still go out at shutdown.
+const drainTimeout = 5 * time.Second
+
+// ErrConfig marks a configuration error (exit status 2).
+var ErrConfig = errors.New("configuration")
+
+// Run runs opcpublisher until ctx ends. Logs go to stdout, usage to stderr.
+func Run(ctx context.Context, args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) error {
+	cfg, err := config.Load(args, lookup, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	lvl, _ := observe.ParseLevel(cfg.LogLevel)
+	log := observe.NewLogger(stdout, config.AppID, cfg.Level, lvl)
+
+	reg := observe.NewRegistry()
+	tel, err := observe.Setup(ctx, observe.Resource{Service: config.AppID, Layer: cfg.Level, Region: cfg.Region, Cluster: cfg.Cluster}, reg)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+		defer cancel()
+		if err := tel.Shutdown(sctx); err != nil {
+			log.Warn("telemetry shutdown", "err", err)
+		}
+	}()
+
+	side := &daprpub.Lazy{Addr: cfg.DaprGRPC}
+	defer side.Close()
+	var q *daprpub.Queue
+	met := publisher.NewMetrics(reg, func() int { return q.Len() })
+	q = daprpub.NewQueue(side, daprpub.QueueConfig{Capacity: cfg.QueueCapacity, Hooks: met.Hooks(), Logger: log,
+		Backoff: backoff.Policy{Initial: 100 * time.Millisecond, Max: 5 * time.Second, Multiplier: 2}})
+
+	pub := publisher.New(publisher.Options{
+		MessagingMode: cfg.MessagingMode, Strict: cfg.Strict, BatchSize: cfg.BatchSize, BatchInterval: cfg.BatchInterval(),
+		KeyFrameCount: cfg.KeyFrameCount, KeepAlive: cfg.KeepAlive, PubSub: cfg.PubSub, TopicTemplate: cfg.TopicTemplate,
+		Level: cfg.Level, PublisherID: cfg.PublisherID, PKIDir: cfg.PKIDir,
+		Session: session.Config{
+			Reconnect: backoff.Policy{Initial: 250 * time.Millisecond, Max: cfg.ReconnectMax, Multiplier: 2},
+			KeepAlive: cfg.SessionKeepAlive,
+		},
+	}, q, met, tel.Tracer, log)
+
+	var loadMu sync.Mutex
+	var loadErr error
+	load := func(b []byte) {
+		f, err := pnjson.Parse(b)
+		for _, w := range f.Warnings {
+			log.Warn(w)
+		}
+		if err != nil {
+			var n int
+			for _, e := range unjoin(err) {
+				log.Error("publishednodes.json problem", "err", e.Error())
+				n++
+			}
+			met.ConfigErrors.Add(float64(n))
+		}
+		loadMu.Lock()
+		loadErr = nil
+		if len(f.Entries) == 0 {
+			loadErr = fmt.Errorf("%s has no valid entry", cfg.PublishedNodesFile)
+		}
+		loadMu.Unlock()
+		log.Info("publishednodes.json applied", "path", cfg.PublishedNodesFile, "validEntries", len(f.Entries), "warnings", len(f.Warnings))
+		pub.Apply(f)
+	}
+	ready := func() error {
+		loadMu.Lock()
+		err := loadErr
+		loadMu.Unlock()
+		return errors.Join(err, pub.Ready())
+	}
+	web, err := observe.NewServer(cfg.HTTP, reg, ready)
+	if err != nil {
+		return fmt.Errorf("--http: %w", err)
+	}
+	w := &watch.Watcher{Path: cfg.PublishedNodesFile, OnChange: load, Log: log,
+		OnError: func(err error) { log.Warn("publishednodes.json", "err", err.Error()) }}
+	log.Info("opcpublisher starting", "version", version.Version, "pf", cfg.PublishedNodesFile, "mm", cfg.MessagingMode,
+		"strict", cfg.Strict, "http", web.Addr(), "pubsub", cfg.PubSub, "topicTemplate", cfg.TopicTemplate)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errc := make(chan error, 3)
+	// The file is read before anything runs: a missing file is a startup error.
+	watchStarted := make(chan error, 1)
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		err := w.Run(ctx)
+		select {
+		case watchStarted <- err:
+		default:
+		}
+		if err != nil {
+			errc <- fmt.Errorf("--pf: %w", err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		if err := web.Run(ctx); err != nil {
+			errc <- fmt.Errorf("--http %s: %w", cfg.HTTP, err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		_ = pub.Run(ctx)
+	}()
+	qctx, qcancel := context.WithCancel(context.Background())
+	defer qcancel()
+	drained := make(chan struct{})
+	go func() {
+		defer close(drained)
+		_ = q.Run(qctx)
+	}()
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+	case runErr = <-errc:
+	}
+	cancel()
+	wg.Wait() // sessions stopped, batches flushed into the queue
+	q.Close()
+	select {
+	case <-drained:
+	case <-time.After(drainTimeout):
+		log.Warn("shutdown: messages still queued were not published", "queued", q.Len())
+		qcancel()
+		<-drained
+	}
+	log.Info("opcpublisher stopped")
+	return runErr
+}
+
+func unjoin(err error) []error {
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		return j.Unwrap()
+	}
+	return []error{err}
+}

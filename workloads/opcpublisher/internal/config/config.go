@@ -1,0 +1,195 @@
+// Package config is opcpublisher's command line: OPC Publisher's flag names where they
+// exist (--pf, --mm, -c/--strict, --bs, --bi, --om, --kfc, --ka) plus edgeframe's own,
+// each also read from EDGEFRAME_OPCPUBLISHER_<FLAG> when not given.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/edgeframe/edgeframe/pkg/flagenv"
+	"github.com/edgeframe/edgeframe/pkg/observe"
+)
+
+// AppID is the workload's name and Dapr app id.
+const AppID = "opcpublisher"
+
+// Config is the whole command line.
+type Config struct {
+	PublishedNodesFile string
+	MessagingMode      string
+	Strict             bool
+	BatchSize          int
+	BatchIntervalMS    int
+	QueueCapacity      int
+	KeyFrameCount      int
+	KeepAlive          bool
+	DaprGRPC           string
+	PubSub             string
+	TopicTemplate      string
+	Level              string
+	Region             string
+	Cluster            string
+	HTTP               string
+	PKIDir             string
+	PublisherID        string
+	ReconnectMax       time.Duration
+	SessionKeepAlive   time.Duration
+	LogLevel           string
+}
+
+// Default is the configuration without flags or variables.
+func Default() Config {
+	return Config{
+		PublishedNodesFile: "publishednodes.json",
+		MessagingMode:      "PubSub",
+		BatchSize:          50,
+		BatchIntervalMS:    1000,
+		QueueCapacity:      4096,
+		PubSub:             "edge-pubsub",
+		TopicTemplate:      "telemetry/opcua/{WriterGroup}",
+		Level:              "l2",
+		HTTP:               ":8080",
+		PKIDir:             "pki",
+		PublisherID:        AppID,
+		ReconnectMax:       2 * time.Second,
+		SessionKeepAlive:   5 * time.Second,
+		LogLevel:           "info",
+	}
+}
+
+// BatchInterval is --bi as a duration.
+func (c Config) BatchInterval() time.Duration {
+	return time.Duration(c.BatchIntervalMS) * time.Millisecond
+}
+
+// FlagSet binds every flag (and its OPC Publisher aliases) to c.
+func (c *Config) FlagSet(stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(AppID, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	str := func(p *string, help string, names ...string) {
+		for _, n := range names {
+			fs.StringVar(p, n, *p, help)
+		}
+	}
+	num := func(p *int, help string, names ...string) {
+		for _, n := range names {
+			fs.IntVar(p, n, *p, help)
+		}
+	}
+	boolean := func(p *bool, help string, names ...string) {
+		for _, n := range names {
+			fs.BoolVar(p, n, *p, help)
+		}
+	}
+	str(&c.PublishedNodesFile, "publishednodes.json to load and watch", "pf", "publishfile", "f")
+	str(&c.MessagingMode, "messaging mode: PubSub (OPC UA PubSub JSON network messages) or Samples", "mm", "messagingmode")
+	boolean(&c.Strict, "strict OPC UA Part 14 JSON (numeric DataSetWriterId and status codes)", "strict", "c")
+	num(&c.BatchSize, "data set messages (PubSub) or samples per published message", "bs", "batchsize")
+	num(&c.BatchIntervalMS, "most milliseconds a batch waits before it is published (0 = do not wait)", "bi", "batchtriggerinterval")
+	num(&c.QueueCapacity, "send queue capacity in messages; when full the oldest is dropped (counted, logged)", "om", "maxoutgressmessages")
+	num(&c.KeyFrameCount, "default DataSetKeyFrameCount for entries without one (0 = key frame only first and after gaps)", "kfc", "keyframecount")
+	boolean(&c.KeepAlive, "send ua-keepalive data set messages for writers without data", "ka", "sendkeepalivedatasetmessages")
+	str(&c.DaprGRPC, "Dapr sidecar gRPC address host:port (empty = DAPR_GRPC_ENDPOINT / DAPR_GRPC_PORT / 127.0.0.1:50001)", "dapr-grpc")
+	str(&c.PubSub, "Dapr pub/sub component", "pubsub")
+	str(&c.TopicTemplate, "topic; {WriterGroup} is replaced by DataSetWriterGroup", "topic-template")
+	str(&c.Level, "ISA-95 level (l2, l3, l4): event source and edge.layer", "level")
+	str(&c.Region, "edge.region resource attribute", "region")
+	str(&c.Cluster, "k8s.cluster.name resource attribute", "cluster")
+	str(&c.HTTP, "address (or port) of /healthz, /readyz and /metrics", "http")
+	str(&c.PKIDir, "PKI directory for the client certificate (created on first use)", "pki")
+	str(&c.PublisherID, "PublisherId of network messages", "publisher-id")
+	fs.DurationVar(&c.ReconnectMax, "reconnect-max", c.ReconnectMax, "cap of the reconnect backoff")
+	fs.DurationVar(&c.SessionKeepAlive, "session-keepalive", c.SessionKeepAlive, "period of the server-state read that detects a dead server")
+	str(&c.LogLevel, "log level: debug, info, warn, error", "log-level")
+	return fs
+}
+
+// Load parses args, fills the rest from EDGEFRAME_OPCPUBLISHER_* through lookup, and
+// validates. flag.ErrHelp is returned for -h.
+func Load(args []string, lookup func(string) (string, bool), stderr io.Writer) (Config, error) {
+	c := Default()
+	fs := c.FlagSet(stderr)
+	if err := flagenv.Parse(fs, AppID, args, lookup); err != nil {
+		return c, err
+	}
+	if fs.NArg() > 0 {
+		return c, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
+	}
+	if _, err := strconv.Atoi(c.HTTP); err == nil {
+		c.HTTP = ":" + c.HTTP
+	}
+	if strings.EqualFold(c.MessagingMode, "pubsub") {
+		c.MessagingMode = "PubSub"
+	} else if strings.EqualFold(c.MessagingMode, "samples") {
+		c.MessagingMode = "Samples"
+	}
+	return c, c.Validate()
+}
+
+// Validate reports every problem at once, each naming its flag.
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(flag, format string, a ...any) {
+		errs = append(errs, fmt.Errorf("--%s: %s", flag, fmt.Sprintf(format, a...)))
+	}
+	if c.PublishedNodesFile == "" {
+		bad("pf", "required")
+	}
+	if c.MessagingMode != "PubSub" && c.MessagingMode != "Samples" {
+		bad("mm", "%q: want PubSub or Samples", c.MessagingMode)
+	}
+	if c.BatchSize < 1 || c.BatchSize > 100000 {
+		bad("bs", "want 1..100000, got %d", c.BatchSize)
+	}
+	if c.BatchIntervalMS < 0 || c.BatchIntervalMS > 3600000 {
+		bad("bi", "want 0..3600000 ms, got %d", c.BatchIntervalMS)
+	}
+	if c.QueueCapacity < 1 {
+		bad("om", "want >= 1, got %d", c.QueueCapacity)
+	}
+	if c.KeyFrameCount < 0 {
+		bad("kfc", "want >= 0, got %d", c.KeyFrameCount)
+	}
+	if c.DaprGRPC != "" {
+		if _, _, err := net.SplitHostPort(c.DaprGRPC); err != nil {
+			bad("dapr-grpc", "%q is not host:port", c.DaprGRPC)
+		}
+	}
+	if c.PubSub == "" {
+		bad("pubsub", "required")
+	}
+	if !strings.Contains(c.TopicTemplate, "{WriterGroup}") && strings.Contains(c.TopicTemplate, "{") {
+		bad("topic-template", "%q: the only variable is {WriterGroup}", c.TopicTemplate)
+	}
+	if c.TopicTemplate == "" || strings.ContainsAny(c.TopicTemplate, "#+") {
+		bad("topic-template", "%q: want a topic without wildcards", c.TopicTemplate)
+	}
+	switch c.Level {
+	case "l2", "l3", "l4":
+	default:
+		bad("level", "%q: want l2, l3 or l4", c.Level)
+	}
+	if _, _, err := net.SplitHostPort(c.HTTP); err != nil {
+		bad("http", "%q is not host:port or a port", c.HTTP)
+	}
+	if c.PublisherID == "" {
+		bad("publisher-id", "required")
+	}
+	if c.ReconnectMax < 100*time.Millisecond {
+		bad("reconnect-max", "want >= 100ms, got %s", c.ReconnectMax)
+	}
+	if c.SessionKeepAlive < 100*time.Millisecond {
+		bad("session-keepalive", "want >= 100ms, got %s", c.SessionKeepAlive)
+	}
+	if _, err := observe.ParseLevel(c.LogLevel); err != nil {
+		bad("log-level", "%v", err)
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,48 @@
+package config_test
+
+import (
+	"io"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/edgeframe/edgeframe/workloads/opcpublisher/internal/config"
+)
+
+func env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestOPCPublisherNamesAliasesAndEnv(t *testing.T) {
+	c, err := config.Load([]string{"--publishfile=/etc/pn.json", "--mm", "samples", "-c", "--bs=10", "--bi", "250", "--http", "9090"},
+		env(map[string]string{"EDGEFRAME_OPCPUBLISHER_OM": "100", "EDGEFRAME_OPCPUBLISHER_PF": "/ignored", "EDGEFRAME_OPCPUBLISHER_KFC": "5",
+			"EDGEFRAME_OPCPUBLISHER_DAPR_GRPC": "127.0.0.1:50007", "EDGEFRAME_OPCPUBLISHER_RECONNECT_MAX": "3s"}), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.PublishedNodesFile != "/etc/pn.json" || c.MessagingMode != "Samples" || !c.Strict || c.BatchSize != 10 || c.BatchInterval() != 250*time.Millisecond ||
+		c.HTTP != ":9090" || c.QueueCapacity != 100 || c.KeyFrameCount != 5 || c.DaprGRPC != "127.0.0.1:50007" || c.ReconnectMax != 3*time.Second {
+		t.Fatalf("%+v", c)
+	}
+	d, err := config.Load(nil, env(nil), io.Discard)
+	if err != nil || d.PubSub != "edge-pubsub" || d.TopicTemplate != "telemetry/opcua/{WriterGroup}" || d.MessagingMode != "PubSub" || d.Level != "l2" {
+		t.Fatalf("defaults %+v %v", d, err)
+	}
+}
+
+func TestEveryBadFlagIsNamed(t *testing.T) {
+	_, err := config.Load([]string{"--mm=Binary", "--bs=0", "--bi=-1", "--om=0", "--kfc=-2", "--dapr-grpc=nohost", "--pubsub=",
+		"--topic-template=telemetry/#", "--level=l9", "--http=x", "--reconnect-max=1ms", "--log-level=loud"}, env(nil), io.Discard)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, f := range []string{"--mm", "--bs", "--bi", "--om", "--kfc", "--dapr-grpc", "--pubsub", "--topic-template", "--level", "--http", "--reconnect-max", "--log-level"} {
+		if !strings.Contains(err.Error(), f+":") {
+			t.Errorf("error does not name %s:\n%v", f, err)
+		}
+	}
+	if _, err := config.Load(nil, env(map[string]string{"EDGEFRAME_OPCPUBLISHER_BS": "many"}), io.Discard); err == nil ||
+		!strings.Contains(err.Error(), "EDGEFRAME_OPCPUBLISHER_BS") {
+		t.Errorf("bad env: %v", err)
+	}
+}

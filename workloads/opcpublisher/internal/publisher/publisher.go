@@ -1,0 +1,483 @@
+// Package publisher is opcpublisher's engine: it turns a publishednodes.json into OPC UA
+// sessions (one per endpoint + security + user) and data set writers, encodes their
+// value changes as PubSub network messages or Samples, batches them per writer group
+// and publishes each batch as one CloudEvent through the bounded Dapr send queue.
+// Apply reconciles a new configuration with the running one, touching only what changed.
+package publisher
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gopcua/opcua/ua"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+
+	"github.com/edgeframe/edgeframe/pkg/cloudevent"
+	"github.com/edgeframe/edgeframe/pkg/daprpub"
+	"github.com/edgeframe/edgeframe/workloads/opcpublisher/internal/encoding"
+	"github.com/edgeframe/edgeframe/workloads/opcpublisher/internal/pnjson"
+	"github.com/edgeframe/edgeframe/workloads/opcpublisher/internal/session"
+)
+
+// AppID is opcpublisher's Dapr app id and service name.
+const AppID = "opcpublisher"
+
+// Messaging modes (--mm).
+const (
+	ModePubSub  = "PubSub"
+	ModeSamples = "Samples"
+)
+
+// Options configure the engine (the flags other than the file and the servers).
+type Options struct {
+	MessagingMode string // PubSub or Samples
+	Strict        bool
+	BatchSize     int
+	BatchInterval time.Duration
+	// KeyFrameCount applies to writers whose entry has no DataSetKeyFrameCount.
+	KeyFrameCount int
+	// KeepAlive sends ua-keepalive data set messages for writers without data.
+	KeepAlive     bool
+	PubSub        string
+	TopicTemplate string // {WriterGroup} and {DataSetWriterId} are replaced
+	Level         string
+	PublisherID   string
+	PKIDir        string
+	Session       session.Config // Reconnect, KeepAlive, RequestTimeout defaults for every session
+}
+
+// Enqueuer is the send queue (daprpub.Queue).
+type Enqueuer interface {
+	Enqueue(daprpub.Item) error
+}
+
+// Publisher runs the sessions and writers of one configuration at a time.
+type Publisher struct {
+	opts    Options
+	enc     encoding.Options
+	q       Enqueuer
+	m       *Metrics
+	tracer  trace.Tracer
+	log     *slog.Logger
+	source  string
+	runCtx  context.Context
+	started chan struct{}
+
+	mu       sync.RWMutex
+	sessions map[string]*sessionRun
+	writers  map[string]*writer // by writerKey
+	groups   map[string]*group
+	nextIdx  map[string]uint16 // per group, for non-numeric writer ids in strict mode
+}
+
+type sessionRun struct {
+	s      *session.Session
+	cancel context.CancelFunc
+	done   chan struct{}
+	cfg    session.Config
+}
+
+type writer struct {
+	w        *encoding.Writer
+	group    string
+	session  string
+	interval time.Duration
+	lastData time.Time
+	lastKA   time.Time
+}
+
+type group struct {
+	name  string
+	topic string
+	b     *encoding.Batcher[batchItem]
+	seq   int64 // last CloudEvent sequence
+}
+
+type batchItem struct {
+	dsm    *encoding.DataSetMessage
+	sample *encoding.Sample
+}
+
+// New returns an engine publishing into q.
+func New(opts Options, q Enqueuer, m *Metrics, tp trace.TracerProvider, log *slog.Logger) *Publisher {
+	if opts.TopicTemplate == "" {
+		opts.TopicTemplate = "telemetry/opcua/{WriterGroup}"
+	}
+	return &Publisher{
+		opts: opts, enc: encoding.Options{Strict: opts.Strict, PublisherID: opts.PublisherID}, q: q, m: m,
+		tracer: tp.Tracer("github.com/edgeframe/edgeframe/workloads/opcpublisher"), log: log,
+		source:   cloudevent.SourceFor(opts.Level, AppID),
+		started:  make(chan struct{}),
+		sessions: map[string]*sessionRun{}, writers: map[string]*writer{}, groups: map[string]*group{}, nextIdx: map[string]uint16{},
+	}
+}
+
+func writerKey(group, id string) string { return group + "\x00" + id }
+
+// Ready reports an error unless every configured session is connected.
+func (p *Publisher) Ready() error {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	var errs []error
+	for _, r := range p.sessions {
+		if st := r.s.State(); st != session.Connected {
+			errs = append(errs, fmt.Errorf("session %s: %s", r.cfg.Endpoint, st))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Run starts the configured sessions and the keep-alive/metrics ticker; it returns
+// when ctx ends, after stopping every session and flushing every batch.
+func (p *Publisher) Run(ctx context.Context) error {
+	p.mu.Lock()
+	p.runCtx = ctx
+	for _, r := range p.sessions {
+		p.startSession(r)
+	}
+	p.mu.Unlock()
+	close(p.started)
+	t := time.NewTicker(250 * time.Millisecond)
+	defer t.Stop()
+	last := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			p.stopAll()
+			return nil
+		case now := <-t.C:
+			if now.Sub(last) >= time.Second {
+				p.m.tick(now.Sub(last))
+				last = now
+			}
+			if p.opts.KeepAlive {
+				p.keepAlives(now)
+			}
+		}
+	}
+}
+
+func (p *Publisher) startSession(r *sessionRun) {
+	ctx, cancel := context.WithCancel(p.runCtx)
+	r.cancel = cancel
+	go func() {
+		defer close(r.done)
+		_ = r.s.Run(ctx)
+	}()
+}
+
+func (p *Publisher) stopAll() {
+	p.mu.Lock()
+	runs := make([]*sessionRun, 0, len(p.sessions))
+	for _, r := range p.sessions {
+		runs = append(runs, r)
+	}
+	groups := make([]*group, 0, len(p.groups))
+	for _, g := range p.groups {
+		groups = append(groups, g)
+	}
+	p.mu.Unlock()
+	for _, r := range runs {
+		if r.cancel != nil {
+			r.cancel()
+			<-r.done
+		}
+	}
+	for _, g := range groups {
+		g.b.Stop()
+	}
+}
+
+// Apply reconciles the running configuration with f: new sessions start, removed ones
+// stop, and a session whose items changed updates only those items; writers keep their
+// sequence numbers; removed groups flush what they hold.
+func (p *Publisher) Apply(f *pnjson.File) {
+	type sessDesired struct {
+		cfg   session.Config
+		items []session.Item
+	}
+	wantSessions := map[string]*sessDesired{}
+	wantWriters := map[string]pnjson.Entry{}
+	items := 0
+	for _, e := range f.Entries {
+		key := e.SessionKey()
+		sd := wantSessions[key]
+		if sd == nil {
+			cfg := p.opts.Session
+			cfg.Endpoint, cfg.SecurityMode, cfg.SecurityPolicy = e.EndpointURL, e.SecurityMode, e.SecurityPolicy
+			cfg.AuthMode, cfg.Username, cfg.Password, cfg.PKIDir = e.AuthMode, e.Username, e.Password, p.opts.PKIDir
+			sd = &sessDesired{cfg: cfg}
+			wantSessions[key] = sd
+		}
+		wk := writerKey(e.WriterGroup, e.WriterID)
+		wantWriters[wk] = e
+		for _, n := range e.Nodes {
+			sd.items = append(sd.items, session.Item{
+				Key: wk + "\x00" + n.FieldName(), Writer: wk, Field: n.FieldName(), RawID: n.RawID, NodeID: n.ID,
+				SamplingInterval: n.SamplingInterval, PublishingInterval: n.PublishingInterval, QueueSize: n.QueueSize,
+				Trigger: ua.DataChangeTriggerFromString(n.DataChangeTrigger), DeadbandType: ua.DeadbandTypeFromString(n.DeadbandType),
+				DeadbandValue: n.DeadbandValue,
+			})
+			items++
+		}
+	}
+	p.m.MonitoredItems.Set(float64(items))
+
+	p.mu.Lock()
+	// Groups and writers first, so data from updated sessions finds them.
+	for wk, e := range wantWriters {
+		g := p.groups[e.WriterGroup]
+		if g == nil {
+			g = p.newGroup(e.WriterGroup)
+			p.groups[e.WriterGroup] = g
+		}
+		cfg := encoding.WriterConfig{Group: e.WriterGroup, ID: e.WriterID, EndpointURL: e.EndpointURL, KeyFrameCount: e.KeyFrameCount}
+		if cfg.KeyFrameCount == 0 {
+			cfg.KeyFrameCount = p.opts.KeyFrameCount
+		}
+		for _, n := range e.Nodes {
+			cfg.Fields = append(cfg.Fields, n.FieldName())
+		}
+		interval := e.PublishingInterval
+		for _, n := range e.Nodes {
+			if interval == 0 || n.PublishingInterval < interval {
+				interval = n.PublishingInterval
+			}
+		}
+		if w := p.writers[wk]; w != nil {
+			cfg.Index = w.w.Config().Index
+			w.w.Reconfigure(cfg)
+			w.session, w.interval = e.SessionKey(), interval
+			continue
+		}
+		cfg.Index = p.writerIndex(e.WriterGroup, e.WriterID)
+		p.writers[wk] = &writer{w: encoding.NewWriter(cfg), group: e.WriterGroup, session: e.SessionKey(), interval: interval, lastData: time.Now()}
+		p.log.Info("writer added", "group", e.WriterGroup, "writer", e.WriterID, "fields", len(cfg.Fields), "keyFrameCount", cfg.KeyFrameCount)
+	}
+	var stop []*sessionRun
+	for key, r := range p.sessions {
+		if _, ok := wantSessions[key]; !ok {
+			stop = append(stop, r)
+			delete(p.sessions, key)
+			p.m.Connected.DeleteLabelValues(r.cfg.Endpoint, r.cfg.SecurityMode)
+			p.log.Info("session removed", "endpoint", r.cfg.Endpoint, "security", r.cfg.SecurityMode)
+		}
+	}
+	for key, sd := range wantSessions {
+		r := p.sessions[key]
+		if r == nil || r.cfg.Password != sd.cfg.Password {
+			if r != nil {
+				stop = append(stop, r)
+			}
+			r = p.newSession(key, sd.cfg)
+			p.sessions[key] = r
+			r.s.Update(sd.items)
+			if p.runCtx != nil {
+				p.startSession(r)
+			}
+			continue
+		}
+		r.s.Update(sd.items)
+	}
+	var flush []*group
+	for wk, w := range p.writers {
+		if _, ok := wantWriters[wk]; !ok {
+			delete(p.writers, wk)
+			p.log.Info("writer removed", "group", w.group, "writer", w.w.Config().ID)
+		}
+	}
+	for name, g := range p.groups {
+		used := false
+		for _, w := range p.writers {
+			used = used || w.group == name
+		}
+		if !used {
+			flush = append(flush, g)
+			delete(p.groups, name)
+		}
+	}
+	p.mu.Unlock()
+	for _, r := range stop {
+		if r.cancel != nil {
+			r.cancel()
+			<-r.done
+		}
+	}
+	for _, g := range flush {
+		g.b.Stop()
+	}
+}
+
+// writerIndex is the numeric DataSetWriterId of strict mode: the configured id when it
+// is a number, else the next free index of the group.
+func (p *Publisher) writerIndex(group, id string) uint16 {
+	if n, err := strconv.ParseUint(id, 10, 16); err == nil {
+		return uint16(n)
+	}
+	p.nextIdx[group]++
+	return p.nextIdx[group]
+}
+
+func (p *Publisher) newGroup(name string) *group {
+	g := &group{name: name, topic: strings.NewReplacer("{WriterGroup}", name).Replace(p.opts.TopicTemplate)}
+	g.b = &encoding.Batcher[batchItem]{Size: p.opts.BatchSize, Interval: p.opts.BatchInterval, Flush: func(items []batchItem) { p.flush(g, items) }}
+	return g
+}
+
+func (p *Publisher) newSession(key string, cfg session.Config) *sessionRun {
+	r := &sessionRun{cfg: cfg, done: make(chan struct{})}
+	gauge := p.m.Connected.WithLabelValues(cfg.Endpoint, cfg.SecurityMode)
+	gauge.Set(0)
+	r.s = session.New(cfg, session.Handlers{
+		Data: func(cs []session.Change) { p.onData(cs) },
+		State: func(to session.State, _ error) {
+			if to == session.Connected {
+				gauge.Set(1)
+			} else {
+				gauge.Set(0)
+			}
+		},
+		Resumed:   func(outage time.Duration) { p.onResumed(key, outage) },
+		ItemError: func(session.Item, error) { p.m.RefusedItems.Inc() },
+	}, p.log)
+	return r
+}
+
+func (p *Publisher) onData(cs []session.Change) {
+	now := time.Now()
+	p.m.valueChanges(len(cs))
+	byWriter := map[string][]encoding.Value{}
+	var order []string
+	for _, c := range cs {
+		v := encoding.Value{Field: c.Item.Field, NodeID: c.Item.RawID, Status: c.Value.Status,
+			SourceTimestamp: c.Value.SourceTimestamp, ServerTimestamp: c.Value.ServerTimestamp}
+		if c.Value.Value != nil {
+			v.Value = c.Value.Value.Value()
+		}
+		if _, ok := byWriter[c.Item.Writer]; !ok {
+			order = append(order, c.Item.Writer)
+		}
+		byWriter[c.Item.Writer] = append(byWriter[c.Item.Writer], v)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, wk := range order {
+		w := p.writers[wk]
+		if w == nil {
+			continue
+		}
+		g := p.groups[w.group]
+		if g == nil {
+			continue
+		}
+		w.lastData = now
+		vs := byWriter[wk]
+		if p.opts.MessagingMode == ModeSamples {
+			cfg := w.w.Config()
+			items := make([]batchItem, len(vs))
+			for i := range vs {
+				items[i] = batchItem{sample: &encoding.Sample{EndpointURL: cfg.EndpointURL, WriterID: cfg.ID, SequenceNumber: w.w.Sample(), Value: vs[i]}}
+			}
+			g.b.Add(items...)
+			continue
+		}
+		m := w.w.Data(vs, now)
+		g.b.Add(batchItem{dsm: &m})
+	}
+}
+
+// onResumed makes the outage visible: each writer of the session skips the sequence
+// numbers of the publishing intervals it missed, and the skip is logged and counted.
+func (p *Publisher) onResumed(sessionKey string, outage time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, w := range p.writers {
+		if w.session != sessionKey || w.interval <= 0 {
+			continue
+		}
+		missed := uint32(outage / w.interval)
+		last, next := w.w.Gap(missed)
+		p.m.DataGaps.Inc()
+		cfg := w.w.Config()
+		p.log.Warn("data gap after reconnect: sequence numbers skip the missed publishing intervals",
+			"group", cfg.Group, "writer", cfg.ID, "outage", outage.Round(time.Millisecond).String(),
+			"missedIntervals", missed, "lastSequence", last, "nextSequence", next)
+	}
+}
+
+func (p *Publisher) keepAlives(now time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, w := range p.writers {
+		period := max(5*w.interval, time.Second)
+		if now.Sub(w.lastData) < period || now.Sub(w.lastKA) < period {
+			continue
+		}
+		g := p.groups[w.group]
+		if g == nil {
+			continue
+		}
+		w.lastKA = now
+		m := w.w.KeepAlive(now)
+		if r := p.sessions[w.session]; r != nil && r.s.State() != session.Connected {
+			m.Status = ua.StatusBadNotConnected
+		}
+		if p.opts.MessagingMode == ModePubSub {
+			g.b.Add(batchItem{dsm: &m})
+		}
+	}
+}
+
+// flush turns one batch into one CloudEvent (called with the batcher's lock held).
+func (p *Publisher) flush(g *group, items []batchItem) {
+	g.seq++
+	seq := g.seq
+	var (
+		data []byte
+		err  error
+	)
+	if p.opts.MessagingMode == ModeSamples {
+		samples := make([]encoding.Sample, 0, len(items))
+		for _, it := range items {
+			if it.sample != nil {
+				samples = append(samples, *it.sample)
+			}
+		}
+		data, err = p.enc.EncodeSamples(samples)
+	} else {
+		nm := encoding.NetworkMessage{MessageID: g.name + "-" + strconv.FormatInt(seq, 10), WriterGroup: g.name}
+		for _, it := range items {
+			if it.dsm != nil {
+				nm.Messages = append(nm.Messages, *it.dsm)
+			}
+		}
+		data, err = p.enc.Encode(nm)
+	}
+	if err != nil {
+		p.log.Error("encode failed, batch dropped", "group", g.name, "sequence", seq, "err", err)
+		p.m.Dropped.Add(float64(len(items)))
+		return
+	}
+	ctx, span := p.tracer.Start(context.Background(), "publish "+g.topic, trace.WithSpanKind(trace.SpanKindProducer),
+		trace.WithAttributes(attribute.String("messaging.destination.name", g.topic), attribute.Int64("edgeframe.sequence", seq),
+			attribute.Int("edgeframe.batch.items", len(items))))
+	defer span.End()
+	ev := cloudevent.New("opcua", g.name, seq, p.source, time.Now(), json.RawMessage(data))
+	ev.Subject = g.name
+	carrier := propagation.MapCarrier{}
+	propagation.TraceContext{}.Inject(ctx, carrier)
+	ev.TraceParent, ev.TraceState = carrier.Get("traceparent"), carrier.Get("tracestate")
+	if err := p.q.Enqueue(daprpub.Item{PubSub: p.opts.PubSub, Topic: g.topic, Event: ev}); err != nil {
+		p.log.Warn("enqueue after close, message dropped", "id", ev.ID, "err", err)
+		p.m.Dropped.Inc()
+	}
+}
