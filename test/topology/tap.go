@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -68,8 +69,9 @@ type Tap struct {
 	bad    atomic.Int64
 	record bool
 
-	mu  sync.Mutex
-	ids map[string]int
+	mu     sync.Mutex
+	ids    map[string]int
+	topics map[string]time.Time // topic → when last seen
 }
 
 var tapSeq atomic.Int64
@@ -101,7 +103,7 @@ func TryConnect(brokerURL string, opts ...testenv.SubOption) error {
 // NewTap subscribes to telemetry/# on brokerURL with user and password; it
 // resubscribes after every reconnect.
 func NewTap(level, brokerURL, user, password string, record bool) (*Tap, error) {
-	t := &Tap{Level: level, record: record, ids: map[string]int{}}
+	t := &Tap{Level: level, record: record, ids: map[string]int{}, topics: map[string]time.Time{}}
 	o := clientOptions(brokerURL, testenv.WithCredentials(user, password)).
 		SetAutoReconnect(true).SetConnectRetry(true).SetMaxReconnectInterval(time.Second).SetOrderMatters(false)
 	first := make(chan error, 1)
@@ -132,6 +134,10 @@ func NewTap(level, brokerURL, user, password string, record bool) (*Tap, error) 
 
 func (t *Tap) onMessage(_ mqtt.Client, m mqtt.Message) {
 	t.count.Add(1)
+	now := time.Now()
+	t.mu.Lock()
+	t.topics[m.Topic()] = now
+	t.mu.Unlock()
 	if !t.record {
 		return
 	}
@@ -160,6 +166,20 @@ func (t *Tap) IDs() map[string]int {
 		out[k] = v
 	}
 	return out
+}
+
+// LastSeen is when a message on a topic starting with prefix was last seen (zero if
+// never).
+func (t *Tap) LastSeen(prefix string) time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var last time.Time
+	for topic, at := range t.topics {
+		if strings.HasPrefix(topic, prefix) && at.After(last) {
+			last = at
+		}
+	}
+	return last
 }
 
 // Close disconnects.

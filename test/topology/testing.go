@@ -39,6 +39,17 @@ func TestConfig(t testing.TB, brokersOnly bool) Config {
 // StartT plans and starts a topology for a test and closes it in t.Cleanup, printing
 // the tail of every process log when the test failed.
 func StartT(t testing.TB, cfg Config) *Topology {
+	topo, _ := start(t, cfg, false)
+	return topo
+}
+
+// StartMonitoredT is StartT with a Monitor whose taps connect after the brokers and
+// before the workloads start, so the L2 tap sees every message produced.
+func StartMonitoredT(t testing.TB, cfg Config) (*Topology, *Monitor) {
+	return start(t, cfg, true)
+}
+
+func start(t testing.TB, cfg Config, monitor bool) (*Topology, *Monitor) {
 	t.Helper()
 	ctx := context.Background()
 	topo, err := Plan(ctx, cfg)
@@ -53,10 +64,20 @@ func StartT(t testing.TB, cfg Config) *Topology {
 			}
 		}
 	})
-	if err := topo.Start(ctx); err != nil {
+	if err := topo.StartBrokers(ctx); err != nil {
 		t.Fatalf("topology: %v", err)
 	}
-	return topo
+	var mon *Monitor
+	if monitor {
+		if mon, err = topo.NewMonitor(); err != nil {
+			t.Fatalf("topology: %v", err)
+		}
+		t.Cleanup(mon.Close)
+	}
+	if err := topo.StartWorkloads(ctx); err != nil {
+		t.Fatalf("topology: %v", err)
+	}
+	return topo, mon
 }
 
 func tail(s string, n int) string {

@@ -248,22 +248,23 @@ func (t *Topology) renderSidecars(ctx context.Context) error {
 // the workloads with their sidecars (consumer first, producers last). On an error it
 // stops whatever it started.
 func (t *Topology) Start(ctx context.Context) (err error) {
-	if err := t.Ports.Check(); err != nil {
-		return err
-	}
 	defer func() {
 		if err != nil {
 			t.Close()
 		}
 	}()
-	if err := t.startBrokers(ctx); err != nil {
+	if err := t.StartBrokers(ctx); err != nil {
 		return err
 	}
-	return t.startWorkloads(ctx)
+	return t.StartWorkloads(ctx)
 }
 
-// startBrokers starts the brokers, top level first, and the links between them.
-func (t *Topology) startBrokers(ctx context.Context) error {
+// StartBrokers starts the brokers, top level first, and the links between them (Start
+// without the workloads; StartWorkloads follows).
+func (t *Topology) StartBrokers(ctx context.Context) error {
+	if err := t.Ports.Check(); err != nil {
+		return err
+	}
 	for i := len(Levels) - 1; i >= 0; i-- {
 		if err := t.startBroker(ctx, Levels[i]); err != nil {
 			return err
@@ -281,9 +282,9 @@ func (t *Topology) startBrokers(ctx context.Context) error {
 	return nil
 }
 
-// startWorkloads starts each workload after its sidecar: the consumer first, so that
+// StartWorkloads starts each workload after its sidecar: the consumer first, so that
 // nothing published is waiting for a subscription.
-func (t *Topology) startWorkloads(ctx context.Context) error {
+func (t *Topology) StartWorkloads(ctx context.Context) error {
 	if t.AzuritePort != 0 {
 		dir := filepath.Join(t.Cfg.RunDir, "azurite")
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -415,4 +416,28 @@ func (t *Topology) Close() {
 			l.Close()
 		}
 	})
+}
+
+// FailSink makes the gateway's file sink fail: its directory is moved aside and a
+// regular file takes its place, so creating or opening sink files fails (ENOTDIR) —
+// even for root, which file permissions would not stop. The returned function puts the
+// directory back.
+func (t *Topology) FailSink() (restore func() error, err error) {
+	aside := t.SinkDir + ".away"
+	if err := os.Rename(t.SinkDir, aside); err != nil {
+		return nil, fmt.Errorf("fail sink: %w", err)
+	}
+	if err := os.WriteFile(t.SinkDir, []byte("sink failure injected by the topology\n"), 0o444); err != nil {
+		_ = os.Rename(aside, t.SinkDir)
+		return nil, fmt.Errorf("fail sink: %w", err)
+	}
+	return func() error {
+		if err := os.Remove(t.SinkDir); err != nil {
+			return fmt.Errorf("restore sink: %w", err)
+		}
+		if err := os.Rename(aside, t.SinkDir); err != nil {
+			return fmt.Errorf("restore sink: %w", err)
+		}
+		return nil
+	}, nil
 }

@@ -28,6 +28,12 @@ func interval(rate float64) time.Duration {
 	return max(d, time.Millisecond)
 }
 
+// opcIntervalMs is the OPC UA publishing (and opcplc change) interval for a message
+// rate, at least 10 ms.
+func opcIntervalMs(rate float64) int {
+	return max(int(math.Round(interval(rate).Seconds()*1000)), 10)
+}
+
 func (t *Topology) appSpec(name string) (testenv.ProcSpec, error) {
 	a := t.Apps[name]
 	http := fmt.Sprintf("127.0.0.1:%d", a.HTTPPort)
@@ -44,9 +50,9 @@ func (t *Topology) appSpec(name string) (testenv.ProcSpec, error) {
 	switch name {
 	case OPCPLC:
 		spec.Args = []string{
-			"--pn=" + strconv.Itoa(a.OPCPort), "--ut", "--aa",
-			"--wp=" + strconv.Itoa(a.HTTPPort),
-			"--fn=" + strconv.Itoa(t.Cfg.OPCNodes), "--fr=1",
+			"--pn=" + strconv.Itoa(a.OPCPort), "--ph=127.0.0.1", "--ut", "--aa",
+			"--wp=" + strconv.Itoa(a.HTTPPort), "--layer=" + a.Level,
+			"--fn=" + strconv.Itoa(t.Cfg.OPCNodes), "--vfr=" + strconv.Itoa(opcIntervalMs(t.Cfg.OPCRate)),
 			"--pki=" + filepath.Join(spec.Dir, "pki"),
 		}
 	case OPCPublisher:
@@ -62,7 +68,7 @@ func (t *Topology) appSpec(name string) (testenv.ProcSpec, error) {
 	case TempSensor:
 		spec.Args = []string{
 			"--device-id=" + TempSensorDevice, level,
-			"--MessageDelay=" + interval(t.Cfg.Rate).String(), "--MessageCount=-1",
+			"--rate=" + strconv.FormatFloat(t.Cfg.Rate, 'g', -1, 64), "--message-count=-1",
 			"--dapr-grpc=" + t.Sidecars[name].GRPCAddr, "--pubsub=" + PubSubName,
 			"--app-port=" + strconv.Itoa(a.AppPort), "--http=" + http,
 		}
@@ -86,7 +92,7 @@ func (t *Topology) appSpec(name string) (testenv.ProcSpec, error) {
 // writePublishedNodes writes the publisher's publishednodes.json: opcplc's fast nodes
 // (nsu= form, security None) in one writer group, published every 1/OPCRate seconds.
 func (t *Topology) writePublishedNodes(dir string) (string, error) {
-	ms := int(math.Round(interval(t.Cfg.OPCRate).Seconds() * 1000))
+	ms := opcIntervalMs(t.Cfg.OPCRate)
 	nodes := []map[string]any{
 		{"Id": "nsu=" + OPCNamespace + ";s=StepUp", "OpcSamplingInterval": ms},
 	}

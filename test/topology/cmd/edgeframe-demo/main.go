@@ -129,15 +129,19 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	}
 	topo.Describe(out)
 	fmt.Fprintln(out, "starting…")
-	if err := topo.Start(ctx); err != nil {
+	defer topo.Close()
+	if err := topo.StartBrokers(ctx); err != nil {
 		return err
 	}
-	defer topo.Close()
-	mon, err := topo.NewMonitor()
+	mon, err := topo.NewMonitor() // before the producers: the L2 tap sees every message
 	if err != nil {
 		return err
 	}
 	defer mon.Close()
+	if err := topo.StartWorkloads(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "running; Ctrl-C stops")
 	start := time.Now()
 	var end <-chan time.Time
 	if o.duration > 0 {
