@@ -1,0 +1,365 @@
+package main_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/edgeframe/edgeframe/pkg/cloudevent"
+	"github.com/edgeframe/edgeframe/test/testenv"
+	"github.com/edgeframe/edgeframe/workloads/tempsensor/internal/model"
+)
+
+// rig is the real data path: mosquitto, daprd (pubsub.mqtt3 "edge-pubsub", app channel
+// gRPC to the sensor) and the tempsensor binary; a test subscriber on telemetry/#.
+type rig struct {
+	broker    *testenv.Mosquitto
+	daprd     *testenv.Daprd
+	sensor    *testenv.Process
+	http      string
+	telemetry <-chan testenv.MQTTMessage
+}
+
+func start(t testing.TB, args ...string) *rig {
+	t.Helper()
+	bin := testenv.BuildWorkload(t, "tempsensor")
+	r := &rig{broker: testenv.StartMosquitto(t, testenv.MosquittoSpec{})}
+	r.telemetry = testenv.Subscribe(t, r.broker.URL, "telemetry/#")
+	appPort := testenv.FreePort(t)
+	r.daprd = testenv.StartDaprd(t, testenv.DaprdSpec{
+		AppID: "tempsensor", AppPort: appPort, AppProtocol: "grpc",
+		Resources: map[string]string{"pubsub.yaml": testenv.MQTTPubSubComponent("edge-pubsub", r.broker.URL, "tempsensor-"+strings.ToLower(t.Name()))},
+	})
+	r.http = fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	r.sensor = testenv.StartProcess(t, testenv.ProcSpec{
+		Name: "tempsensor",
+		Path: bin,
+		Args: append([]string{"--app-port", fmt.Sprint(appPort), "--http", r.http}, args...),
+		// the sidecar address comes the way a pod gets it; IoT Edge's own names work as env
+		Env:   []string{fmt.Sprintf("DAPR_GRPC_ENDPOINT=127.0.0.1:%d", r.daprd.GRPCPort), "EDGEFRAME_TEMPSENSOR_LOG_LEVEL=debug"},
+		Ready: testenv.HTTPReady("http://" + r.http + "/healthz"),
+	})
+	r.waitSubscribed(t, "control/tempsensor")
+	return r
+}
+
+// waitSubscribed waits until daprd has loaded the sensor's subscription to topic.
+func (r *rig) waitSubscribed(t testing.TB, topic string) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		var md struct {
+			Subscriptions []struct {
+				PubsubName string `json:"pubsubname"`
+				Topic      string `json:"topic"`
+			} `json:"subscriptions"`
+		}
+		if err := getJSON(fmt.Sprintf("http://127.0.0.1:%d/v1.0/metadata", r.daprd.HTTPPort), &md); err == nil {
+			for _, s := range md.Subscriptions {
+				if s.PubsubName == "edge-pubsub" && s.Topic == topic {
+					return
+				}
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("daprd never subscribed the sensor to %s", topic)
+}
+
+func getJSON(url string, v any) error {
+	resp, err := http.Get(url)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+// invoke calls a method of the sensor through daprd's service invocation API and
+// returns the state it answers with.
+func (r *rig) invoke(t *testing.T, method string) map[string]any {
+	t.Helper()
+	url := fmt.Sprintf("http://127.0.0.1:%d/v1.0/invoke/tempsensor/method/%s", r.daprd.HTTPPort, method)
+	resp, err := http.Post(url, "application/json", strings.NewReader("{}"))
+	if err != nil {
+		t.Fatalf("invoke %s: %v", method, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var st map[string]any
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(b, &st) != nil {
+		t.Fatalf("invoke %s: %s %s", method, resp.Status, b)
+	}
+	return st
+}
+
+// control publishes a control CloudEvent straight to mosquitto; daprd delivers it to
+// the sensor's subscription.
+func (r *rig) control(t *testing.T, data string) {
+	t.Helper()
+	ev := fmt.Sprintf(`{"specversion":"1.0","id":"ctl-%d","source":"edgeframe/l3/operator","type":"io.edgeframe.control.v1","datacontenttype":"application/json","data":%s}`,
+		time.Now().UnixNano(), data)
+	testenv.Publish(t, r.broker.URL, "control/tempsensor", []byte(ev))
+}
+
+type reading struct {
+	topic string
+	ev    cloudevent.Event
+	body  model.Body
+}
+
+func decode(t testing.TB, m testenv.MQTTMessage) reading {
+	t.Helper()
+	ev, err := cloudevent.Decode(m.Payload)
+	if err != nil {
+		t.Fatalf("message on %s is not a valid CloudEvent: %v\n%s", m.Topic, err, m.Payload)
+	}
+	var b model.Body
+	if err := json.Unmarshal(ev.Data, &b); err != nil {
+		t.Fatalf("data %s: %v", ev.Data, err)
+	}
+	return reading{topic: m.Topic, ev: ev, body: b}
+}
+
+// next waits up to d for the next reading.
+func (r *rig) next(t *testing.T, d time.Duration) reading {
+	t.Helper()
+	return decode(t, testenv.Receive(t, r.telemetry, d))
+}
+
+// until reads telemetry until ok holds or d passes; it returns the matching reading.
+func (r *rig) until(t *testing.T, d time.Duration, what string, ok func(reading) bool) reading {
+	t.Helper()
+	deadline := time.After(d)
+	for {
+		select {
+		case m := <-r.telemetry:
+			if rd := decode(t, m); ok(rd) {
+				return rd
+			}
+		case <-deadline:
+			t.Fatalf("no reading %s within %s", what, d)
+		}
+	}
+}
+
+// quiet asserts that no telemetry arrives for d, after letting in-flight messages land.
+func (r *rig) quiet(t *testing.T, settle, d time.Duration) (last int64) {
+	t.Helper()
+	drain := time.After(settle)
+	for done := false; !done; {
+		select {
+		case m := <-r.telemetry:
+			last = decode(t, m).ev.Sequence
+		case <-drain:
+			done = true
+		}
+	}
+	select {
+	case m := <-r.telemetry:
+		t.Fatalf("telemetry while paused: %s", m.Payload)
+	case <-time.After(d):
+	}
+	return last
+}
+
+func (r *rig) metric(t *testing.T, line string) bool {
+	t.Helper()
+	resp, err := http.Get("http://" + r.http + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return strings.Contains(string(b), line)
+}
+
+var guid = regexp.MustCompile(`^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$`)
+
+func keys(m map[string]json.RawMessage) string {
+	var k []string
+	for n := range m {
+		k = append(k, n)
+	}
+	sort.Strings(k)
+	return strings.Join(k, ",")
+}
+
+// MessageCount is honoured exactly, every message is the IoT Edge body inside our
+// CloudEvent (id, sequence 1..N, one batch GUID), within the model's bounds, and
+// --exit-when-done ends the process once everything is published.
+func TestMessageCountShapeAndBounds(t *testing.T) {
+	r := start(t, "--MessageCount=50", "--MessageDelay=00:00:00.001", "--device-id=press-7", "--exit-when-done")
+	seen := map[int64]bool{}
+	batch := ""
+	for i := 0; i < 50; i++ {
+		m := testenv.Receive(t, r.telemetry, 20*time.Second)
+		rd := decode(t, m)
+		ev, b := rd.ev, rd.body
+		if rd.topic != "telemetry/tempsensor/press-7" {
+			t.Fatalf("topic %s", rd.topic)
+		}
+		if seen[ev.Sequence] || ev.Sequence < 1 || ev.Sequence > 50 {
+			t.Fatalf("sequence %d repeated or outside 1..50", ev.Sequence)
+		}
+		seen[ev.Sequence] = true
+		if ev.ID != cloudevent.NewID("tempsensor", "press-7", ev.Sequence) || ev.Type != cloudevent.TypeFor("tempsensor") ||
+			ev.Source != cloudevent.SourceFor("l2", "tempsensor") || ev.DataContentType != "application/json" {
+			t.Errorf("event attributes %+v", ev)
+		}
+		id, _ := ev.Extensions["batchid"].(string)
+		if !guid.MatchString(id) || (batch != "" && id != batch) {
+			t.Fatalf("batchid %q (first %q)", id, batch)
+		}
+		batch = id
+		var raw map[string]json.RawMessage
+		_ = json.Unmarshal(ev.Data, &raw)
+		var machine, ambient map[string]json.RawMessage
+		_ = json.Unmarshal(raw["machine"], &machine)
+		_ = json.Unmarshal(raw["ambient"], &ambient)
+		if keys(raw) != "ambient,machine,timeCreated" || keys(machine) != "pressure,temperature" || keys(ambient) != "humidity,temperature" {
+			t.Fatalf("body shape %s", ev.Data)
+		}
+		mt := b.Machine.Temperature
+		if mt < 21-0.25*float64(ev.Sequence) || mt > 21+1.25*float64(ev.Sequence) {
+			t.Errorf("message %d: machine temperature %g beyond the walk from 21", ev.Sequence, mt)
+		}
+		if want := 1 + (mt-21)*9/79; b.Machine.Pressure < want-1e-9 || b.Machine.Pressure > want+1e-9 {
+			t.Errorf("message %d: pressure %g, want %g", ev.Sequence, b.Machine.Pressure, want)
+		}
+		if b.Ambient.Temperature < 20.5 || b.Ambient.Temperature >= 21.5 || b.Ambient.Humidity < 24 || b.Ambient.Humidity > 26 {
+			t.Errorf("message %d: ambient %+v", ev.Sequence, b.Ambient)
+		}
+		if d := time.Since(b.TimeCreated); d < 0 || d > time.Minute || b.TimeCreated.Location() != time.UTC {
+			t.Errorf("message %d: timeCreated %v", ev.Sequence, b.TimeCreated)
+		}
+	}
+	select {
+	case m := <-r.telemetry:
+		t.Fatalf("message beyond MessageCount 50: %s", m.Payload)
+	case <-time.After(time.Second):
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for !r.sensor.Exited() && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !r.sensor.Exited() || r.sensor.ExitErr() != nil {
+		t.Fatalf("with --exit-when-done the sensor should exit 0 after its 50 messages: exited %v, %v", r.sensor.Exited(), r.sensor.ExitErr())
+	}
+}
+
+// Reset through Dapr service invocation and through a control message on
+// control/tempsensor both send the machine temperature back to machineTempMin.
+func TestResetByInvocationAndByControlTopic(t *testing.T) {
+	r := start(t, "--message-count=-1", "--rate=200")
+	hot := func(rd reading) bool { return rd.body.Machine.Temperature > 60 }
+	// From above 60 °C the walk cannot come back below 23 °C by itself in any
+	// realistic time (it falls at most 0.25 per message), so a cold reading is the reset.
+	cold := func(rd reading) bool { return rd.body.Machine.Temperature < 22.25 }
+
+	r.until(t, 30*time.Second, "above 60 °C", hot)
+	st := r.invoke(t, "reset")
+	if st["batchId"] == "" || st["sendData"] != true {
+		t.Errorf("reset answered %v", st)
+	}
+	rd := r.until(t, 10*time.Second, "after the reset method", cold)
+	t.Logf("invoke reset: message %d at %.2f °C", rd.ev.Sequence, rd.body.Machine.Temperature)
+
+	r.until(t, 30*time.Second, "above 60 °C again", hot)
+	// The control topic goes through MQTT QoS 1 and daprd's subscription; resend until
+	// the effect shows, in case the subscription was still settling.
+	var got reading
+	for attempt := 0; attempt < 5 && got.ev.ID == ""; attempt++ {
+		r.control(t, `{"command":"reset"}`)
+		deadline := time.After(3 * time.Second)
+	read:
+		for {
+			select {
+			case m := <-r.telemetry:
+				if x := decode(t, m); cold(x) {
+					got = x
+					break read
+				}
+			case <-deadline:
+				break read
+			}
+		}
+	}
+	if got.ev.ID == "" {
+		t.Fatal("the control message never reset the temperature")
+	}
+	t.Logf("control topic reset: message %d at %.2f °C", got.ev.Sequence, got.body.Machine.Temperature)
+	if !r.metric(t, `edgeframe_tempsensor_control_commands_total{command="reset",via="invoke"} 1`) ||
+		!r.metric(t, `edgeframe_tempsensor_control_commands_total{command="reset",via="topic"}`) {
+		t.Error("control commands not counted in /metrics")
+	}
+}
+
+// SendData=false pauses sending; resume and pause work through the control topic (an
+// IoT Edge style array) and through service invocation; the sequence stays contiguous.
+func TestSendDataPauseAndResume(t *testing.T) {
+	r := start(t, "--message-count=-1", "--rate=200", "--SendData=false")
+	r.quiet(t, 0, 1500*time.Millisecond)
+	if st := r.invoke(t, "status"); st["sendData"] != false || st["sent"] != float64(0) {
+		t.Fatalf("status while paused: %v", st)
+	}
+
+	var first reading
+	for attempt := 0; attempt < 5 && first.ev.ID == ""; attempt++ {
+		r.control(t, `[{"command":"resume"}]`)
+		select {
+		case m := <-r.telemetry:
+			first = decode(t, m)
+		case <-time.After(3 * time.Second):
+		}
+	}
+	if first.ev.Sequence != 1 {
+		t.Fatalf("after resume the first message should be sequence 1, got %+v", first.ev)
+	}
+	r.next(t, 5*time.Second)
+
+	st := r.invoke(t, "pause")
+	if st["sendData"] != false {
+		t.Fatalf("pause answered %v", st)
+	}
+	last := r.quiet(t, time.Second, 1500*time.Millisecond)
+	if sent := int64(r.invoke(t, "status")["sent"].(float64)); last > sent || sent < 2 {
+		t.Fatalf("last message %d, sensor says it sent %d", last, sent)
+	}
+	sent := int64(r.invoke(t, "status")["sent"].(float64))
+	r.invoke(t, "resume")
+	if rd := r.next(t, 5*time.Second); rd.ev.Sequence != sent+1 {
+		t.Fatalf("after resume: sequence %d, want %d (contiguous)", rd.ev.Sequence, sent+1)
+	}
+	if !r.metric(t, "edgeframe_tempsensor_send_data 1") {
+		t.Error("send_data gauge not 1 after resume")
+	}
+}
+
+// A malformed control message is dropped (not retried), counted, and leaves the sensor
+// working.
+func TestInvalidControlMessageIsDroppedAndCounted(t *testing.T) {
+	r := start(t, "--message-count=-1", "--rate=50")
+	r.next(t, 10*time.Second)
+	deadline := time.Now().Add(15 * time.Second)
+	for !r.metric(t, `edgeframe_tempsensor_control_rejected_total{via="topic"}`) && time.Now().Before(deadline) {
+		r.control(t, `{"command":"explode"}`)
+		time.Sleep(time.Second)
+	}
+	if !r.metric(t, `edgeframe_tempsensor_control_rejected_total{via="topic"}`) {
+		t.Fatal("invalid control message not counted")
+	}
+	if !strings.Contains(r.sensor.Log(), `unknown command \"explode\"`) {
+		t.Error("the log does not say why the control message was dropped")
+	}
+	r.next(t, 5*time.Second)
+}
