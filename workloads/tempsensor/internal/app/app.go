@@ -76,6 +76,7 @@ func Run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	s := sensor.New(sensor.Config{
 		DeviceID: cfg.DeviceID, Source: cloudevent.SourceFor(cfg.Level, config.AppID), PubSub: cfg.PubSub, Topic: cfg.Topic,
 		BatchID: batchID, Delay: cfg.Delay(), Count: cfg.MessageCount, SendData: cfg.SendData,
+		Tracer: tel.Tracer.Tracer("github.com/edgeframe/edgeframe/workloads/tempsensor"),
 	}, model.New(cfg.Model, rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))), q, sensor.SystemClock{}, met, log)
 
 	lis, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(cfg.AppPort)))

@@ -14,6 +14,11 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/propagation"
+	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
+
 	"github.com/edgeframe/edgeframe/pkg/backoff"
 	"github.com/edgeframe/edgeframe/pkg/cloudevent"
 	"github.com/edgeframe/edgeframe/pkg/daprpub"
@@ -56,6 +61,9 @@ type Config struct {
 	Delay    time.Duration // period
 	Count    int64         // messages per run, -1 = unlimited
 	SendData bool          // initial SendData
+	// Tracer, when set, records a producer span per message and puts its context in the
+	// CloudEvent's traceparent, so consumers continue the trace.
+	Tracer trace.Tracer
 }
 
 // State is what the sensor reports about itself (the status method).
@@ -93,6 +101,9 @@ func New(cfg Config, m *model.Model, q Enqueuer, clock Clock, met *Metrics, log 
 	}
 	if met == nil {
 		met = NewMetrics(nil, nil)
+	}
+	if cfg.Tracer == nil {
+		cfg.Tracer = noop.NewTracerProvider().Tracer("")
 	}
 	s := &Sensor{cfg: cfg, model: m, q: q, clock: clock, met: met, log: log}
 	s.SetSendData(cfg.SendData)
@@ -180,6 +191,15 @@ func (s *Sensor) publish(seq int64) error {
 	ev := cloudevent.New(Kind, s.cfg.DeviceID, seq, s.cfg.Source, now, data)
 	ev.Subject = s.cfg.DeviceID
 	ev.Extensions = map[string]any{"batchid": s.cfg.BatchID}
+	_, span := s.cfg.Tracer.Start(context.Background(), "tempsensor produce "+s.cfg.Topic, trace.WithSpanKind(trace.SpanKindProducer),
+		trace.WithAttributes(attribute.String("messaging.destination.name", s.cfg.Topic),
+			attribute.String("messaging.message.id", ev.ID), attribute.Int64("edgeframe.sequence", seq)))
+	defer span.End()
+	if span.SpanContext().IsValid() {
+		carrier := propagation.MapCarrier{}
+		propagation.TraceContext{}.Inject(trace.ContextWithSpanContext(context.Background(), span.SpanContext()), carrier)
+		ev.TraceParent, ev.TraceState = carrier.Get("traceparent"), carrier.Get("tracestate")
+	}
 	if err := s.q.Enqueue(daprpub.Item{PubSub: s.cfg.PubSub, Topic: s.cfg.Topic, Event: ev}); err != nil {
 		return fmt.Errorf("sensor: queue message %d: %w", seq, err)
 	}

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/edgeframe/edgeframe/pkg/cloudevent"
 	"github.com/edgeframe/edgeframe/pkg/daprpub"
@@ -223,5 +225,34 @@ func TestQueueErrorEndsTheRun(t *testing.T) {
 	q.err = daprpub.ErrClosed
 	if err := s.Run(context.Background()); !errors.Is(err, daprpub.ErrClosed) || !strings.Contains(err.Error(), "message 1") {
 		t.Fatalf("err %v", err)
+	}
+}
+
+func TestTracedMessagesCarryTraceparent(t *testing.T) {
+	rec := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))
+	cfg := baseConfig()
+	cfg.Count = 2
+	cfg.Tracer = tp.Tracer("tempsensor")
+	s, q, _ := newSensor(cfg, &fakeClock{now: start})
+	if err := s.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	spans := rec.Ended()
+	if len(spans) != 2 {
+		t.Fatalf("%d spans", len(spans))
+	}
+	for i, it := range q.items {
+		sc := spans[i].SpanContext()
+		want := "00-" + sc.TraceID().String() + "-" + sc.SpanID().String() + "-01"
+		if it.Event.TraceParent != want {
+			t.Errorf("message %d traceparent %q, want %q", i+1, it.Event.TraceParent, want)
+		}
+	}
+	// untraced (no-op tracer): no traceparent
+	s2, q2, _ := newSensor(baseConfig(), &fakeClock{now: start})
+	_ = s2.Run(context.Background())
+	if q2.items[0].Event.TraceParent != "" {
+		t.Errorf("traceparent without a tracer: %q", q2.items[0].Event.TraceParent)
 	}
 }
