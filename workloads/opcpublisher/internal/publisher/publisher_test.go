@@ -1,0 +1,292 @@
+package publisher_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	tracenoop "go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/edgeframe/edgeframe/pkg/backoff"
+	"github.com/edgeframe/edgeframe/pkg/cloudevent"
+	"github.com/edgeframe/edgeframe/pkg/daprpub"
+	"github.com/edgeframe/edgeframe/pkg/observe"
+	"github.com/edgeframe/edgeframe/test/testenv"
+	"github.com/edgeframe/edgeframe/workloads/opcpublisher/internal/pnjson"
+	"github.com/edgeframe/edgeframe/workloads/opcpublisher/internal/publisher"
+	"github.com/edgeframe/edgeframe/workloads/opcpublisher/internal/session"
+)
+
+// sink stands in for the Dapr sidecar seam (the send queue); the OPC UA side is real.
+type sink struct {
+	mu  sync.Mutex
+	evs []daprpub.Item
+}
+
+func (s *sink) Enqueue(it daprpub.Item) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.evs = append(s.evs, it)
+	return nil
+}
+
+func (s *sink) items() []daprpub.Item {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]daprpub.Item(nil), s.evs...)
+}
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuf) Write(p []byte) (int, error) { b.mu.Lock(); defer b.mu.Unlock(); return b.b.Write(p) }
+func (b *syncBuf) String() string              { b.mu.Lock(); defer b.mu.Unlock(); return b.b.String() }
+
+type netMsg struct {
+	MessageID   string `json:"MessageId"`
+	MessageType string
+	PublisherID string `json:"PublisherId"`
+	Messages    []struct {
+		DataSetWriterID any `json:"DataSetWriterId"`
+		SequenceNumber  uint32
+		MessageType     string
+		MetaDataVersion struct{ MajorVersion, MinorVersion uint32 }
+		Payload         map[string]struct {
+			Value           any
+			SourceTimestamp string
+		}
+	}
+}
+
+func start(t *testing.T, opts publisher.Options, pn string) (*publisher.Publisher, *sink, *syncBuf, context.CancelFunc) {
+	t.Helper()
+	f, err := pnjson.Parse([]byte(pn))
+	if err != nil {
+		t.Fatalf("pn.json: %v", err)
+	}
+	s := &sink{}
+	logs := &syncBuf{}
+	log := slog.New(slog.NewJSONHandler(logs, nil))
+	opts.Session = session.Config{Reconnect: backoff.Policy{Initial: 100 * time.Millisecond, Max: time.Second}, KeepAlive: time.Second}
+	if opts.PubSub == "" {
+		opts.PubSub = "edge-pubsub"
+	}
+	opts.Level, opts.PublisherID = "l2", "test-pub"
+	p := publisher.New(opts, s, publisher.NewMetrics(observe.NewRegistry(), func() int { return 0 }), tracenoop.NewTracerProvider(), log)
+	p.Apply(f)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = p.Run(ctx); close(done) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+		if t.Failed() {
+			t.Logf("publisher log:\n%s", logs.String())
+		}
+	})
+	return p, s, logs, cancel
+}
+
+func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) time.Duration {
+	t.Helper()
+	t0 := time.Now()
+	for time.Since(t0) < d {
+		if cond() {
+			return time.Since(t0)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatalf("after %s: %s", d, what)
+	return 0
+}
+
+func pnFor(endpoint, group string, kfc int) string {
+	return fmt.Sprintf(`[{"EndpointUrl":%q,"UseSecurity":false,"DataSetWriterGroup":%q,"DataSetWriterId":"fast","DataSetKeyFrameCount":%d,
+	  "DataSetPublishingInterval":200,"OpcNodes":[
+	    {"Id":"nsu=http://microsoft.com/Opc/OpcPlc/;s=FastUInt1","DisplayName":"FastUInt1","OpcSamplingInterval":100},
+	    {"Id":"nsu=http://microsoft.com/Opc/OpcPlc/;s=FastUInt2","DisplayName":"FastUInt2","OpcSamplingInterval":100},
+	    {"Id":"nsu=http://microsoft.com/Opc/OpcPlc/;s=StepUp","DisplayName":"StepUp","OpcSamplingInterval":100}]},
+	 {"EndpointUrl":%q,"DataSetWriterGroup":%q,"DataSetWriterId":"slow","OpcNodes":[
+	    {"Id":"nsu=http://microsoft.com/Opc/OpcPlc/;s=AlternatingBoolean","OpcSamplingInterval":500,"OpcPublishingInterval":1000}]}]`,
+		endpoint, group, kfc, endpoint, group)
+}
+
+func decodeNet(t *testing.T, it daprpub.Item) netMsg {
+	t.Helper()
+	var m netMsg
+	if err := json.Unmarshal(it.Event.Data, &m); err != nil {
+		t.Fatalf("event %s data: %v\n%s", it.Event.ID, err, it.Event.Data)
+	}
+	return m
+}
+
+// PubSub mode against a real opcplc: one CloudEvent per network message with id
+// opcua/<group>/<seq> and contiguous sequence, per-writer contiguous SequenceNumbers,
+// a key frame every DataSetKeyFrameCount messages; then opcplc is killed and restarted:
+// data is back within 5 s, the gap shows as skipped writer sequence numbers and is logged.
+func TestPubSubAgainstOPCPLCWithRestart(t *testing.T) {
+	dir := t.TempDir()
+	plc := testenv.StartOPCPLC(t, testenv.OPCPLCSpec{Unsecure: true, Dir: dir, Args: []string{"--fn", "2", "--vfr", "100"}})
+	_, s, logs, _ := start(t, publisher.Options{MessagingMode: publisher.ModePubSub, BatchSize: 1}, pnFor(plc.Endpoint, "plc1", 4))
+
+	waitFor(t, 30*time.Second, "no messages", func() bool { return len(s.items()) >= 20 })
+	items := s.items()
+	perWriter := map[string][]uint32{}
+	kinds := map[string][]string{}
+	for i, it := range items {
+		ev := it.Event
+		if ev.ID != cloudevent.NewID("opcua", "plc1", int64(i+1)) || ev.Sequence != int64(i+1) || it.Topic != "telemetry/opcua/plc1" ||
+			it.PubSub != "edge-pubsub" || ev.Source != "edgeframe/l2/opcpublisher" || ev.Type != "io.edgeframe.telemetry.opcua.v1" {
+			t.Fatalf("event %d: topic %s %+v", i, it.Topic, ev)
+		}
+		if err := ev.Validate(); err != nil {
+			t.Fatal(err)
+		}
+		m := decodeNet(t, it)
+		if m.MessageType != "ua-data" || m.MessageID != fmt.Sprintf("plc1-%d", i+1) || m.PublisherID != "test-pub" || len(m.Messages) != 1 {
+			t.Fatalf("network message %+v", m)
+		}
+		d := m.Messages[0]
+		w := d.DataSetWriterID.(string)
+		perWriter[w] = append(perWriter[w], d.SequenceNumber)
+		kinds[w] = append(kinds[w], d.MessageType)
+		if d.MetaDataVersion.MajorVersion != 1 {
+			t.Errorf("metadata version %+v", d.MetaDataVersion)
+		}
+		if d.MessageType == "ua-keyframe" && w == "fast" && len(d.Payload) != 3 {
+			t.Errorf("key frame without every field: %v", d.Payload)
+		}
+	}
+	for w, seqs := range perWriter {
+		for i := range seqs {
+			if seqs[i] != uint32(i+1) {
+				t.Fatalf("writer %s sequence numbers not contiguous: %v", w, seqs)
+			}
+		}
+	}
+	for i, k := range kinds["fast"] {
+		want := "ua-deltaframe"
+		if i%4 == 0 {
+			want = "ua-keyframe"
+		}
+		if k != want {
+			t.Fatalf("fast writer message types %v: want a key frame every 4", kinds["fast"])
+		}
+	}
+	if len(perWriter["slow"]) == 0 {
+		t.Error("no messages from the slow writer (second subscription)")
+	}
+
+	// Restart opcplc mid-stream.
+	plc.Kill()
+	time.Sleep(2 * time.Second) // an outage of a few publishing intervals
+	before := len(s.items())
+	plc.Restart(t)
+	took := waitFor(t, 5*time.Second, "no data within 5 s of opcplc coming back", func() bool {
+		for _, it := range s.items()[before:] {
+			if m := decodeNet(t, it); m.Messages[0].DataSetWriterID == "fast" && m.Messages[0].MessageType != "ua-keepalive" {
+				return true
+			}
+		}
+		return false
+	})
+	t.Logf("data again %s after opcplc was ready", took.Round(time.Millisecond))
+	var lastBefore, firstAfter uint32
+	for _, it := range s.items() {
+		m := decodeNet(t, it)
+		if m.Messages[0].DataSetWriterID != "fast" {
+			continue
+		}
+		if it.Event.Sequence <= int64(before) {
+			lastBefore = m.Messages[0].SequenceNumber
+		} else if firstAfter == 0 {
+			firstAfter = m.Messages[0].SequenceNumber
+			if m.Messages[0].MessageType != "ua-keyframe" {
+				t.Errorf("first message after the gap is a %s, want a key frame", m.Messages[0].MessageType)
+			}
+		}
+	}
+	// ≥ 2 s outage at a 100 ms writer interval: at least 10 numbers skipped.
+	if firstAfter < lastBefore+10 {
+		t.Errorf("gap not visible in sequence numbers: last before %d, first after %d", lastBefore, firstAfter)
+	}
+	if !strings.Contains(logs.String(), "data gap after reconnect") {
+		t.Error("gap not logged")
+	}
+	// CloudEvent sequence stays contiguous: nothing was lost between publisher and sidecar.
+	for i, it := range s.items() {
+		if it.Event.Sequence != int64(i+1) {
+			t.Fatalf("CloudEvent sequence %d at %d", it.Event.Sequence, i)
+		}
+	}
+}
+
+func TestSamplesModeAndBatchingByCount(t *testing.T) {
+	plc := testenv.StartOPCPLC(t, testenv.OPCPLCSpec{Unsecure: true, Args: []string{"--fn", "2", "--vfr", "100"}})
+	_, s, _, _ := start(t, publisher.Options{MessagingMode: publisher.ModeSamples, BatchSize: 5, BatchInterval: time.Minute}, pnFor(plc.Endpoint, "plc2", 0))
+	waitFor(t, 30*time.Second, "no messages", func() bool { return len(s.items()) >= 4 })
+	for i, it := range s.items()[:4] {
+		var d struct {
+			Samples []struct {
+				NodeID         string `json:"NodeId"`
+				DisplayName    string
+				EndpointURL    string `json:"EndpointUrl"`
+				SequenceNumber uint32
+				Value          struct{ Value any }
+			}
+		}
+		if err := json.Unmarshal(it.Event.Data, &d); err != nil {
+			t.Fatal(err)
+		}
+		if len(d.Samples) != 5 || it.Event.ID != cloudevent.NewID("opcua", "plc2", int64(i+1)) {
+			t.Fatalf("batch %d: %d samples, id %s", i, len(d.Samples), it.Event.ID)
+		}
+		for _, sm := range d.Samples {
+			if !strings.HasPrefix(sm.NodeID, "nsu=http://microsoft.com/Opc/OpcPlc/;s=") || sm.EndpointURL != plc.Endpoint || sm.SequenceNumber == 0 || sm.Value.Value == nil {
+				t.Fatalf("sample %+v", sm)
+			}
+		}
+	}
+}
+
+// A changed file: the unaffected writer keeps its sequence numbers, a new writer starts.
+func TestApplyChangeKeepsUnaffectedWriters(t *testing.T) {
+	plc := testenv.StartOPCPLC(t, testenv.OPCPLCSpec{Unsecure: true, Args: []string{"--fn", "2", "--vfr", "100"}})
+	p, s, _, _ := start(t, publisher.Options{MessagingMode: publisher.ModePubSub, BatchSize: 1}, pnFor(plc.Endpoint, "plc3", 0))
+	waitFor(t, 30*time.Second, "no messages", func() bool { return len(s.items()) >= 5 })
+	extra := strings.TrimSuffix(pnFor(plc.Endpoint, "plc3", 0), "]") +
+		fmt.Sprintf(`,{"EndpointUrl":%q,"DataSetWriterGroup":"plc3","DataSetWriterId":"new","OpcNodes":[{"Id":"nsu=http://microsoft.com/Opc/OpcPlc/;s=StepUp","OpcSamplingInterval":100,"OpcPublishingInterval":300}]}]`, plc.Endpoint)
+	f, err := pnjson.Parse([]byte(extra))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := len(s.items())
+	p.Apply(f)
+	waitFor(t, 10*time.Second, "new writer silent", func() bool {
+		for _, it := range s.items()[n:] {
+			if decodeNet(t, it).Messages[0].DataSetWriterID == "new" {
+				return true
+			}
+		}
+		return false
+	})
+	var seqs []uint32
+	for _, it := range s.items() {
+		if m := decodeNet(t, it); m.Messages[0].DataSetWriterID == "fast" {
+			seqs = append(seqs, m.Messages[0].SequenceNumber)
+		}
+	}
+	for i := range seqs {
+		if seqs[i] != uint32(i+1) {
+			t.Fatalf("fast writer disturbed by the change: %v", seqs)
+		}
+	}
+}
