@@ -325,6 +325,3 @@ func TestValidateNamesEveryField(t *testing.T) {
 		}
 	}
 }
-
-
-

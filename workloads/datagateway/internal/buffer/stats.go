@@ -77,3 +77,10 @@ func readTS(path string, pos int64) (int64, bool) {
 	}
 	return int64(binary.LittleEndian.Uint64(hdr[8:16])), true
 }
+
+// End is the offset the next appended record will get (everything before it is durable).
+func (b *Buffer) End() uint64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.next
+}

@@ -1,0 +1,95 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/edgeframe/edgeframe/pkg/flagenv"
+	"github.com/edgeframe/edgeframe/pkg/observe"
+	"github.com/edgeframe/edgeframe/pkg/version"
+	"github.com/edgeframe/edgeframe/workloads/datagateway/internal/config"
+)
+
+// AppID is the Dapr app id and the flag/env prefix (EDGEFRAME_DATAGATEWAY_<FLAG>).
+const AppID = "datagateway"
+
+// Settings are the parsed command line.
+type Settings struct {
+	Config      config.Config
+	AppPort     int
+	HTTPAddr    string
+	LogLevel    string
+	Layer       string
+	Region      string
+	Cluster     string
+	PrintConfig bool
+}
+
+// Parse reads flags (with EDGEFRAME_DATAGATEWAY_* fallbacks), loads the YAML file and
+// validates the result, reporting every problem.
+func Parse(args []string, lookup func(string) (string, bool), stderr io.Writer) (Settings, error) {
+	fs := flag.NewFlagSet(AppID, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var (
+		s Settings
+		f config.Flags
+	)
+	f.Register(fs)
+	fs.IntVar(&s.AppPort, "app-port", 6001, "port of the Dapr gRPC app (daprd --app-port)")
+	fs.StringVar(&s.HTTPAddr, "http-addr", ":8080", "address of /healthz, /readyz and /metrics")
+	fs.StringVar(&s.LogLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&s.Layer, "layer", "l4", "ISA-95 level (edge.layer)")
+	fs.StringVar(&s.Region, "region", "", "edge.region resource attribute")
+	fs.StringVar(&s.Cluster, "cluster", "", "k8s.cluster.name resource attribute")
+	fs.BoolVar(&s.PrintConfig, "print-config", false, "print the resolved configuration as YAML and exit")
+	if err := flagenv.Parse(fs, AppID, args, lookup); err != nil {
+		return s, err
+	}
+	if fs.NArg() > 0 {
+		return s, fmt.Errorf("unexpected arguments: %q", fs.Args())
+	}
+	var errs []error
+	cfg, err := f.Resolve(fs, lookup)
+	if err != nil {
+		return s, err
+	}
+	s.Config = cfg
+	errs = append(errs, cfg.Validate())
+	if s.AppPort < 0 || s.AppPort > 65535 {
+		errs = append(errs, fmt.Errorf("--app-port: want 0-65535, got %d", s.AppPort))
+	}
+	if _, err := observe.ParseLevel(s.LogLevel); err != nil {
+		errs = append(errs, fmt.Errorf("--log-level: %w", err))
+	}
+	return s, errors.Join(errs...)
+}
+
+// Run starts the gateway with s and blocks until ctx ends.
+func Run(ctx context.Context, s Settings, stdout io.Writer) error {
+	if s.PrintConfig {
+		return yaml.NewEncoder(stdout).Encode(s.Config)
+	}
+	level, _ := observe.ParseLevel(s.LogLevel)
+	log := observe.NewLogger(stdout, AppID, s.Layer, level)
+	reg := observe.NewRegistry()
+	tel, err := observe.Setup(ctx, observe.Resource{Service: AppID, Layer: s.Layer, Region: s.Region, Cluster: s.Cluster}, reg)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tel.Shutdown(context.Background()) }()
+	g, err := New(s.Config, Options{
+		AppAddr: ":" + strconv.Itoa(s.AppPort), HTTPAddr: s.HTTPAddr,
+		Logger: log, Tracer: tel.Tracer, Registry: reg,
+	})
+	if err != nil {
+		return err
+	}
+	log.Info("datagateway starting", "version", version.Version)
+	return g.Run(ctx)
+}
