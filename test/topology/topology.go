@@ -441,3 +441,51 @@ func (t *Topology) FailSink() (restore func() error, err error) {
 		return nil
 	}, nil
 }
+
+// SetRate restarts the tempsensor at a new rate (msg/s). Its sequence starts again at 1
+// (a new run, new batch id), so use it for load steps, not for id checks.
+func (t *Topology) SetRate(ctx context.Context, rate float64) error {
+	p := t.Sup.Get(TempSensor)
+	if p == nil {
+		return fmt.Errorf("topology: no tempsensor")
+	}
+	t.Cfg.Rate = rate
+	spec, err := t.appSpec(TempSensor)
+	if err != nil {
+		return err
+	}
+	p.Stop()
+	p.Spec.Args = spec.Args
+	return p.Relaunch(ctx)
+}
+
+// PeakRSS returns each running process's peak resident set size (VmHWM) in bytes.
+func (t *Topology) PeakRSS() map[string]int64 {
+	out := map[string]int64{}
+	for _, p := range t.Sup.Processes() {
+		if pid := p.PID(); pid != 0 && !p.Exited() {
+			if v, err := vmHWM(pid); err == nil {
+				out[p.Spec.Name] = v
+			}
+		}
+	}
+	return out
+}
+
+// vmHWM reads the peak RSS of pid from /proc/<pid>/status.
+func vmHWM(pid int) (int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			f := strings.Fields(rest) // "12345 kB"
+			if len(f) == 2 && f[1] == "kB" {
+				kb, err := strconv.ParseInt(f[0], 10, 64)
+				return kb * 1024, err
+			}
+		}
+	}
+	return 0, fmt.Errorf("/proc/%d/status: no VmHWM", pid)
+}
