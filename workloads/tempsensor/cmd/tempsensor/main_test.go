@@ -309,7 +309,7 @@ func TestResetByInvocationAndByControlTopic(t *testing.T) {
 func TestSendDataPauseAndResume(t *testing.T) {
 	r := start(t, "--message-count=-1", "--rate=200", "--SendData=false")
 	r.quiet(t, 0, 1500*time.Millisecond)
-	if st := r.invoke(t, "status"); st["sendData"] != false || st["sent"] != float64(0) {
+	if st := r.invoke(t, "status"); st["sendData"] != false || st["sequence"] != float64(0) {
 		t.Fatalf("status while paused: %v", st)
 	}
 
@@ -332,10 +332,10 @@ func TestSendDataPauseAndResume(t *testing.T) {
 		t.Fatalf("pause answered %v", st)
 	}
 	last := r.quiet(t, time.Second, 1500*time.Millisecond)
-	if sent := int64(r.invoke(t, "status")["sent"].(float64)); last > sent || sent < 2 {
+	if sent := int64(r.invoke(t, "status")["sequence"].(float64)); last > sent || sent < 2 {
 		t.Fatalf("last message %d, sensor says it sent %d", last, sent)
 	}
-	sent := int64(r.invoke(t, "status")["sent"].(float64))
+	sent := int64(r.invoke(t, "status")["sequence"].(float64))
 	r.invoke(t, "resume")
 	if rd := r.next(t, 5*time.Second); rd.ev.Sequence != sent+1 {
 		t.Fatalf("after resume: sequence %d, want %d (contiguous)", rd.ev.Sequence, sent+1)

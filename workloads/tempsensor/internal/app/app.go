@@ -10,6 +10,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -18,6 +19,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	dapr "github.com/dapr/go-sdk/client"
 	daprgrpc "github.com/dapr/go-sdk/service/grpc"
 
 	"github.com/edgeframe/edgeframe/pkg/cloudevent"
@@ -48,6 +50,8 @@ func Run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	}
 	lvl, _ := observe.ParseLevel(cfg.LogLevel)
 	log := observe.NewLogger(stdout, config.AppID, cfg.Level, lvl)
+	// The Dapr SDK prints plain lines on stdout; make them debug records of our JSON log.
+	dapr.SetLogger(slog.NewLogLogger(log.Handler(), slog.LevelDebug))
 
 	reg := observe.NewRegistry()
 	tel, err := observe.Setup(ctx, observe.Resource{Service: config.AppID, Layer: cfg.Level}, reg)
@@ -162,7 +166,7 @@ func Run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		log.Warn("Dapr app service stop", "err", err)
 	}
 	wg.Wait()
-	log.Info("tempsensor stopped", "sent", s.State().Sent)
+	log.Info("tempsensor stopped", "sequence", s.State().Sequence, "queued", q.Len())
 	return runErr
 }
 

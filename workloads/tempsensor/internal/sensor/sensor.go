@@ -70,7 +70,7 @@ type Config struct {
 type State struct {
 	DeviceID     string  `json:"deviceId"`
 	BatchID      string  `json:"batchId"`
-	Sent         int64   `json:"sent"`
+	Sequence     int64   `json:"sequence"` // last sequence number produced (0 = none yet)
 	MessageCount int64   `json:"messageCount"`
 	SendData     bool    `json:"sendData"`
 	Done         bool    `json:"done"`
@@ -106,7 +106,8 @@ func New(cfg Config, m *model.Model, q Enqueuer, clock Clock, met *Metrics, log 
 		cfg.Tracer = noop.NewTracerProvider().Tracer("")
 	}
 	s := &Sensor{cfg: cfg, model: m, q: q, clock: clock, met: met, log: log}
-	s.SetSendData(cfg.SendData)
+	s.send.Store(cfg.SendData)
+	s.SetSendData(cfg.SendData) // the gauge
 	s.temp.Store(math.Float64bits(m.Temperature()))
 	return s
 }
@@ -132,7 +133,7 @@ func (s *Sensor) SetSendData(on bool) {
 // State is a snapshot of the sensor.
 func (s *Sensor) State() State {
 	return State{
-		DeviceID: s.cfg.DeviceID, BatchID: s.cfg.BatchID, Sent: s.sent.Load(), MessageCount: s.cfg.Count,
+		DeviceID: s.cfg.DeviceID, BatchID: s.cfg.BatchID, Sequence: s.sent.Load(), MessageCount: s.cfg.Count,
 		SendData: s.send.Load(), Done: s.done.Load(), Temperature: math.Float64frombits(s.temp.Load()),
 		MessageDelay: s.cfg.Delay.String(),
 	}

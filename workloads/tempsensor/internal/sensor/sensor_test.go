@@ -112,7 +112,7 @@ func TestMessageCountAndEventAttributes(t *testing.T) {
 			t.Errorf("message %d created %v (event time %v), want %v", seq, b.TimeCreated, ev.Time, want)
 		}
 	}
-	if st := s.State(); !st.Done || st.Sent != 5 {
+	if st := s.State(); !st.Done || st.Sequence != 5 {
 		t.Errorf("state %+v", st)
 	}
 	if got := testutil.ToFloat64(met.Produced); got != 5 {
