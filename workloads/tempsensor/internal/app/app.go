@@ -132,26 +132,9 @@ func Run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	sent := make(chan error, 1)
 	go func() { sent <- s.Run(ctx) }()
 
-	var runErr error
-	select {
-	case err := <-sent:
-		if err != nil && !errors.Is(err, context.Canceled) {
-			runErr = err
-			break
-		}
-		if err == nil {
-			q.Close()
-			if cfg.ExitWhenDone {
-				<-drained
-				log.Info("all messages published, exiting", "messageCount", cfg.MessageCount)
-				break
-			}
-		}
-		select {
-		case <-ctx.Done():
-		case runErr = <-errc:
-		}
-	case runErr = <-errc:
+	runErr := supervise(ctx, sent, errc, drained, q.Close, cfg.ExitWhenDone)
+	if runErr == nil && cfg.ExitWhenDone && s.State().Done {
+		log.Info("all messages published, exiting", "messageCount", cfg.MessageCount)
 	}
 	cancel()
 	q.Close()
@@ -168,6 +151,39 @@ func Run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	wg.Wait()
 	log.Info("tempsensor stopped", "sequence", s.State().Sequence, "queued", q.Len())
 	return runErr
+}
+
+// supervise waits until tempsensor should stop: ctx ends, a server fails, the loop fails,
+// or — with exitWhenDone — the loop has finished and the queue has drained. When the loop
+// finishes, closeQueue lets the queue drain and stop.
+func supervise(ctx context.Context, sent, errc <-chan error, drained <-chan struct{}, closeQueue func(), exitWhenDone bool) error {
+	select {
+	case err := <-sent:
+		if err != nil && !errors.Is(err, context.Canceled) {
+			return err
+		}
+		if err == nil {
+			closeQueue()
+			if exitWhenDone {
+				select {
+				case <-drained:
+					return nil
+				case <-ctx.Done():
+					return nil
+				case err := <-errc:
+					return err
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case err := <-errc:
+			return err
+		}
+	case err := <-errc:
+		return err
+	}
 }
 
 // sidecar publishes through the Dapr sidecar, connecting on first use and again after
