@@ -390,9 +390,29 @@ func (p *Publisher) onData(cs []session.Change) {
 			g.b.Add(items...)
 			continue
 		}
-		m := w.w.Data(vs, now)
-		g.b.Add(batchItem{dsm: &m})
+		// A data set message holds one value per field: a notification that carries
+		// several queued values of a field becomes several messages, in order.
+		for _, round := range rounds(vs) {
+			m := w.w.Data(round, now)
+			g.b.Add(batchItem{dsm: &m})
+		}
 	}
+}
+
+// rounds splits values into consecutive runs in which every field appears at most once.
+func rounds(vs []encoding.Value) [][]encoding.Value {
+	var out [][]encoding.Value
+	seen := map[string]bool{}
+	start := 0
+	for i, v := range vs {
+		if seen[v.Field] {
+			out = append(out, vs[start:i])
+			start = i
+			clear(seen)
+		}
+		seen[v.Field] = true
+	}
+	return append(out, vs[start:])
 }
 
 // onResumed makes the outage visible: each writer of the session skips the sequence

@@ -1,0 +1,78 @@
+package interop_test
+
+import (
+	"fmt"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/edgeframe/edgeframe/test/testenv"
+)
+
+// Our opcpublisher subscribes to a node-opcua server (an OPC UA implementation we did
+// not write), over None and over Basic256Sha256 SignAndEncrypt with a user, with every
+// node id form, and its telemetry arrives through daprd and mosquitto.
+func TestPublisherSubscribesToNodeOPCUAServer(t *testing.T) {
+	rig := startPubRig(t)
+	port := testenv.FreePort(t)
+	testenv.StartNodeScript(t, testenv.NodeScriptSpec{Name: "node-opcua-server", Script: "publisher_server.js", Port: port,
+		Env: []string{"PORT=" + strconv.Itoa(port), "NODES=3", "RATE=100"}})
+	ep := fmt.Sprintf("opc.tcp://127.0.0.1:%d/UA/edgeframe", port)
+	pn := fmt.Sprintf(`[
+	 {"EndpointUrl":%[1]q,"DataSetWriterGroup":"nodeopcua","DataSetWriterId":"forms","DataSetKeyFrameCount":5,"OpcNodes":[
+	   {"Id":"ns=2;s=Fast1","DisplayName":"Fast1","OpcSamplingInterval":100,"OpcPublishingInterval":200},
+	   {"Id":"nsu=http://edgeframe.io/interop/;s=Fast2","DisplayName":"Fast2","OpcSamplingInterval":100,"OpcPublishingInterval":200},
+	   {"Id":"http://edgeframe.io/interop/#i=1001","DisplayName":"Numeric","OpcSamplingInterval":100,"OpcPublishingInterval":200},
+	   {"Id":"ns=2;g=09087e75-8e5e-499b-954f-f2a9603db28a","DisplayName":"Guid","OpcSamplingInterval":100,"OpcPublishingInterval":200},
+	   {"Id":"ns=2;b=AAECAw==","DisplayName":"Opaque","OpcSamplingInterval":100,"OpcPublishingInterval":200},
+	   {"Id":"ns=2;s=Temperature","DisplayName":"Temperature","OpcSamplingInterval":100,"OpcPublishingInterval":500,
+	    "DeadbandType":"Absolute","DeadbandValue":0.1}]},
+	 {"EndpointUrl":%[1]q,"UseSecurity":true,"EndpointSecurityMode":"SignAndEncrypt","EndpointSecurityPolicy":"Basic256Sha256",
+	  "OpcAuthenticationMode":"UsernamePassword","OpcAuthenticationUsername":"user1","OpcAuthenticationPassword":"password",
+	  "DataSetWriterGroup":"nodeopcua","DataSetWriterId":"secure","OpcNodes":[{"Id":"ns=2;s=Fast3","OpcSamplingInterval":100,"OpcPublishingInterval":200}]}
+	]`, ep)
+	rig.startPublisher(t, "opcpublisher", pn, "--bs", "1")
+
+	fields := map[string]map[float64]bool{}
+	writers := map[string]bool{}
+	got := collect(t, rig.sub, 60*time.Second, func(rs []received) bool {
+		for _, r := range rs[len(rs)-min(len(rs), 1):] {
+			for _, m := range decodeNetworkMessage(t, r.ev).Messages {
+				writers[fmt.Sprint(m.DataSetWriterID)] = true
+				for f, v := range m.Payload {
+					if fields[f] == nil {
+						fields[f] = map[float64]bool{}
+					}
+					if x, ok := v.Value.(float64); ok {
+						fields[f][x] = true
+					}
+				}
+			}
+		}
+		if len(fields) < 7 || !writers["forms"] || !writers["secure"] {
+			return false
+		}
+		for _, vs := range fields {
+			if len(vs) < 3 {
+				return false
+			}
+		}
+		return true
+	})
+	if len(fields) < 7 || !writers["secure"] {
+		t.Fatalf("after %d messages: fields %v writers %v", len(got), keys(fields), writers)
+	}
+	for _, r := range got {
+		if r.topic != "telemetry/opcua/nodeopcua" {
+			t.Fatalf("topic %s", r.topic)
+		}
+	}
+}
+
+func keys[M ~map[string]V, V any](m M) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
