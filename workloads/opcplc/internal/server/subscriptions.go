@@ -211,6 +211,9 @@ func (s *Server) deleteSubscription(sub *subscription, status ua.StatusCode) {
 	s.m.subscriptions.Set(float64(nsubs))
 	s.m.items.Sub(float64(n))
 	sub.stop()
+	if sess != nil {
+		s.flushSession(sess)
+	}
 	if status != 0 {
 		s.log.Info("subscription ended by the server", "subscription", sub.id, "status", status.Error())
 	}
@@ -252,24 +255,67 @@ func (s *Server) publish(ch *channel, r ua.Request, reqID uint32) (ua.Response, 
 	s.mu.Unlock()
 	handle := req.RequestHeader.RequestHandle
 	if st != nil {
-		scn := &ua.StatusChangeNotification{Status: st.status, DiagnosticInfo: &ua.DiagnosticInfo{}}
-		eo := ua.NewExtensionObject(scn)
-		eo.UpdateMask()
-		return &ua.PublishResponse{
-			ResponseHeader: header(handle, ua.StatusOK), SubscriptionID: st.subID,
-			AvailableSequenceNumbers: []uint32{}, Results: results, DiagnosticInfos: []*ua.DiagnosticInfo{},
-			NotificationMessage: &ua.NotificationMessage{SequenceNumber: st.seq, PublishTime: time.Now(), NotificationData: []*ua.ExtensionObject{eo}},
-		}, nil
+		return statusResponse(handle, results, *st), nil
 	}
 	if nsubs == 0 {
-		return &ua.PublishResponse{ResponseHeader: header(handle, ua.StatusBadNoSubscription), AvailableSequenceNumbers: []uint32{},
-			Results: results, DiagnosticInfos: []*ua.DiagnosticInfo{}, NotificationMessage: &ua.NotificationMessage{NotificationData: []*ua.ExtensionObject{}}}, nil
+		return noSubscriptionResponse(handle, results), nil
 	}
 	select {
 	case sess.publishQ <- pubReq{ch: ch, reqID: reqID, handle: handle, results: results}:
 		return nil, nil // answered later by a subscription
 	default:
 		return fault(r, ua.StatusBadTooManyPublishRequests)
+	}
+}
+
+func statusResponse(handle uint32, results []ua.StatusCode, st statusChange) *ua.PublishResponse {
+	eo := ua.NewExtensionObject(&ua.StatusChangeNotification{Status: st.status, DiagnosticInfo: &ua.DiagnosticInfo{}})
+	eo.UpdateMask()
+	return &ua.PublishResponse{
+		ResponseHeader: header(handle, ua.StatusOK), SubscriptionID: st.subID,
+		AvailableSequenceNumbers: []uint32{}, Results: results, DiagnosticInfos: []*ua.DiagnosticInfo{},
+		NotificationMessage: &ua.NotificationMessage{SequenceNumber: st.seq, PublishTime: time.Now(), NotificationData: []*ua.ExtensionObject{eo}},
+	}
+}
+
+func noSubscriptionResponse(handle uint32, results []ua.StatusCode) *ua.PublishResponse {
+	return &ua.PublishResponse{ResponseHeader: header(handle, ua.StatusBadNoSubscription), AvailableSequenceNumbers: []uint32{},
+		Results: results, DiagnosticInfos: []*ua.DiagnosticInfo{}, NotificationMessage: &ua.NotificationMessage{NotificationData: []*ua.ExtensionObject{}}}
+}
+
+// flushSession answers queued Publish requests that no subscription will use: first
+// with pending status changes, then, when the session has no subscription left, with
+// BadNoSubscription.
+func (s *Server) flushSession(sess *session) {
+	for {
+		s.mu.Lock()
+		var st *statusChange
+		if len(sess.statusQ) > 0 {
+			st = &sess.statusQ[0]
+		}
+		none := len(sess.subs) == 0
+		if st == nil && !none {
+			s.mu.Unlock()
+			return
+		}
+		var req pubReq
+		select {
+		case req = <-sess.publishQ:
+		default:
+			s.mu.Unlock()
+			return
+		}
+		var resp *ua.PublishResponse
+		if st != nil {
+			sess.statusQ = sess.statusQ[1:]
+			resp = statusResponse(req.handle, req.results, *st)
+		} else {
+			resp = noSubscriptionResponse(req.handle, req.results)
+		}
+		s.mu.Unlock()
+		if err := req.ch.sc.SendResponseWithContext(s.ctx, req.reqID, resp); err != nil {
+			s.log.Debug("publish response not sent", "error", err)
+		}
 	}
 }
 
