@@ -101,7 +101,9 @@ func noneClient(t *testing.T, mutate func(*server.Config, *plc.Config)) (*harnes
 }
 
 func TestSubscriptionDeliversEveryFastNodeChange(t *testing.T) {
-	h, c := noneClient(t, func(_ *server.Config, s *plc.Config) { s.Fast = plc.LoadNodes{Count: 10, Rate: 100 * time.Millisecond, Type: plc.TypeUInt} })
+	h, c := noneClient(t, func(_ *server.Config, s *plc.Config) {
+		s.Fast = plc.LoadNodes{Count: 10, Rate: 100 * time.Millisecond, Type: plc.TypeUInt}
+	})
 	var items []item
 	for i := 1; i <= 10; i++ {
 		items = append(items, item{node: plcNode(t, c, fmt.Sprintf("FastUInt%d", i)), sampling: 100 * time.Millisecond, queue: 1})
@@ -134,7 +136,9 @@ func TestSubscriptionDeliversEveryFastNodeChange(t *testing.T) {
 }
 
 func TestQueueSizeKeepsValuesBetweenPublishesAndFlagsOverflow(t *testing.T) {
-	_, c := noneClient(t, func(_ *server.Config, s *plc.Config) { s.Fast = plc.LoadNodes{Count: 1, Rate: 50 * time.Millisecond, Type: plc.TypeUInt} })
+	_, c := noneClient(t, func(_ *server.Config, s *plc.Config) {
+		s.Fast = plc.LoadNodes{Count: 1, Rate: 50 * time.Millisecond, Type: plc.TypeUInt}
+	})
 	node := plcNode(t, c, "FastUInt1")
 	ch, res, _ := subscribe(t, c, time.Second,
 		item{node: node, sampling: 50 * time.Millisecond, queue: 5, discard: true},
@@ -180,7 +184,9 @@ func TestQueueSizeKeepsValuesBetweenPublishesAndFlagsOverflow(t *testing.T) {
 }
 
 func TestSamplingIntervalCoalescesFasterChanges(t *testing.T) {
-	_, c := noneClient(t, func(_ *server.Config, s *plc.Config) { s.Fast = plc.LoadNodes{Count: 1, Rate: 50 * time.Millisecond, Type: plc.TypeUInt} })
+	_, c := noneClient(t, func(_ *server.Config, s *plc.Config) {
+		s.Fast = plc.LoadNodes{Count: 1, Rate: 50 * time.Millisecond, Type: plc.TypeUInt}
+	})
 	ch, res, _ := subscribe(t, c, 100*time.Millisecond, item{node: plcNode(t, c, "FastUInt1"), sampling: 500 * time.Millisecond, queue: 10})
 	if res[0].RevisedSamplingInterval != 500 {
 		t.Fatalf("revised sampling interval %v, want 500", res[0].RevisedSamplingInterval)
@@ -198,7 +204,9 @@ func TestSamplingIntervalCoalescesFasterChanges(t *testing.T) {
 }
 
 func TestAbsoluteDeadbandAndStatusTrigger(t *testing.T) {
-	_, c := noneClient(t, func(_ *server.Config, s *plc.Config) { s.Fast = plc.LoadNodes{Count: 1, Rate: 50 * time.Millisecond, Type: plc.TypeUInt} })
+	_, c := noneClient(t, func(_ *server.Config, s *plc.Config) {
+		s.Fast = plc.LoadNodes{Count: 1, Rate: 50 * time.Millisecond, Type: plc.TypeUInt}
+	})
 	ch, res, _ := subscribe(t, c, 200*time.Millisecond,
 		item{node: plcNode(t, c, "FastUInt1"), sampling: 0, queue: 100, filter: &ua.DataChangeFilter{Trigger: ua.DataChangeTriggerStatusValue, DeadbandType: uint32(ua.DeadbandTypeAbsolute), DeadbandValue: 2.5}},
 		item{node: plcNode(t, c, "BadFastUInt1"), sampling: 0, queue: 100, filter: &ua.DataChangeFilter{Trigger: ua.DataChangeTriggerStatus}},
@@ -261,7 +269,9 @@ func TestNamespaceZeroNodesArePolled(t *testing.T) {
 }
 
 func TestMonitoringModeDisableAndDelete(t *testing.T) {
-	h, c := noneClient(t, func(_ *server.Config, s *plc.Config) { s.Fast = plc.LoadNodes{Count: 2, Rate: 50 * time.Millisecond, Type: plc.TypeUInt} })
+	h, c := noneClient(t, func(_ *server.Config, s *plc.Config) {
+		s.Fast = plc.LoadNodes{Count: 2, Rate: 50 * time.Millisecond, Type: plc.TypeUInt}
+	})
 	ch, res, sub := subscribe(t, c, 100*time.Millisecond, item{node: plcNode(t, c, "FastUInt1"), queue: 1}, item{node: plcNode(t, c, "FastUInt2"), queue: 1})
 	ctx := context.Background()
 	mm, err := sub.SetMonitoringMode(ctx, ua.MonitoringModeDisabled, res[0].MonitoredItemID)
@@ -293,7 +303,9 @@ func TestMonitoringModeDisableAndDelete(t *testing.T) {
 }
 
 func TestChaosDeletedSubscriptionIsReportedAndDroppedSessionRecovers(t *testing.T) {
-	h, _ := noneClient(t, func(_ *server.Config, s *plc.Config) { s.Fast = plc.LoadNodes{Count: 1, Rate: 50 * time.Millisecond, Type: plc.TypeUInt} })
+	h, _ := noneClient(t, func(_ *server.Config, s *plc.Config) {
+		s.Fast = plc.LoadNodes{Count: 1, Rate: 50 * time.Millisecond, Type: plc.TypeUInt}
+	})
 	c := mustDial(t, h, ua.MessageSecurityModeNone, login{}, nil, opcua.AutoReconnect(true), opcua.ReconnectInterval(200*time.Millisecond))
 	ch, _, _ := subscribe(t, c, 100*time.Millisecond, item{node: plcNode(t, c, "FastUInt1"), queue: 1})
 	collect(t, ch, 300*time.Millisecond)
