@@ -34,6 +34,13 @@ func startPubRig(t testing.TB) *pubRig {
 // the rig's sidecar and waits until /readyz says every session is connected.
 func (r *pubRig) startPublisher(t testing.TB, name, pn string, args ...string) *testenv.Process {
 	t.Helper()
+	p, _ := r.startPublisherHTTP(t, name, pn, args...)
+	return p
+}
+
+// startPublisherHTTP is startPublisher that also returns the /metrics port.
+func (r *pubRig) startPublisherHTTP(t testing.TB, name, pn string, args ...string) (*testenv.Process, int) {
+	t.Helper()
 	bin := testenv.BuildWorkload(t, "opcpublisher")
 	dir := t.TempDir()
 	pf := filepath.Join(dir, "publishednodes.json")
@@ -43,7 +50,7 @@ func (r *pubRig) startPublisher(t testing.TB, name, pn string, args ...string) *
 	http := testenv.FreePort(t)
 	all := append([]string{"--pf", pf, "--dapr-grpc", r.daprd.GRPCAddr, "--http", strconv.Itoa(http), "--pki", filepath.Join(dir, "pki")}, args...)
 	return testenv.StartProcess(t, testenv.ProcSpec{Name: name, Path: bin, Args: all, Dir: dir, ReadyTimeout: 60 * time.Second,
-		Ready: testenv.HTTPReady(fmt.Sprintf("http://127.0.0.1:%d/readyz", http))})
+		Ready: testenv.HTTPReady(fmt.Sprintf("http://127.0.0.1:%d/readyz", http))}), http
 }
 
 // received is one MQTT message decoded as our CloudEvent.

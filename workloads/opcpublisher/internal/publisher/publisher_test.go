@@ -290,3 +290,29 @@ func TestApplyChangeKeepsUnaffectedWriters(t *testing.T) {
 		}
 	}
 }
+
+// A writer without data sends ua-keepalive messages (--ka) carrying the next sequence number.
+func TestKeepAliveForSilentWriter(t *testing.T) {
+	plc := testenv.StartOPCPLC(t, testenv.OPCPLCSpec{Unsecure: true, Args: []string{"--sn", "1", "--sr", "3600"}})
+	pn := fmt.Sprintf(`[{"EndpointUrl":%q,"DataSetWriterGroup":"quiet","DataSetWriterId":"slow","OpcNodes":[
+	  {"Id":"nsu=http://microsoft.com/Opc/OpcPlc/;s=SlowUInt1","OpcSamplingInterval":100,"OpcPublishingInterval":100}]}]`, plc.Endpoint)
+	_, s, _, _ := start(t, publisher.Options{MessagingMode: publisher.ModePubSub, BatchSize: 1, KeepAlive: true}, pn)
+	waitFor(t, 30*time.Second, "no keep-alive", func() bool {
+		for _, it := range s.items() {
+			if decodeNet(t, it).Messages[0].MessageType == "ua-keepalive" {
+				return true
+			}
+		}
+		return false
+	})
+	items := s.items()
+	first := decodeNet(t, items[0]).Messages[0]
+	if first.MessageType != "ua-keyframe" || first.SequenceNumber != 1 {
+		t.Fatalf("first message %+v", first)
+	}
+	for _, it := range items[1:] {
+		if m := decodeNet(t, it).Messages[0]; m.MessageType != "ua-keepalive" || m.SequenceNumber != 2 || len(m.Payload) != 0 {
+			t.Fatalf("keep-alive %+v", m)
+		}
+	}
+}
