@@ -78,9 +78,8 @@ func (t *Topology) appSpec(name string) (testenv.ProcSpec, error) {
 			return spec, err
 		}
 		spec.Args = []string{
-			"--config=" + cfg, level,
-			"--dapr-grpc=" + t.Sidecars[name].GRPCAddr, "--pubsub=" + PubSubName,
-			"--app-port=" + strconv.Itoa(a.AppPort), "--http=" + http,
+			"--config=" + cfg, "--layer=" + a.Level, "--pubsub=" + PubSubName,
+			"--app-port=" + strconv.Itoa(a.AppPort), "--http-addr=" + http,
 		}
 		spec.Ready = testenv.HTTPReady("http://" + http + "/readyz")
 	default:
@@ -118,7 +117,10 @@ func (t *Topology) writePublishedNodes(dir string) (string, error) {
 // writeGatewayConfig writes the datagateway's sinks YAML: the local file sink under
 // SinkDir, the buffer under GatewayDir, and an Azure Blob sink when Azurite is given.
 func (t *Topology) writeGatewayConfig() (string, error) {
-	y := fmt.Sprintf(`buffer:
+	y := fmt.Sprintf(`dataDir: %q
+pubsub: %s
+topics: ["telemetry/#"]
+buffer:
   dir: %q
   policy: reject
 sinks:
@@ -126,7 +128,7 @@ sinks:
     type: file
     file:
       dir: %q
-`, filepath.Join(t.GatewayDir, "buffer"), t.SinkDir)
+`, t.GatewayDir, PubSubName, filepath.Join(t.GatewayDir, "buffer"), t.SinkDir)
 	if cs := t.AzuriteConnectionString(); cs != "" {
 		y += fmt.Sprintf(`  - name: azurite
     type: blob
