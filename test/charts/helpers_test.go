@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/edgeframe/edgeframe/charts/render"
+	"github.com/edgeframe/edgeframe/test/testenv"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
@@ -117,3 +118,9 @@ func configMapData(t testing.TB, files map[string]string, name, key string) stri
 	}
 	return v
 }
+
+// manifestsOf joins rendered files into one YAML stream.
+func manifestsOf(files map[string]string) string { return render.Manifests(files) }
+
+// toolOrSkip is testenv.Tool: a missing tool skips the test, or fails it under CI=true.
+func toolOrSkip(t *testing.T, name string) string { return testenv.Tool(t, name) }

@@ -1,0 +1,259 @@
+package testenv
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/pem"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/client-go/rest"
+)
+
+// KubeAPI is a real kube-apiserver on loopback backed by a real etcd, both from
+// `make tools` (scripts/tools/30-kubernetes.sh), with static-token admin access.
+type KubeAPI struct {
+	// Kubeconfig is the path of a kubeconfig for the admin user.
+	Kubeconfig string
+	// RESTConfig is the same access for client-go.
+	RESTConfig *rest.Config
+	// URL is https://127.0.0.1:<port>.
+	URL string
+	// Dir holds the certificates, keys and token file (sa.key is the service-account key).
+	Dir string
+
+	Etcd, APIServer *Process
+}
+
+// StartKubeAPIServer starts etcd and kube-apiserver (authorization AlwaysAllow, the
+// ServiceAccount admission plugin off, PodSecurity admission on) and waits for /readyz.
+func StartKubeAPIServer(t testing.TB) *KubeAPI {
+	t.Helper()
+	etcdBin := Tool(t, "etcd")
+	apiBin := Tool(t, "kube-apiserver")
+	dir := t.TempDir()
+	k := &KubeAPI{Dir: dir}
+
+	saKey, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub, err := x509.MarshalPKIXPublicKey(&saKey.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokenBytes := make([]byte, 16)
+	if _, err := rand.Read(tokenBytes); err != nil {
+		t.Fatal(err)
+	}
+	token := hex.EncodeToString(tokenBytes)
+	files := map[string][]byte{
+		"sa.key":     pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(saKey)}),
+		"sa.pub":     pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: pub}),
+		"tokens.csv": []byte(token + `,admin,1000,"system:masters"` + "\n"),
+	}
+	for name, b := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	clientPort, peerPort := FreePort(t), FreePort(t)
+	client := fmt.Sprintf("http://127.0.0.1:%d", clientPort)
+	peer := fmt.Sprintf("http://127.0.0.1:%d", peerPort)
+	k.Etcd = StartProcess(t, ProcSpec{
+		Name: "etcd",
+		Path: etcdBin,
+		Args: []string{
+			"--data-dir", filepath.Join(dir, "etcd"),
+			"--listen-client-urls", client, "--advertise-client-urls", client,
+			"--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
+			"--initial-cluster", "default=" + peer,
+			"--unsafe-no-fsync", "--log-level", "warn",
+		},
+		Ready: HTTPReady(client + "/health"),
+	})
+
+	port := FreePort(t)
+	k.URL = fmt.Sprintf("https://127.0.0.1:%d", port)
+	k.APIServer = StartProcess(t, ProcSpec{
+		Name: "kube-apiserver",
+		Path: apiBin,
+		Args: []string{
+			"--etcd-servers", client,
+			"--bind-address", "127.0.0.1", "--secure-port", strconv.Itoa(port),
+			"--advertise-address", "127.0.0.1", "--endpoint-reconciler-type", "none",
+			"--cert-dir", filepath.Join(dir, "certs"),
+			"--service-account-issuer", "https://kubernetes.default.svc",
+			"--service-account-key-file", filepath.Join(dir, "sa.pub"),
+			"--service-account-signing-key-file", filepath.Join(dir, "sa.key"),
+			"--service-cluster-ip-range", "10.0.0.0/24",
+			"--token-auth-file", filepath.Join(dir, "tokens.csv"),
+			"--authorization-mode", "AlwaysAllow",
+			"--disable-admission-plugins", "ServiceAccount",
+			"--allow-privileged", "true",
+		},
+		ReadyTimeout: 3 * time.Minute,
+		Ready:        kubeReady(k.URL+"/readyz", token),
+	})
+
+	k.RESTConfig = &rest.Config{
+		Host:            k.URL,
+		BearerToken:     token,
+		TLSClientConfig: rest.TLSClientConfig{Insecure: true},
+		QPS:             200,
+		Burst:           400,
+		Timeout:         30 * time.Second,
+	}
+	k.Kubeconfig = filepath.Join(dir, "kubeconfig")
+	kc := fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters:
+- name: test
+  cluster: {server: %q, insecure-skip-tls-verify: true}
+users:
+- name: admin
+  user: {token: %q}
+contexts:
+- name: test
+  context: {cluster: test, user: admin}
+current-context: test
+`, k.URL, token)
+	if err := os.WriteFile(k.Kubeconfig, []byte(kc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// kubeReady succeeds once the API server's /readyz answers 200 to the admin token.
+func kubeReady(url, token string) func(context.Context) error {
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // loopback test server with a self-signed certificate
+	}}
+	return func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("%s: %s", url, resp.Status)
+		}
+		return nil
+	}
+}
+
+// FakeCluster is a KubeAPI with kube-controller-manager, kube-scheduler and kwok: Deployments
+// create pods, the scheduler binds them to a kwok node and kwok reports them Running and
+// Ready (no container runs).
+type FakeCluster struct {
+	*KubeAPI
+	ControllerManager, Scheduler, Kwok *Process
+	// Node is the name of the fake node (annotation kwok.x-k8s.io/node: fake, no taint).
+	Node string
+}
+
+// StartFakeCluster starts a KubeAPI plus controllers, scheduler and kwok with one fake node
+// (32 CPU, 256 GiB, 250 pods).
+func StartFakeCluster(t testing.TB) *FakeCluster {
+	t.Helper()
+	kcm := Tool(t, "kube-controller-manager")
+	sched := Tool(t, "kube-scheduler")
+	kwok := Tool(t, "kwok")
+	stages := filepath.Join(filepath.Dir(kwok), "stage")
+	if _, err := os.Stat(filepath.Join(stages, "pod", "fast")); err != nil {
+		msg := "kwok stage configs missing next to " + kwok + ": run `make tools` (scripts/tools/31-kwok.sh)"
+		if InCI() {
+			t.Fatal(msg)
+		}
+		t.Skip(msg)
+	}
+	k := StartKubeAPIServer(t)
+	fc := &FakeCluster{KubeAPI: k, Node: "kwok-node-0"}
+	kc := k.Kubeconfig
+
+	kcmPort := FreePort(t)
+	fc.ControllerManager = StartProcess(t, ProcSpec{
+		Name: "kube-controller-manager",
+		Path: kcm,
+		Args: []string{
+			"--kubeconfig", kc, "--authentication-kubeconfig", kc, "--authorization-kubeconfig", kc,
+			"--bind-address", "127.0.0.1", "--secure-port", strconv.Itoa(kcmPort),
+			"--service-account-private-key-file", filepath.Join(k.Dir, "sa.key"),
+			"--leader-elect=false", "--controllers", "*,-serviceaccount-token,-nodeipam",
+			"--use-service-account-credentials=false",
+			"--concurrent-deployment-syncs", "10", "--concurrent-replicaset-syncs", "10",
+		},
+		ReadyTimeout: 2 * time.Minute,
+		Ready:        kubeReady(fmt.Sprintf("https://127.0.0.1:%d/healthz", kcmPort), ""),
+	})
+	schedPort := FreePort(t)
+	fc.Scheduler = StartProcess(t, ProcSpec{
+		Name: "kube-scheduler",
+		Path: sched,
+		Args: []string{
+			"--kubeconfig", kc, "--authentication-kubeconfig", kc, "--authorization-kubeconfig", kc,
+			"--bind-address", "127.0.0.1", "--secure-port", strconv.Itoa(schedPort), "--leader-elect=false",
+		},
+		ReadyTimeout: 2 * time.Minute,
+		Ready:        kubeReady(fmt.Sprintf("https://127.0.0.1:%d/healthz", schedPort), ""),
+	})
+	args := []string{"--kubeconfig", kc,
+		"--manage-all-nodes=false", "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
+		"--manage-nodes-with-label-selector=", "--cidr=10.244.0.1/16", "--node-ip=10.0.0.1",
+		"--server-address", fmt.Sprintf("127.0.0.1:%d", FreePort(t)),
+		"--config", filepath.Join(stages, "node", "fast", "node-initialize.yaml"),
+		"--config", filepath.Join(stages, "node", "heartbeat", "node-heartbeat.yaml"),
+	}
+	pods, _ := filepath.Glob(filepath.Join(stages, "pod", "fast", "*.yaml"))
+	for _, p := range pods {
+		args = append(args, "--config", p)
+	}
+	fc.Kwok = StartProcess(t, ProcSpec{Name: "kwok", Path: kwok, Args: args, Ready: func(context.Context) error { return nil }})
+	createFakeNode(t, fc)
+	return fc
+}
+
+// createFakeNode creates the kwok node through the API server with the admin token.
+func createFakeNode(t testing.TB, fc *FakeCluster) {
+	t.Helper()
+	body := fmt.Sprintf(`{"apiVersion":"v1","kind":"Node","metadata":{"name":%q,
+ "annotations":{"kwok.x-k8s.io/node":"fake","node.alpha.kubernetes.io/ttl":"0"},
+ "labels":{"kubernetes.io/hostname":%q,"kubernetes.io/os":"linux","kubernetes.io/arch":"amd64","type":"kwok"}},
+ "status":{"allocatable":{"cpu":"32","memory":"256Gi","pods":"250"},"capacity":{"cpu":"32","memory":"256Gi","pods":"250"}}}`,
+		fc.Node, fc.Node)
+	client, err := rest.HTTPClientFor(fc.RESTConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, err := http.NewRequest(http.MethodPost, fc.URL+"/api/v1/nodes", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("create kwok node: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusCreated {
+		t.Fatalf("create kwok node: %s", resp.Status)
+	}
+}
