@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/edgeframe/edgeframe/charts/render"
@@ -31,9 +32,13 @@ type DaprValues struct {
 	Dir      string // where the resources are written
 }
 
-// brokerURL is the pubsub.mqtt3 url: mqtt3 takes the credentials from the URL's user
-// information (it has no username/password metadata).
-func (v DaprValues) brokerURL() string {
+// plainURL is the broker URL given to the chart.
+func (v DaprValues) plainURL() string { return "tcp://" + v.Broker }
+
+// credentialURL is the pubsub.mqtt3 url with the level's credentials: mqtt3 (dapr
+// components-contrib v1.18.0) has no username/password metadata and reads them only
+// from the URL's user information.
+func (v DaprValues) credentialURL() string {
 	u := url.URL{Scheme: "tcp", Host: v.Broker, User: url.UserPassword(v.User, v.Password)}
 	return u.String()
 }
@@ -44,7 +49,7 @@ func (v DaprValues) values() map[string]any {
 		"scopes": []any{v.AppID},
 		"pubsub": map[string]any{
 			"name":         PubSubName,
-			"url":          v.brokerURL(),
+			"url":          v.plainURL(),
 			"qos":          1,
 			"cleanSession": false,
 			"consumerID":   v.AppID + "-" + v.Level,
@@ -61,7 +66,7 @@ func (v DaprValues) values() map[string]any {
 		},
 		"configuration": map[string]any{
 			"enabled": true,
-			"mtls":    false, // self-hosted: no Sentry
+			"mtls":    map[string]any{"enabled": false}, // self-hosted: no Sentry
 			"tracing": map[string]any{"samplingRate": "0"},
 		},
 	}
@@ -93,6 +98,15 @@ func RenderDapr(ctx context.Context, chartDir string, v DaprValues) (DaprFiles, 
 			continue
 		}
 		base := filepath.Base(name)
+		if strings.Contains(text, "type: pubsub.mqtt3") {
+			// The chart passes the credentials as username/password metadata, which
+			// mqtt3 ignores: give the rendered component the URL with credentials.
+			q := strconv.Quote(v.plainURL())
+			if !strings.Contains(text, q) {
+				return DaprFiles{}, fmt.Errorf("dapr resources for %s: rendered %s has no url %s", v.AppID, name, q)
+			}
+			text = strings.Replace(text, q, strconv.Quote(v.credentialURL()), 1)
+		}
 		path := filepath.Join(df.ResourcesDir, base)
 		if strings.Contains(text, "kind: Configuration") {
 			path = filepath.Join(v.Dir, base)

@@ -124,3 +124,29 @@ func TestPortsCheckNamesAPortInUse(t *testing.T) {
 		t.Fatalf("want one line naming the port's purpose, got %v", err)
 	}
 }
+
+func TestRenderDaprGivesMQTT3TheLevelCredentials(t *testing.T) {
+	root, err := filepath.Abs("../../charts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	df, err := RenderDapr(t.Context(), filepath.Join(root, "dapr-components"), DaprValues{
+		Level: "l2", AppID: "tempsensor", Broker: "127.0.0.1:18831", User: PubSubUser, Password: "p@ss/word", Dir: dir,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(df.ResourcesDir, "pubsub.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"tcp://edge-pubsub:p%40ss%2Fword@127.0.0.1:18831"`, "type: pubsub.mqtt3", "name: edge-pubsub", `value: "false"`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("pubsub.yaml lacks %s:\n%s", want, b)
+		}
+	}
+	if df.ConfigPath == "" {
+		t.Error("no Configuration rendered")
+	}
+}
