@@ -8,6 +8,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"io"
 	"log"
 	"os"
@@ -21,6 +22,14 @@ import (
 
 func TestMain(m *testing.M) {
 	log.SetOutput(io.Discard) // the Helm chart loader's notices
+	// The scenarios mostly wait (60 s outages at a modest load): run three topologies at
+	// once unless -parallel says otherwise, so the suite fits in a few minutes on 2 cores.
+	flag.Parse()
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.parallel" })
+	if !given {
+		_ = flag.Set("test.parallel", "3")
+	}
 	os.Exit(m.Run())
 }
 

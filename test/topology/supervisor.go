@@ -82,14 +82,19 @@ func (s *Supervisor) Restart(ctx context.Context, name string) error {
 	return p.Relaunch(ctx)
 }
 
-// Shutdown stops every process, newest first (SIGTERM to its group, SIGKILL after
-// 10 s), so producers stop before the brokers they publish to. It returns once every
-// process has exited.
+// Shutdown stops every process at once (SIGTERM to its process group, SIGKILL after
+// 10 s) and returns when all have exited. Callers that need producers to finish first
+// stop them before (Topology.StopProducers).
 func (s *Supervisor) Shutdown() {
-	ps := s.Processes()
-	for i := len(ps) - 1; i >= 0; i-- {
-		ps[i].Stop()
+	var wg sync.WaitGroup
+	for _, p := range s.Processes() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.Stop()
+		}()
 	}
+	wg.Wait()
 }
 
 // Orphans returns the processes whose group still has members after Shutdown (none is
