@@ -165,9 +165,16 @@ func (b *Blob) Write(ctx context.Context, msgs []message.Message) error {
 			name += ".gz"
 			headers.BlobContentEncoding = ptr("gzip")
 		}
-		uctx, cancel := context.WithTimeout(ctx, b.o.Timeout)
-		_, err = b.cl.UploadBuffer(uctx, b.o.Container, name, body, &azblob.UploadBufferOptions{HTTPHeaders: headers})
-		cancel()
+		err = b.upload(ctx, name, body, headers)
+		if err != nil && b.o.CreateContainer && bloberror.HasCode(err, bloberror.ContainerNotFound) {
+			// deleted under us (or the emulator lost it): create it again and retry once
+			b.once.Lock()
+			b.created = false
+			b.once.Unlock()
+			if err = b.ensureContainer(ctx); err == nil {
+				err = b.upload(ctx, name, body, headers)
+			}
+		}
 		if err == nil {
 			continue
 		}
@@ -187,6 +194,13 @@ func (b *Blob) Write(ctx context.Context, msgs []message.Message) error {
 		return fmt.Errorf("sink %s: upload: %w", b.name, be.Failed[0])
 	}
 	return be.orNil()
+}
+
+func (b *Blob) upload(ctx context.Context, name string, body []byte, headers *blob.HTTPHeaders) error {
+	uctx, cancel := context.WithTimeout(ctx, b.o.Timeout)
+	defer cancel()
+	_, err := b.cl.UploadBuffer(uctx, b.o.Container, name, body, &azblob.UploadBufferOptions{HTTPHeaders: headers})
+	return err
 }
 
 func (b *Blob) ensureContainer(ctx context.Context) error {

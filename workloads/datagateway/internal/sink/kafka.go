@@ -174,9 +174,8 @@ func (k *Kafka) Write(ctx context.Context, msgs []message.Message) error {
 				{Key: "topic", Value: []byte(m.Topic)},
 			},
 		}
-		if !m.Time.IsZero() {
-			r.Timestamp = m.Time
-		}
+		// Timestamp stays unset (produce time): franz-go measures RecordDeliveryTimeout
+		// from it, and the event time is inside the CloudEvent.
 		recs = append(recs, r)
 		index[r] = i
 	}
