@@ -218,4 +218,3 @@ func (k *Kafka) Close() error {
 	k.cl.Close()
 	return nil
 }
-
