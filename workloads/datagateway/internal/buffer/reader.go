@@ -34,6 +34,9 @@ func (b *Buffer) NewReader(sink string, p Position) *Reader {
 	return &Reader{b: b, sink: sink, pos: p}
 }
 
+// At is the position of offset when its byte position is unknown (the reader scans to it).
+func At(offset uint64) Position { return Position{Offset: offset, Pos: -1} }
+
 // Position is where the next Next call starts.
 func (r *Reader) Position() Position { return r.pos }
 
@@ -108,7 +111,7 @@ func (r *Reader) locate() (seg *segment, end uint64, size int64, sealed bool, wa
 			if r.pos.Offset == s.end() { // at the durable end of the active segment
 				return nil, 0, 0, false, b.notify, nil
 			}
-			if r.pos.Seg != s.base {
+			if r.pos.Seg != s.base || r.pos.Pos < 0 {
 				if r.pos.Offset != s.base {
 					// A position without a byte offset in this segment: scan to it.
 					r.pos = Position{Offset: r.pos.Offset, Seg: s.base, Pos: -1}

@@ -128,7 +128,7 @@ func (d *Drainer) Run(ctx context.Context) error {
 			if to := d.buf.End(); d.o.ReplayMaxRate > 0 && to-r.Position().Offset > d.o.ReplayThreshold && d.startReplay(r.Position(), to) {
 				from := r.Position()
 				r.Close()
-				r = d.buf.NewReader(d.name, buffer.Position{Offset: to})
+				r = d.buf.NewReader(d.name, buffer.At(to))
 				wg.Add(1)
 				go func() {
 					defer wg.Done()

@@ -1,0 +1,263 @@
+package deliver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/edgeframe/edgeframe/pkg/backoff"
+	"github.com/edgeframe/edgeframe/pkg/cloudevent"
+	"github.com/edgeframe/edgeframe/workloads/datagateway/internal/buffer"
+	"github.com/edgeframe/edgeframe/workloads/datagateway/internal/message"
+	"github.com/edgeframe/edgeframe/workloads/datagateway/internal/metrics"
+	"github.com/edgeframe/edgeframe/workloads/datagateway/internal/sink"
+)
+
+// gate wraps a real sink and can take it offline; it records when each message was stored.
+type gate struct {
+	sink.Sink
+	mu     sync.Mutex
+	down   bool
+	stored map[string]time.Time
+	calls  int
+}
+
+func newGate(s sink.Sink) *gate { return &gate{Sink: s, stored: map[string]time.Time{}} }
+
+func (g *gate) set(down bool) { g.mu.Lock(); g.down = down; g.mu.Unlock() }
+
+func (g *gate) Write(ctx context.Context, msgs []message.Message) error {
+	g.mu.Lock()
+	g.calls++
+	down := g.down
+	g.mu.Unlock()
+	if down {
+		return errors.New("sink unavailable")
+	}
+	err := g.Sink.Write(ctx, msgs)
+	var be *sink.BatchError
+	if err == nil || errors.As(err, &be) {
+		now := time.Now()
+		g.mu.Lock()
+		for i, m := range msgs {
+			if be == nil || (be.Rejected[i] == nil && be.Failed[i] == nil) {
+				if _, dup := g.stored[m.ID]; !dup {
+					g.stored[m.ID] = now
+				}
+			}
+		}
+		g.mu.Unlock()
+	}
+	return err
+}
+
+func (g *gate) count() int { g.mu.Lock(); defer g.mu.Unlock(); return len(g.stored) }
+
+type env struct {
+	buf *buffer.Buffer
+	dl  *sink.DeadLetters
+	m   *metrics.Metrics
+	dir string
+}
+
+func newEnv(t *testing.T, sinks ...string) *env {
+	t.Helper()
+	dir := t.TempDir()
+	m := metrics.New(prometheus.NewRegistry())
+	buf, err := buffer.Open(buffer.Options{Dir: filepath.Join(dir, "buffer"), MaxBytes: 256 << 20, SegmentBytes: 4 << 20, Policy: buffer.PolicyReject, Sinks: sinks})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { buf.Close() })
+	dl, err := sink.NewDeadLetters(filepath.Join(dir, "deadletter"), 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{buf: buf, dl: dl, m: m, dir: dir}
+}
+
+// appendMessages appends n CloudEvent messages with ids dev/<from+i>.
+func (e *env) appendMessages(t *testing.T, from, n int, pad int) {
+	t.Helper()
+	for i := from; i < from+n; i++ {
+		ev := cloudevent.New("test", "dev", int64(i), "edgeframe/l2/test", time.Now(), json.RawMessage(fmt.Sprintf(`{"v":%d,"pad":"%s"}`, i, strings.Repeat("x", pad))))
+		raw, _ := cloudevent.Encode(ev)
+		m := message.Message{ID: ev.ID, Topic: "telemetry/test/dev", Key: "test/dev", ReceivedAt: time.Now(), Event: raw}
+		if _, err := e.buf.Append(context.Background(), m.Marshal()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func (e *env) fileSink(t *testing.T, name string) *gate {
+	t.Helper()
+	f, err := sink.NewFile(name, sink.FileOptions{Dir: filepath.Join(e.dir, name), NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newGate(f)
+}
+
+func (e *env) run(t *testing.T, s sink.Sink, o Options) context.CancelFunc {
+	t.Helper()
+	if o.Retry.Initial == 0 {
+		o.Retry = backoff.Policy{Initial: 10 * time.Millisecond, Max: 100 * time.Millisecond}
+	}
+	d := New(e.buf, s, e.dl, o, e.m, nil, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = d.Run(ctx) }()
+	t.Cleanup(func() { cancel(); <-done })
+	return cancel
+}
+
+func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timeout after %s waiting for %s", d, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestSinksDrainIndependentlyAndCommitCursors(t *testing.T) {
+	e := newEnv(t, "up", "down")
+	up, down := e.fileSink(t, "up"), e.fileSink(t, "down")
+	down.set(true)
+	e.run(t, up, Options{BatchMessages: 100})
+	e.run(t, down, Options{BatchMessages: 100, BreakerFailures: 3, BreakerCooldown: 50 * time.Millisecond, ReplayMaxRate: 0})
+	e.appendMessages(t, 0, 1000, 10)
+	waitFor(t, "sink up to store 1000", 10*time.Second, func() bool { return up.count() == 1000 })
+	waitFor(t, "cursor of up", 5*time.Second, func() bool { c, _ := e.buf.Cursor("up"); return c.Offset == 1000 })
+	st := e.buf.Stats()
+	if st.Sinks["down"].Messages != 1000 || down.count() != 0 {
+		t.Fatalf("sink down: backlog %d, stored %d", st.Sinks["down"].Messages, down.count())
+	}
+	if got := testutil.ToFloat64(e.m.BreakerOpen.WithLabelValues("down")); got != 1 {
+		t.Fatalf("breaker_open{down} = %v, want 1", got)
+	}
+	if testutil.ToFloat64(e.m.Retries.WithLabelValues("down")) == 0 {
+		t.Fatal("no retries counted for the failing sink")
+	}
+	down.set(false)
+	waitFor(t, "sink down to catch up", 10*time.Second, func() bool { return down.count() == 1000 })
+	waitFor(t, "breaker to close", 5*time.Second, func() bool { return testutil.ToFloat64(e.m.BreakerOpen.WithLabelValues("down")) == 0 })
+	if got := testutil.ToFloat64(e.m.Delivered.WithLabelValues("down")); got < 1000 {
+		t.Fatalf("delivered{down} = %v", got)
+	}
+}
+
+func TestBreakerStopsHammeringADeadSink(t *testing.T) {
+	e := newEnv(t, "s")
+	g := e.fileSink(t, "s")
+	g.set(true)
+	e.run(t, g, Options{BreakerFailures: 2, BreakerCooldown: time.Hour, Retry: backoff.Policy{Initial: time.Millisecond, Max: time.Millisecond}})
+	e.appendMessages(t, 0, 10, 1)
+	time.Sleep(300 * time.Millisecond)
+	g.mu.Lock()
+	calls := g.calls
+	g.mu.Unlock()
+	if calls != 2 {
+		t.Fatalf("%d write attempts in 300 ms with an open breaker (cooldown 1 h), want exactly 2", calls)
+	}
+}
+
+func TestSinkRejectedMessagesGoToDeadLettersAndDoNotBlock(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "telemetry"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	k, err := sink.NewKafka("hub", sink.KafkaOptions{Brokers: c.ListenAddrs(), Topic: "telemetry", MaxRecordBytes: 2000, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	e := newEnv(t, "hub")
+	g := newGate(k)
+	e.run(t, g, Options{BatchMessages: 50})
+	e.appendMessages(t, 0, 20, 10)
+	e.appendMessages(t, 20, 3, 5000) // oversized for this sink
+	e.appendMessages(t, 23, 20, 10)
+	waitFor(t, "40 stored", 10*time.Second, func() bool { return g.count() == 40 })
+	waitFor(t, "3 dead-lettered", 5*time.Second, func() bool {
+		return testutil.ToFloat64(e.m.DeadLettered.WithLabelValues("sink:hub", "rejected")) == 3
+	})
+	files, _ := filepath.Glob(filepath.Join(e.dir, "deadletter", "*.jsonl"))
+	data, _ := os.ReadFile(files[0])
+	lines := strings.Split(strings.TrimSpace(string(data)), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("%d dead letters", len(lines))
+	}
+	var dl sink.DeadLetterLine
+	if err := json.Unmarshal([]byte(lines[0]), &dl); err != nil {
+		t.Fatal(err)
+	}
+	if dl.ID != "test/dev/20" || dl.Stage != "sink:hub" || !strings.Contains(dl.Reason, "exceeds the sink's maximum") || len(dl.Event) == 0 {
+		t.Fatalf("dead letter %+v", dl)
+	}
+	waitFor(t, "cursor past everything", 5*time.Second, func() bool { c, _ := e.buf.Cursor("hub"); return c.Offset == 43 })
+}
+
+func TestReplayAfterOutageIsRateCappedWhileFreshDataFlows(t *testing.T) {
+	e := newEnv(t, "s")
+	g := e.fileSink(t, "s")
+	g.set(true)
+	const rate = 500.0
+	e.run(t, g, Options{BatchMessages: 100, ReplayMaxRate: rate, ReplayThreshold: 200, BreakerFailures: 0})
+	e.appendMessages(t, 0, 1500, 10) // the backlog of the outage
+	time.Sleep(100 * time.Millisecond)
+	g.set(false)
+	waitFor(t, "replay to start", 5*time.Second, func() bool { return testutil.ToFloat64(e.m.ReplayActive.WithLabelValues("s")) == 1 })
+	// fresh data during the replay is stored at once, not after the backlog
+	time.Sleep(200 * time.Millisecond)
+	e.appendMessages(t, 1500, 10, 10)
+	freshAt := time.Now()
+	waitFor(t, "fresh messages", 2*time.Second, func() bool {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		_, ok := g.stored["test/dev/1509"]
+		return ok
+	})
+	freshLatency := time.Since(freshAt)
+	waitFor(t, "backlog replayed", 10*time.Second, func() bool { return g.count() == 1510 })
+	waitFor(t, "replay to end", 2*time.Second, func() bool { return testutil.ToFloat64(e.m.ReplayActive.WithLabelValues("s")) == 0 })
+	g.mu.Lock()
+	first, last := time.Time{}, time.Time{}
+	for i := 0; i < 1500; i++ {
+		at := g.stored[fmt.Sprintf("test/dev/%d", i)]
+		if first.IsZero() || at.Before(first) {
+			first = at
+		}
+		if at.After(last) {
+			last = at
+		}
+	}
+	g.mu.Unlock()
+	// burst (one batch of 100) then at most `rate` per second
+	minDur := time.Duration(float64(1500-100) / rate * float64(time.Second))
+	if span := last.Sub(first); span < minDur*9/10 {
+		t.Fatalf("1500 backlog messages replayed in %s: faster than the cap of %.0f/s (minimum %s)", span, rate, minDur)
+	}
+	if freshLatency > time.Second {
+		t.Fatalf("fresh messages waited %s behind the replay", freshLatency)
+	}
+	// the first batch taken before the outage was noticed is retried by the live lane
+	if got := testutil.ToFloat64(e.m.Replayed.WithLabelValues("s")); got < 1400 || got > 1500 {
+		t.Fatalf("replayed_messages_total = %v, want the backlog after the first batch (1400-1500)", got)
+	}
+	waitFor(t, "cursor at the end", 2*time.Second, func() bool { c, _ := e.buf.Cursor("s"); return c.Offset == 1510 })
+}
