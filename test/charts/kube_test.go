@@ -1,0 +1,326 @@
+package charts
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/edgeframe/edgeframe/charts/render"
+	"github.com/edgeframe/edgeframe/test/testenv"
+	"helm.sh/helm/v3/pkg/action"
+	"helm.sh/helm/v3/pkg/chart"
+	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/kube"
+	"helm.sh/helm/v3/pkg/release"
+	corev1 "k8s.io/api/core/v1"
+	apiextv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apiextclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/discovery"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
+	"sigs.k8s.io/yaml"
+)
+
+// cluster is a real API server with Dapr's CRDs and the clients the tests use.
+type cluster struct {
+	api     *testenv.KubeAPI
+	cs      kubernetes.Interface
+	dyn     dynamic.Interface
+	disc    discovery.DiscoveryInterface
+	charts  map[string]*chart.Chart
+	created map[string]bool // namespaces created so far
+}
+
+func newCluster(t *testing.T, api *testenv.KubeAPI) *cluster {
+	t.Helper()
+	c := &cluster{api: api, charts: map[string]*chart.Chart{}, created: map[string]bool{}}
+	var err error
+	if c.cs, err = kubernetes.NewForConfig(api.RESTConfig); err != nil {
+		t.Fatal(err)
+	}
+	if c.dyn, err = dynamic.NewForConfig(api.RESTConfig); err != nil {
+		t.Fatal(err)
+	}
+	if c.disc, err = discovery.NewDiscoveryClientForConfig(api.RESTConfig); err != nil {
+		t.Fatal(err)
+	}
+	applyDaprCRDs(t, api.RESTConfig)
+	return c
+}
+
+// applyDaprCRDs creates the CRDs shipped in the dapr module and waits until they are served.
+func applyDaprCRDs(t *testing.T, cfg *rest.Config) {
+	t.Helper()
+	ext, err := apiextclient.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join(moduleDir(t, daprModule), "charts", "dapr", "crds", "*.yaml"))
+	if len(files) == 0 {
+		t.Fatal("no CRDs in the dapr module")
+	}
+	ctx := context.Background()
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var crd apiextv1.CustomResourceDefinition
+		if err := yaml.Unmarshal(b, &crd); err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if _, err := ext.ApiextensionsV1().CustomResourceDefinitions().Create(ctx, &crd, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatalf("create CRD %s: %v", crd.Name, err)
+		}
+		err = wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+			got, err := ext.ApiextensionsV1().CustomResourceDefinitions().Get(ctx, crd.Name, metav1.GetOptions{})
+			if err != nil {
+				return false, nil
+			}
+			for _, c := range got.Status.Conditions {
+				if c.Type == apiextv1.Established && c.Status == apiextv1.ConditionTrue {
+					return true, nil
+				}
+			}
+			return false, nil
+		})
+		if err != nil {
+			t.Fatalf("CRD %s not established: %v", crd.Name, err)
+		}
+	}
+}
+
+// restrictedNamespaces creates the namespaces (if missing) enforcing the restricted Pod
+// Security profile.
+func (c *cluster) restrictedNamespaces(t *testing.T, names []string) {
+	t.Helper()
+	for _, n := range names {
+		if c.created[n] {
+			continue
+		}
+		ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: n, Labels: map[string]string{
+			"pod-security.kubernetes.io/enforce":         "restricted",
+			"pod-security.kubernetes.io/enforce-version": "latest",
+		}}}
+		if _, err := c.cs.CoreV1().Namespaces().Create(context.Background(), ns, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			t.Fatalf("create namespace %s: %v", n, err)
+		}
+		c.created[n] = true
+	}
+}
+
+// helm returns a Helm SDK action configuration for namespace.
+func (c *cluster) helm(t *testing.T, namespace string) *action.Configuration {
+	t.Helper()
+	cfg := new(action.Configuration)
+	if err := cfg.Init(kube.GetConfig(c.api.Kubeconfig, "", namespace), namespace, "secret", func(string, ...any) {}); err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+func (c *cluster) chart(t *testing.T, name string) *chart.Chart {
+	t.Helper()
+	if ch, ok := c.charts[name]; ok {
+		return ch
+	}
+	ch, err := loader.Load(chartDir(name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.charts[name] = ch
+	return ch
+}
+
+// install installs (or upgrades, when upgrade is set) release r of profile p with the
+// profile's values merged with extra.
+func (c *cluster) install(t *testing.T, p render.Profile, r render.ProfileRelease, extra map[string]any, upgrade bool) *release.Release {
+	t.Helper()
+	vals, err := p.Values(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vals = merge(vals, extra)
+	cfg := c.helm(t, r.Namespace)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var rel *release.Release
+	if upgrade {
+		u := action.NewUpgrade(cfg)
+		u.Namespace = r.Namespace
+		u.Timeout = time.Minute
+		rel, err = u.RunWithContext(ctx, r.Name, c.chart(t, r.Chart), vals)
+	} else {
+		i := action.NewInstall(cfg)
+		i.ReleaseName, i.Namespace, i.Timeout = r.Name, r.Namespace, time.Minute
+		rel, err = i.RunWithContext(ctx, c.chart(t, r.Chart), vals)
+	}
+	if err != nil {
+		t.Fatalf("profile %s: helm install/upgrade %s/%s (%s): %v", p.Name, r.Namespace, r.Name, r.Chart, err)
+	}
+	if rel.Info.Status != release.StatusDeployed {
+		t.Fatalf("release %s/%s is %s", r.Namespace, r.Name, rel.Info.Status)
+	}
+	return rel
+}
+
+func (c *cluster) uninstall(t *testing.T, r render.ProfileRelease) {
+	t.Helper()
+	u := action.NewUninstall(c.helm(t, r.Namespace))
+	u.Timeout = time.Minute
+	if _, err := u.Run(r.Name); err != nil {
+		t.Fatalf("helm uninstall %s/%s: %v", r.Namespace, r.Name, err)
+	}
+}
+
+// merge returns a deep merge of b over a.
+func merge(a, b map[string]any) map[string]any {
+	out := map[string]any{}
+	for k, v := range a {
+		out[k] = v
+	}
+	for k, v := range b {
+		if bm, ok := v.(map[string]any); ok {
+			if am, ok := out[k].(map[string]any); ok {
+				out[k] = merge(am, bm)
+				continue
+			}
+		}
+		out[k] = v
+	}
+	return out
+}
+
+// podSecurityDryRun submits a Pod made from every Deployment's template in rel with a
+// server-side dry run: the namespace's restricted Pod Security admission judges it.
+func (c *cluster) podSecurityDryRun(t *testing.T, rel *release.Release) int {
+	t.Helper()
+	n := 0
+	for _, o := range objects(t, rel.Manifest) {
+		if o.GetKind() != "Deployment" {
+			continue
+		}
+		tmpl, _, _ := unstructured.NestedMap(o.Object, "spec", "template")
+		pod := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": tmpl["metadata"], "spec": tmpl["spec"]}}
+		pod.SetName(o.GetName() + "-dryrun")
+		_, err := c.dyn.Resource(schema.GroupVersionResource{Version: "v1", Resource: "pods"}).Namespace(rel.Namespace).
+			Create(context.Background(), pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+		if err != nil {
+			t.Errorf("pod of Deployment %s/%s rejected: %v", rel.Namespace, o.GetName(), err)
+		}
+		n++
+	}
+	return n
+}
+
+// leftovers lists every namespaced object in namespaces (except what the cluster itself puts
+// there) plus the edgeframe-labelled objects in kube-system.
+func (c *cluster) leftovers(t *testing.T, namespaces []string) []string {
+	t.Helper()
+	lists, err := c.disc.ServerPreferredNamespacedResources()
+	if err != nil && len(lists) == 0 {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, l := range lists {
+		gv, _ := schema.ParseGroupVersion(l.GroupVersion)
+		for _, res := range l.APIResources {
+			if !strings.Contains(strings.Join(res.Verbs, ","), "list") || res.Name == "events" {
+				continue
+			}
+			gvr := gv.WithResource(res.Name)
+			check := func(ns, selector string) {
+				items, err := c.dyn.Resource(gvr).Namespace(ns).List(context.Background(), metav1.ListOptions{LabelSelector: selector})
+				if err != nil {
+					return
+				}
+				for _, it := range items.Items {
+					if (res.Name == "serviceaccounts" && it.GetName() == "default") || (res.Name == "configmaps" && it.GetName() == "kube-root-ca.crt") {
+						continue
+					}
+					out = append(out, fmt.Sprintf("%s %s/%s", res.Name, ns, it.GetName()))
+				}
+			}
+			for _, ns := range namespaces {
+				check(ns, "")
+			}
+			check("kube-system", "app.kubernetes.io/part-of=edgeframe")
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// TestInstallProfilesIntoAPIServer installs every profile with the Helm SDK into a real
+// kube-apiserver + etcd that has Dapr's CRDs (so our Component, Resiliency, Configuration and
+// Subscription objects are validated by the API server), checks every pod template against
+// the restricted Pod Security profile, upgrades with changed values and uninstalls, leaving
+// nothing behind.
+func TestInstallProfilesIntoAPIServer(t *testing.T) {
+	c := newCluster(t, testenv.StartKubeAPIServer(t))
+	c.restrictedNamespaces(t, []string{"psa-probe"})
+	bad := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "root", Namespace: "psa-probe"},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox"}}}}
+	if _, err := c.cs.CoreV1().Pods("psa-probe").Create(context.Background(), bad, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}}); err == nil || !strings.Contains(err.Error(), "PodSecurity") {
+		t.Fatalf("a pod without security context was not rejected by Pod Security admission: %v", err)
+	}
+
+	for _, p := range profiles(t) {
+		t.Run(p.Name, func(t *testing.T) {
+			c.restrictedNamespaces(t, p.Namespaces)
+			pods := 0
+			daprKinds := map[string]int{}
+			for _, r := range p.Releases {
+				rel := c.install(t, p, r, nil, false)
+				pods += c.podSecurityDryRun(t, rel)
+				for _, o := range objects(t, rel.Manifest) {
+					if strings.HasPrefix(o.GetAPIVersion(), "dapr.io/") {
+						daprKinds[o.GetKind()]++
+						gvr := schema.GroupVersionResource{Group: "dapr.io", Version: strings.TrimPrefix(o.GetAPIVersion(), "dapr.io/"), Resource: strings.ToLower(o.GetKind()) + "s"}
+						if o.GetKind() == "Resiliency" {
+							gvr.Resource = "resiliencies"
+						}
+						if _, err := c.dyn.Resource(gvr).Namespace(r.Namespace).Get(context.Background(), o.GetName(), metav1.GetOptions{}); err != nil {
+							t.Errorf("%s %s/%s not stored: %v", o.GetKind(), r.Namespace, o.GetName(), err)
+						}
+					}
+				}
+			}
+			t.Logf("profile %s: %d releases installed, %d pod templates pass restricted Pod Security, Dapr objects %v", p.Name, len(p.Releases), pods, daprKinds)
+
+			// Upgrade with changed values: the broker's queue limit reaches its ConfigMap.
+			for _, r := range p.Releases {
+				if r.Chart != "mosquitto" {
+					continue
+				}
+				c.install(t, p, r, map[string]any{"queue": map[string]any{"maxQueuedMessages": 4242}}, true)
+				cm, err := c.cs.CoreV1().ConfigMaps(r.Namespace).Get(context.Background(), r.Name+"-config", metav1.GetOptions{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !strings.Contains(cm.Data["mosquitto.conf"], "max_queued_messages 4242\n") {
+					t.Errorf("upgrade did not change %s/%s-config", r.Namespace, r.Name)
+				}
+				break
+			}
+
+			for i := len(p.Releases) - 1; i >= 0; i-- {
+				c.uninstall(t, p.Releases[i])
+			}
+			if left := c.leftovers(t, p.Namespaces); len(left) > 0 {
+				t.Errorf("uninstall left %d objects behind: %v", len(left), left)
+			}
+		})
+	}
+}
