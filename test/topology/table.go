@@ -103,8 +103,9 @@ func (m *Monitor) Summary(elapsed time.Duration) string {
 	}
 	fmt.Fprintf(&b, "  sink: %s\n", r)
 	fmt.Fprintf(&b, "  end-to-end latency: p50 %s, p99 %s over %d deliveries\n", ms(Percentile(lat, 50)), ms(Percentile(lat, 99)), len(lat))
+	n := m.scanLogs()
 	errs := m.ErrorLines()
-	fmt.Fprintf(&b, "  error lines in process logs: %d\n", m.scanLogs())
+	fmt.Fprintf(&b, "  error lines in process logs: %d\n", n)
 	for _, e := range errs[max(0, len(errs)-5):] {
 		if len(e) > 200 {
 			e = e[:200] + "…"
