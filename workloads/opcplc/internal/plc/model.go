@@ -75,7 +75,7 @@ type Simulator struct {
 	byID      map[string]*Node
 	values    []Value
 	groups    []*group
-	listeners []func(ids []string)
+	listeners []func(ids []string, at time.Time)
 	updates   uint64
 }
 
@@ -397,8 +397,9 @@ func (s *Simulator) Updates() uint64 {
 }
 
 // OnChange registers fn, called after every step with the ids of the variables that
-// changed. fn runs on the simulation goroutine and must not block.
-func (s *Simulator) OnChange(fn func(ids []string)) {
+// changed and the step's time (their source timestamp). fn runs on the simulation
+// goroutine, outside the simulator's lock, and must not block.
+func (s *Simulator) OnChange(fn func(ids []string, at time.Time)) {
 	s.mu.Lock()
 	s.listeners = append(s.listeners, fn)
 	s.mu.Unlock()
@@ -407,27 +408,34 @@ func (s *Simulator) OnChange(fn func(ids []string)) {
 // maxCatchUp bounds how many missed periods one Advance replays before it skips ahead.
 const maxCatchUp = 10
 
-// Advance runs every step due at or before now and notifies the listeners.
+// Advance runs every step due at or before now, in time order, and notifies the
+// listeners after each step, so a listener sees every value even when the simulation
+// catches up several steps at once.
 func (s *Simulator) Advance(now time.Time) {
-	s.mu.Lock()
-	var ids []string
-	for _, g := range s.groups {
-		if now.Sub(g.next) > maxCatchUp*g.period {
-			g.next = now.Add(-g.period * (maxCatchUp - 1))
+	for {
+		s.mu.Lock()
+		var g *group
+		for _, x := range s.groups {
+			if now.Sub(x.next) > maxCatchUp*x.period {
+				x.next = now.Add(-x.period * (maxCatchUp - 1))
+			}
+			if !now.Before(x.next) && (g == nil || x.next.Before(g.next)) {
+				g = x
+			}
 		}
-		for !now.Before(g.next) {
-			ids = append(ids, g.step(g.next)...)
-			g.next = g.next.Add(g.period)
+		if g == nil {
+			s.mu.Unlock()
+			return
 		}
-	}
-	s.updates += uint64(len(ids))
-	ls := s.listeners
-	s.mu.Unlock()
-	if len(ids) == 0 {
-		return
-	}
-	for _, fn := range ls {
-		fn(ids)
+		at := g.next
+		ids := g.step(at)
+		g.next = g.next.Add(g.period)
+		s.updates += uint64(len(ids))
+		ls := s.listeners
+		s.mu.Unlock()
+		for _, fn := range ls {
+			fn(ids, at)
+		}
 	}
 }
 

@@ -320,9 +320,10 @@ func (sub *subscription) retick() {
 	}
 }
 
-// onSimChange is called by the simulation with the variables that just changed.
-func (s *Server) onSimChange(ids []string) {
-	now := time.Now()
+// onSimChange is called by the simulation with the variables that just changed and
+// the step's time, which is the sampling clock of simulated items: a step that the
+// simulation runs late still counts as sampled at its own time.
+func (s *Server) onSimChange(ids []string, now time.Time) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	for _, id := range ids {

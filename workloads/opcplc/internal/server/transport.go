@@ -15,6 +15,7 @@ import (
 	"github.com/gopcua/opcua/id"
 	"github.com/gopcua/opcua/ua"
 	"github.com/gopcua/opcua/uacp"
+	"github.com/gopcua/opcua/uapolicy"
 	"github.com/gopcua/opcua/uasc"
 )
 
@@ -37,15 +38,22 @@ type channel struct {
 // handler is a service implementation.
 type handler func(ch *channel, r ua.Request, reqID uint32) (ua.Response, error)
 
-// peekLimit bounds how much of the first OPN message is peeked at.
-const peekLimit = 512
+// peekLimit bounds how much of the first OPN message is peeked at (policy URI and the
+// client certificate).
+const peekLimit = 32 << 10
 
-// peekPolicy reads, without consuming, the SecurityPolicyUri of the OPN message the
-// client sends after HEL/ACK (OPC 10000-6 §6.7.2.3).
-func peekPolicy(c *uacp.Conn, timeout time.Duration) (string, error) {
+// opnHeader is the plaintext start of an OpenSecureChannel request.
+type opnHeader struct {
+	policy string
+	cert   []byte // SenderCertificate; nil for policy None
+}
+
+// peekOPN reads, without consuming, the asymmetric security header of the OPN message
+// the client sends after HEL/ACK (OPC 10000-6 §6.7.2.3).
+func peekOPN(c *uacp.Conn, timeout time.Duration) (opnHeader, error) {
 	raw, err := c.TCPConn.SyscallConn()
 	if err != nil {
-		return "", err
+		return opnHeader{}, err
 	}
 	deadline := time.Now().Add(timeout)
 	buf := make([]byte, peekLimit)
@@ -57,45 +65,71 @@ func peekPolicy(c *uacp.Conn, timeout time.Duration) (string, error) {
 			return !errors.Is(perr, syscall.EAGAIN)
 		})
 		if err != nil {
-			return "", err
+			return opnHeader{}, err
 		}
 		if perr != nil {
-			return "", perr
+			return opnHeader{}, perr
 		}
 		if n == 0 {
-			return "", io.EOF
+			return opnHeader{}, io.EOF
 		}
-		policy, complete, err := parseOPNPolicy(buf[:n])
+		h, complete, err := parseOPN(buf[:n])
 		if err != nil || complete {
-			return policy, err
+			return h, err
 		}
-		if time.Now().After(deadline) {
-			return "", errors.New("timed out waiting for OpenSecureChannel")
+		if n == len(buf) || time.Now().After(deadline) {
+			return opnHeader{}, errors.New("incomplete OpenSecureChannel header")
 		}
 		time.Sleep(2 * time.Millisecond)
 	}
 }
 
-// parseOPNPolicy decodes the policy URI from the start of an OPN chunk; complete is
-// false while too few bytes have arrived.
-func parseOPNPolicy(b []byte) (policy string, complete bool, err error) {
+// parseOPN decodes the policy URI and sender certificate from the start of an OPN
+// chunk; complete is false while too few bytes have arrived.
+func parseOPN(b []byte) (h opnHeader, complete bool, err error) {
 	const fixed = 12 // MessageType(3) ChunkType(1) MessageSize(4) SecureChannelId(4)
-	if len(b) < fixed+4 {
-		return "", false, nil
+	if len(b) < 3 {
+		return h, false, nil
 	}
 	if string(b[:3]) != "OPN" {
-		return "", true, fmt.Errorf("first message after HEL is %q, want OPN", b[:3])
+		return h, true, fmt.Errorf("first message after HEL is %q, want OPN", b[:3])
 	}
-	l := int32(binary.LittleEndian.Uint32(b[fixed : fixed+4]))
-	switch {
-	case l < 0:
-		return ua.SecurityPolicyURINone, true, nil
-	case l > 256:
-		return "", true, fmt.Errorf("security policy URI of %d bytes", l)
-	case len(b) < fixed+4+int(l):
-		return "", false, nil
+	off := fixed
+	field := func(limit int) ([]byte, bool, error) {
+		if len(b) < off+4 {
+			return nil, false, nil
+		}
+		l := int32(binary.LittleEndian.Uint32(b[off : off+4]))
+		off += 4
+		switch {
+		case l <= 0:
+			return nil, true, nil
+		case int(l) > limit:
+			return nil, true, fmt.Errorf("OPN header field of %d bytes", l)
+		case len(b) < off+int(l):
+			return nil, false, nil
+		}
+		v := b[off : off+int(l)]
+		off += int(l)
+		return v, true, nil
 	}
-	return string(b[fixed+4 : fixed+4+int(l)]), true, nil
+	pol, ok, err := field(256)
+	if !ok || err != nil {
+		return h, err != nil, err
+	}
+	h.policy = string(pol)
+	if pol == nil {
+		h.policy = ua.SecurityPolicyURINone
+	}
+	if h.policy == ua.SecurityPolicyURINone {
+		return h, true, nil
+	}
+	cert, ok, err := field(peekLimit - 64)
+	if !ok || err != nil {
+		return h, err != nil, err
+	}
+	h.cert = append([]byte(nil), cert...)
+	return h, true, nil
 }
 
 // serve accepts UA TCP connections until ctx ends.
@@ -125,13 +159,19 @@ func (s *Server) serve(ctx context.Context, l *uacp.Listener) {
 
 func (s *Server) serveConn(ctx context.Context, c *uacp.Conn) {
 	defer c.Close()
-	policy, err := peekPolicy(c, 10*time.Second)
+	opn, err := peekOPN(c, 10*time.Second)
 	if err != nil {
 		s.log.Debug("no OpenSecureChannel", "remote", c.RemoteAddr().String(), "error", err)
 		return
 	}
+	policy := opn.policy
 	cfg := &uasc.Config{SecurityPolicyURI: policy, SecurityMode: ua.MessageSecurityModeNone, Certificate: s.ident.CertDER,
 		LocalKey: s.ident.Key, Lifetime: uint32(time.Hour / time.Millisecond)}
+	if opn.cert != nil {
+		// uasc never fills in the receiver thumbprint of its OPN response; strict
+		// clients (node-opcua) drop a response without it.
+		cfg.RemoteCertificate, cfg.Thumbprint = opn.cert, uapolicy.Thumbprint(opn.cert)
+	}
 	switch {
 	case policy == ua.SecurityPolicyURINone:
 		// Always open: discovery (GetEndpoints, FindServers) works over None even
