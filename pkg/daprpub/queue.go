@@ -89,6 +89,7 @@ func (q *Queue) Enqueue(it Item) error {
 	if len(q.items) >= q.cfg.Capacity {
 		d := q.items[0]
 		dropped = &d
+		q.items[0] = Item{} // release the event: the backing array outlives the slice head
 		q.items = q.items[1:]
 	}
 	q.items = append(q.items, it)
@@ -138,6 +139,7 @@ func (q *Queue) pop(it Item) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	if len(q.items) > 0 && q.items[0].Event.ID == it.Event.ID && q.items[0].Enqueued.Equal(it.Enqueued) {
+		q.items[0] = Item{} // release the event: the backing array outlives the slice head
 		q.items = q.items[1:]
 	}
 }

@@ -204,3 +204,41 @@ func TestBatcherFlushesByCountAndByTime(t *testing.T) {
 		t.Fatalf("size 1 must not batch: %v", got)
 	}
 }
+
+// The hand-written JSON must read back as what was written, for any field name and
+// string value (control characters, quotes, invalid UTF-8 included).
+func FuzzNetworkMessageJSON(f *testing.F) {
+	for _, s := range []string{"a", "quote\"back\\slash", "ctl\x01\n\t", "bad\xffutf8", "ünï😀", ""} {
+		f.Add(s, s)
+	}
+	f.Fuzz(func(t *testing.T, field, value string) {
+		if field == "" {
+			return
+		}
+		w := encoding.NewWriter(encoding.WriterConfig{ID: value, Fields: []string{field}})
+		m := w.Data([]encoding.Value{{Field: field, Value: value}}, t0)
+		b, err := encoding.Options{PublisherID: field}.Encode(encoding.NetworkMessage{MessageID: value, WriterGroup: "g", Messages: []encoding.DataSetMessage{m}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got struct {
+			MessageID string `json:"MessageId"`
+			Messages  []struct {
+				DataSetWriterID string `json:"DataSetWriterId"`
+				Payload         map[string]struct{ Value string }
+			}
+		}
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatalf("%q: %v", b, err)
+		}
+		want, _ := json.Marshal(value) // encoding/json's view of the same string
+		var wantS string
+		_ = json.Unmarshal(want, &wantS)
+		wf, _ := json.Marshal(field)
+		var wantF string
+		_ = json.Unmarshal(wf, &wantF)
+		if got.MessageID != wantS || got.Messages[0].DataSetWriterID != wantS || got.Messages[0].Payload[wantF].Value != wantS {
+			t.Fatalf("round trip of %q/%q: %s", field, value, b)
+		}
+	})
+}

@@ -74,53 +74,32 @@ type NetworkMessage struct {
 	Messages    []DataSetMessage
 }
 
-// Encode returns the network message as a JSON object.
+// Encode returns the network message as a JSON object. Payload fields keep the order of
+// the values (configuration order in key frames).
 func (o Options) Encode(nm NetworkMessage) ([]byte, error) {
-	msgs := make([]map[string]any, 0, len(nm.Messages))
+	n := 128
 	for _, m := range nm.Messages {
-		msgs = append(msgs, o.dataSetMessage(m))
+		n += 160 + 120*len(m.Payload)
 	}
-	out := map[string]any{
-		"MessageId":       nm.MessageID,
-		"MessageType":     TypeData,
-		"PublisherId":     o.PublisherID,
-		"WriterGroupName": nm.WriterGroup,
-		"Messages":        msgs,
+	b := make([]byte, 0, n)
+	b = append(b, `{"MessageId":`...)
+	b = appendString(b, nm.MessageID)
+	b = append(b, `,"MessageType":"ua-data","PublisherId":`...)
+	b = appendString(b, o.PublisherID)
+	b = append(b, `,"WriterGroupName":`...)
+	b = appendString(b, nm.WriterGroup)
+	b = append(b, `,"Messages":[`...)
+	for i, m := range nm.Messages {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = o.appendDataSetMessage(b, m)
 	}
-	b, err := json.Marshal(out)
-	if err != nil {
-		return nil, fmt.Errorf("encoding: network message %s: %w", nm.MessageID, err)
+	b = append(b, "]}"...)
+	if !json.Valid(b) {
+		return nil, fmt.Errorf("encoding: network message %s: produced invalid JSON", nm.MessageID)
 	}
 	return b, nil
-}
-
-func (o Options) dataSetMessage(m DataSetMessage) map[string]any {
-	d := map[string]any{
-		"SequenceNumber":  m.SequenceNumber,
-		"MetaDataVersion": m.MetaDataVersion,
-		"MessageType":     m.MessageType,
-		"Timestamp":       m.Timestamp.UTC().Format(time.RFC3339Nano),
-	}
-	if o.Strict {
-		d["DataSetWriterId"] = m.WriterIndex
-		d["DataSetWriterName"] = m.WriterID
-		if m.Status != ua.StatusOK {
-			d["Status"] = uint32(m.Status)
-		}
-	} else {
-		d["DataSetWriterId"] = m.WriterID
-		if m.Status != ua.StatusOK {
-			d["Status"] = o.status(m.Status)
-		}
-	}
-	if m.MessageType != TypeKeepAlive {
-		p := make(map[string]any, len(m.Payload))
-		for _, v := range m.Payload {
-			p[v.Field] = o.dataValue(v)
-		}
-		d["Payload"] = p
-	}
-	return d
 }
 
 func (o Options) status(s ua.StatusCode) any {
