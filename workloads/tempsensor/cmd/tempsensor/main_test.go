@@ -45,7 +45,6 @@ func start(t testing.TB, args ...string) *rig {
 		Env:   []string{fmt.Sprintf("DAPR_GRPC_ENDPOINT=127.0.0.1:%d", r.daprd.GRPCPort), "EDGEFRAME_TEMPSENSOR_LOG_LEVEL=debug"},
 		Ready: testenv.HTTPReady("http://" + r.http + "/healthz"),
 	})
-	r.waitSubscribed(t, "control/tempsensor")
 	return r
 }
 
@@ -261,6 +260,7 @@ func TestMessageCountShapeAndBounds(t *testing.T) {
 // control/tempsensor both send the machine temperature back to machineTempMin.
 func TestResetByInvocationAndByControlTopic(t *testing.T) {
 	r := start(t, "--message-count=-1", "--rate=200")
+	r.waitSubscribed(t, "control/tempsensor")
 	hot := func(rd reading) bool { return rd.body.Machine.Temperature > 60 }
 	// From above 60 °C the walk cannot come back below 23 °C by itself in any
 	// realistic time (it falls at most 0.25 per message), so a cold reading is the reset.
@@ -308,6 +308,7 @@ func TestResetByInvocationAndByControlTopic(t *testing.T) {
 // IoT Edge style array) and through service invocation; the sequence stays contiguous.
 func TestSendDataPauseAndResume(t *testing.T) {
 	r := start(t, "--message-count=-1", "--rate=200", "--SendData=false")
+	r.waitSubscribed(t, "control/tempsensor")
 	r.quiet(t, 0, 1500*time.Millisecond)
 	if st := r.invoke(t, "status"); st["sendData"] != false || st["sequence"] != float64(0) {
 		t.Fatalf("status while paused: %v", st)
@@ -349,6 +350,7 @@ func TestSendDataPauseAndResume(t *testing.T) {
 // working.
 func TestInvalidControlMessageIsDroppedAndCounted(t *testing.T) {
 	r := start(t, "--message-count=-1", "--rate=50")
+	r.waitSubscribed(t, "control/tempsensor")
 	r.next(t, 10*time.Second)
 	deadline := time.Now().Add(15 * time.Second)
 	for !r.metric(t, `edgeframe_tempsensor_control_rejected_total{via="topic"}`) && time.Now().Before(deadline) {
