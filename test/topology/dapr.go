@@ -7,7 +7,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/edgeframe/edgeframe/charts/render"
@@ -15,6 +14,9 @@ import (
 
 // PubSubName is the Dapr pub/sub component every workload uses, at every level.
 const PubSubName = "edge-pubsub"
+
+// credentialsSecret is the local secret store's secret holding the broker URL.
+const credentialsSecret = "edge-pubsub-credentials"
 
 // DaprFiles is a sidecar's rendered resources.
 type DaprFiles struct {
@@ -48,11 +50,12 @@ func (v DaprValues) values() map[string]any {
 		"level":  v.Level,
 		"scopes": []any{v.AppID},
 		"pubsub": map[string]any{
-			"name":         PubSubName,
-			"url":          v.plainURL(),
-			"qos":          1,
-			"cleanSession": false,
-			"consumerID":   v.AppID + "-" + v.Level,
+			"name":              PubSubName,
+			"url":               v.plainURL(),
+			"credentialsSecret": credentialsSecret,
+			"qos":               1,
+			"cleanSession":      false,
+			"consumerID":        v.AppID + "-" + v.Level,
 		},
 		"secretStore": map[string]any{
 			"type":        "localfile",
@@ -84,7 +87,9 @@ func RenderDapr(ctx context.Context, chartDir string, v DaprValues) (DaprFiles, 
 		return DaprFiles{}, fmt.Errorf("dapr resources for %s: %w", v.AppID, err)
 	}
 	secrets, err := json.Marshal(map[string]any{
-		"edge-pubsub-credentials": map[string]string{"username": v.User, "password": v.Password},
+		// the chart's pubsub component reads its url (with the level's credentials:
+		// mqtt3 takes them only from the URL) from this secret
+		credentialsSecret: map[string]string{"url": v.credentialURL()},
 	})
 	if err != nil {
 		return DaprFiles{}, err
@@ -98,15 +103,6 @@ func RenderDapr(ctx context.Context, chartDir string, v DaprValues) (DaprFiles, 
 			continue
 		}
 		base := filepath.Base(name)
-		if strings.Contains(text, "type: pubsub.mqtt3") {
-			// The chart passes the credentials as username/password metadata, which
-			// mqtt3 ignores: give the rendered component the URL with credentials.
-			q := strconv.Quote(v.plainURL())
-			if !strings.Contains(text, q) {
-				return DaprFiles{}, fmt.Errorf("dapr resources for %s: rendered %s has no url %s", v.AppID, name, q)
-			}
-			text = strings.Replace(text, q, strconv.Quote(v.credentialURL()), 1)
-		}
 		path := filepath.Join(df.ResourcesDir, base)
 		if strings.Contains(text, "kind: Configuration") {
 			path = filepath.Join(v.Dir, base)

@@ -141,10 +141,17 @@ func TestRenderDaprGivesMQTT3TheLevelCredentials(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`"tcp://edge-pubsub:p%40ss%2Fword@127.0.0.1:18831"`, "type: pubsub.mqtt3", "name: edge-pubsub", `value: "false"`} {
+	for _, want := range []string{"type: pubsub.mqtt3", "name: edge-pubsub", "secretKeyRef", "secretStore: edge-secrets"} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("pubsub.yaml lacks %s:\n%s", want, b)
 		}
+	}
+	secrets, err := os.ReadFile(filepath.Join(dir, "secrets.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"edge-pubsub-credentials":{"url":"tcp://edge-pubsub:p%40ss%2Fword@127.0.0.1:18831"}}`; string(secrets) != want {
+		t.Errorf("secrets.json = %s, want %s", secrets, want)
 	}
 	if df.ConfigPath == "" {
 		t.Error("no Configuration rendered")
