@@ -157,6 +157,7 @@ type Buffer struct {
 	cursors  map[string]Position
 	dirty    map[string]bool
 	err      error // sticky write error
+	refusing bool  // the last Append was refused for lack of room
 	closed   bool
 	notify   chan struct{} // closed when new records become durable
 	kick     chan struct{}
@@ -369,21 +370,42 @@ func (b *Buffer) Append(ctx context.Context, payload []byte) (uint64, error) {
 		b.mu.Unlock()
 		return 0, err
 	}
-	if b.total+b.pendSize+need > b.opts.MaxBytes {
+	for b.total+b.pendSize+need > b.opts.MaxBytes {
 		if b.opts.Policy == PolicyReject {
+			b.refusing = true
 			b.mu.Unlock()
 			return 0, ErrFull
 		}
 		for b.total+b.pendSize+need > b.opts.MaxBytes && len(b.segs) > 1 {
 			drops = append(drops, b.dropOldestLocked("full")...)
 		}
-		if b.total+b.pendSize+need > b.opts.MaxBytes {
+		if b.total+b.pendSize+need <= b.opts.MaxBytes {
+			break
+		}
+		if b.pendSize == 0 {
 			b.mu.Unlock()
 			b.report(drops)
 			return 0, ErrFull
 		}
+		// Records in flight fill the room: once they are committed, their segment can be
+		// sealed and older ones dropped.
+		wait := b.notify
+		b.mu.Unlock()
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			b.report(drops)
+			return 0, ctx.Err()
+		}
+		b.mu.Lock()
+		if b.closed || b.err != nil {
+			b.mu.Unlock()
+			b.report(drops)
+			return 0, ErrClosed
+		}
 	}
 	w.ts = b.opts.Now().UnixNano()
+	b.refusing = false
 	b.pending = append(b.pending, w)
 	b.pendSize += need
 	b.mu.Unlock()
@@ -558,7 +580,7 @@ func appendRecord(buf []byte, ts int64, payload []byte) []byte {
 }
 
 // Ready reports whether the buffer accepts writes: not closed, no write error, and (under
-// PolicyReject) room for at least one more small record.
+// PolicyReject) room for at least one more small record and the last Append not refused.
 func (b *Buffer) Ready() error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -567,7 +589,7 @@ func (b *Buffer) Ready() error {
 		return ErrClosed
 	case b.err != nil:
 		return b.err
-	case b.opts.Policy == PolicyReject && b.total+b.pendSize+headerSize+1024 > b.opts.MaxBytes:
+	case b.opts.Policy == PolicyReject && (b.refusing || b.total+b.pendSize+headerSize+1024 > b.opts.MaxBytes):
 		return fmt.Errorf("%w: %d of %d bytes used", ErrFull, b.total+b.pendSize, b.opts.MaxBytes)
 	}
 	return nil

@@ -130,6 +130,7 @@ func (b *Buffer) releaseLocked() {
 		s := b.segs[0]
 		b.segs = b.segs[1:]
 		b.total -= s.size
+		b.refusing = false // room again
 		if err := os.Remove(s.path); err != nil && !errors.Is(err, os.ErrNotExist) {
 			b.log.Error("buffer: remove delivered segment", "segment", s.path, "err", err)
 		}
