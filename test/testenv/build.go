@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -59,9 +58,10 @@ func BuildWorkload(t testing.TB, name string) string {
 			return
 		}
 		b.path = filepath.Join(dir, name)
-		gobin := filepath.Join(runtime.GOROOT(), "bin", "go")
-		if _, err := os.Stat(gobin); err != nil {
-			gobin = "go"
+		gobin, err := exec.LookPath("go")
+		if err != nil {
+			b.err = fmt.Errorf("the go command is not on PATH: %w", err)
+			return
 		}
 		cmd := exec.Command(gobin, "build", "-o", b.path, "./workloads/"+name+"/cmd/"+name)
 		cmd.Dir = root

@@ -167,12 +167,11 @@ func Parse(b []byte) (*File, error) {
 
 // fields decodes a JSON object into its members by canonical (case-insensitive) name.
 type fields struct {
-	m       map[string]json.RawMessage
-	errs    []error
-	index   int
-	prefix  string
-	warns   []string
-	unknown []string
+	m      map[string]json.RawMessage
+	errs   []error
+	index  int
+	prefix string
+	warns  []string
 }
 
 func newFields(index int, prefix string, r json.RawMessage, known map[string]string) (*fields, error) {
