@@ -93,6 +93,16 @@ type writer struct {
 	interval time.Duration
 	lastData time.Time
 	lastKA   time.Time
+	// heartbeats: fields with a HeartbeatInterval, by field name.
+	heartbeats map[string]*heartbeat
+}
+
+// heartbeat re-sends a field's last known value when it has not changed for interval
+// (OPC Publisher's default HeartbeatBehavior, WatchdogLKV).
+type heartbeat struct {
+	interval time.Duration
+	last     *encoding.Value
+	sent     time.Time
 }
 
 type group struct {
@@ -159,6 +169,7 @@ func (p *Publisher) Run(ctx context.Context) error {
 				p.m.tick(now.Sub(last))
 				last = now
 			}
+			p.heartbeatsDue(now)
 			if p.opts.KeepAlive {
 				p.keepAlives(now)
 			}
@@ -253,14 +264,27 @@ func (p *Publisher) Apply(f *pnjson.File) {
 				interval = n.PublishingInterval
 			}
 		}
+		hbs := map[string]*heartbeat{}
+		for _, n := range e.Nodes {
+			if n.Heartbeat > 0 {
+				hbs[n.FieldName()] = &heartbeat{interval: n.Heartbeat}
+			}
+		}
 		if w := p.writers[wk]; w != nil {
 			cfg.Index = w.w.Config().Index
 			w.w.Reconfigure(cfg)
 			w.session, w.interval = e.SessionKey(), interval
+			for f, hb := range hbs {
+				if old := w.heartbeats[f]; old != nil {
+					hb.last, hb.sent = old.last, old.sent
+				}
+			}
+			w.heartbeats = hbs
 			continue
 		}
 		cfg.Index = p.writerIndex(e.WriterGroup, e.WriterID)
-		p.writers[wk] = &writer{w: encoding.NewWriter(cfg), group: e.WriterGroup, session: e.SessionKey(), interval: interval, lastData: time.Now()}
+		p.writers[wk] = &writer{w: encoding.NewWriter(cfg), group: e.WriterGroup, session: e.SessionKey(), interval: interval,
+			lastData: time.Now(), heartbeats: hbs}
 		p.log.Info("writer added", "group", e.WriterGroup, "writer", e.WriterID, "fields", len(cfg.Fields), "keyFrameCount", cfg.KeyFrameCount)
 	}
 	var stop []*sessionRun
@@ -381,6 +405,12 @@ func (p *Publisher) onData(cs []session.Change) {
 		}
 		w.lastData = now
 		vs := byWriter[wk]
+		for i := range vs {
+			if hb := w.heartbeats[vs[i].Field]; hb != nil {
+				v := vs[i]
+				hb.last, hb.sent = &v, now
+			}
+		}
 		if p.opts.MessagingMode == ModeSamples {
 			cfg := w.w.Config()
 			items := make([]batchItem, len(vs))
@@ -431,6 +461,35 @@ func (p *Publisher) onResumed(sessionKey string, outage time.Duration) {
 		p.log.Warn("data gap after reconnect: sequence numbers skip the missed publishing intervals",
 			"group", cfg.Group, "writer", cfg.ID, "outage", outage.Round(time.Millisecond).String(),
 			"missedIntervals", missed, "lastSequence", last, "nextSequence", next)
+	}
+}
+
+// heartbeatsDue re-sends the last value of every field whose heartbeat is due, as one
+// delta frame (or samples) per writer.
+func (p *Publisher) heartbeatsDue(now time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, w := range p.writers {
+		var due []encoding.Value
+		for _, hb := range w.heartbeats {
+			if hb.last != nil && now.Sub(hb.sent) >= hb.interval {
+				hb.sent = now
+				due = append(due, *hb.last)
+			}
+		}
+		g := p.groups[w.group]
+		if len(due) == 0 || g == nil {
+			continue
+		}
+		if p.opts.MessagingMode == ModeSamples {
+			cfg := w.w.Config()
+			for i := range due {
+				g.b.Add(batchItem{sample: &encoding.Sample{EndpointURL: cfg.EndpointURL, WriterID: cfg.ID, SequenceNumber: w.w.Sample(), Value: due[i]}})
+			}
+			continue
+		}
+		m := w.w.Data(due, now)
+		g.b.Add(batchItem{dsm: &m})
 	}
 }
 

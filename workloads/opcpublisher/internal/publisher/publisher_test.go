@@ -316,3 +316,23 @@ func TestKeepAliveForSilentWriter(t *testing.T) {
 		}
 	}
 }
+
+// HeartbeatInterval re-sends a silent node's last value (WatchdogLKV).
+func TestHeartbeatResendsLastValue(t *testing.T) {
+	plc := testenv.StartOPCPLC(t, testenv.OPCPLCSpec{Unsecure: true, Args: []string{"--sn", "1", "--sr", "3600"}})
+	pn := fmt.Sprintf(`[{"EndpointUrl":%q,"DataSetWriterGroup":"hb","DataSetWriterId":"slow","OpcNodes":[
+	  {"Id":"nsu=http://microsoft.com/Opc/OpcPlc/;s=SlowUInt1","DisplayName":"Slow","OpcSamplingInterval":100,"OpcPublishingInterval":100,"HeartbeatInterval":1}]}]`, plc.Endpoint)
+	_, s, _, _ := start(t, publisher.Options{MessagingMode: publisher.ModePubSub, BatchSize: 1}, pn)
+	waitFor(t, 30*time.Second, "no heartbeat", func() bool { return len(s.items()) >= 3 })
+	items := s.items()
+	first := decodeNet(t, items[0]).Messages[0]
+	for i, it := range items[1:3] {
+		m := decodeNet(t, it).Messages[0]
+		if m.SequenceNumber != uint32(i+2) || m.Payload["Slow"].Value != first.Payload["Slow"].Value || m.Payload["Slow"].SourceTimestamp != first.Payload["Slow"].SourceTimestamp {
+			t.Fatalf("heartbeat %d: %+v, first %+v", i, m, first)
+		}
+	}
+	if gap := items[2].Event.Time.Sub(items[1].Event.Time); gap < 800*time.Millisecond || gap > 1500*time.Millisecond {
+		t.Errorf("heartbeats %s apart, want about 1 s", gap)
+	}
+}
