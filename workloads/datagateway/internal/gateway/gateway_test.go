@@ -3,8 +3,8 @@ package gateway
 import (
 	"context"
 	"io"
-	"os"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
