@@ -23,10 +23,10 @@ func TestRenderedDaprComponentsLoadInDaprd(t *testing.T) {
 	broker := startRenderedBroker(t, "l2", map[string]any{}, ca)
 
 	secrets := filepath.Join(t.TempDir(), "secrets.json")
-	write(t, secrets, []byte(fmt.Sprintf(`{"edge-pubsub-credentials": {"username": %q, "password": %q}}`, brokerUser, brokerPass)))
+	brokerURL := strings.Replace(broker.internal, "tcp://", fmt.Sprintf("tcp://%s:%s@", brokerUser, brokerPass), 1)
+	write(t, secrets, []byte(fmt.Sprintf(`{"edge-pubsub-credentials": {"url": %q}}`, brokerURL)))
 	files := renderChart(t, "dapr-components", "dapr-components", "edge-l2", map[string]any{
 		"scopes":      []any{"tempsensor", "datagateway"},
-		"pubsub":      map[string]any{"url": broker.internal},
 		"secretStore": map[string]any{"type": "localfile", "secretsFile": secrets},
 		"configuration": map[string]any{
 			"mtls":    map[string]any{"enabled": false},

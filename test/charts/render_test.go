@@ -137,6 +137,7 @@ func TestBadValuesRejected(t *testing.T) {
 		{"resolver not an IP", "envoy-proxy", map[string]any{"upstreamDNS": map[string]any{"resolvers": []any{"dns.example"}}}, []string{"/upstreamDNS/resolvers/0"}},
 		{"missing proxy ip", "dns-override", map[string]any{}, []string{"/proxy/ip"}},
 		{"broker URL without port", "dapr-components", map[string]any{"pubsub": map[string]any{"url": "tcp://mosquitto"}}, []string{"/pubsub/url"}},
+		{"credentials inline in the URL", "dapr-components", map[string]any{"pubsub": map[string]any{"url": "tcp://u:p@mosquitto:1883"}}, []string{"/pubsub/url"}},
 		{"QoS 3", "dapr-components", map[string]any{"pubsub": map[string]any{"qos": 3}}, []string{"/pubsub/qos"}},
 		{"unknown secret store", "dapr-components", map[string]any{"secretStore": map[string]any{"type": "vault"}}, []string{"/secretStore/type"}},
 		{"bad duration", "dapr-components", map[string]any{"resiliency": map[string]any{"timeout": "10 seconds"}}, []string{"/resiliency/timeout"}},

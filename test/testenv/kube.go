@@ -101,7 +101,7 @@ func StartKubeAPIServer(t testing.TB) *KubeAPI {
 			"--token-auth-file", filepath.Join(dir, "tokens.csv"),
 			"--authorization-mode", "AlwaysAllow",
 			"--disable-admission-plugins", "ServiceAccount",
-			"--allow-privileged", "true",
+			"--allow-privileged=true",
 		},
 		ReadyTimeout: 3 * time.Minute,
 		Ready:        kubeReady(k.URL+"/readyz", token),
