@@ -19,18 +19,33 @@ type Lazy struct {
 
 // Publish publishes through the current connection, dialling one when there is none.
 func (l *Lazy) Publish(ctx context.Context, pubsub, topic string, ev cloudevent.Event) error {
+	c, err := l.client(ctx)
+	if err != nil {
+		return err
+	}
+	return c.Publish(ctx, pubsub, topic, ev)
+}
+
+// PublishBatch is Client.PublishBatch through the current connection.
+func (l *Lazy) PublishBatch(ctx context.Context, pubsub, topic string, evs []cloudevent.Event) error {
+	c, err := l.client(ctx)
+	if err != nil {
+		return err
+	}
+	return c.PublishBatch(ctx, pubsub, topic, evs)
+}
+
+func (l *Lazy) client(ctx context.Context) (*Client, error) {
 	l.mu.Lock()
+	defer l.mu.Unlock()
 	if l.c == nil {
 		c, err := Dial(ctx, l.Addr)
 		if err != nil {
-			l.mu.Unlock()
-			return err
+			return nil, err
 		}
 		l.c = c
 	}
-	c := l.c
-	l.mu.Unlock()
-	return c.Publish(ctx, pubsub, topic, ev)
+	return l.c, nil
 }
 
 // Close releases the connection; a later Publish dials again.

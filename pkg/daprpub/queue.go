@@ -36,8 +36,13 @@ type QueueConfig struct {
 	Backoff backoff.Policy
 	// AttemptTimeout bounds one publish call (default 10 s).
 	AttemptTimeout time.Duration
-	Hooks          Hooks
-	Logger         *slog.Logger
+	// MaxBatch, when > 1 and the publisher is a BatchPublisher, sends up to MaxBatch
+	// consecutive items for the same pubsub and topic in one call (Dapr bulk publish).
+	// daprd publishes a batch's entries concurrently, so the broker may see them out of
+	// order; a failed batch is retried whole. 0 or 1: one item per call, in order.
+	MaxBatch int
+	Hooks    Hooks
+	Logger   *slog.Logger
 }
 
 // Queue is a bounded, ordered send queue: one sender publishes items in order and
@@ -125,13 +130,19 @@ func (q *Queue) Close() {
 	}
 }
 
-func (q *Queue) head() (Item, bool, bool) {
+// headBatch appends to buf the head item and up to max-1 following items for the same
+// pubsub and topic.
+func (q *Queue) headBatch(buf []Item, max int) ([]Item, bool) {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if len(q.items) == 0 {
-		return Item{}, false, q.closed
+	buf = buf[:0]
+	for _, it := range q.items {
+		if len(buf) == max || (len(buf) > 0 && (it.PubSub != buf[0].PubSub || it.Topic != buf[0].Topic)) {
+			break
+		}
+		buf = append(buf, it)
 	}
-	return q.items[0], true, q.closed
+	return buf, q.closed
 }
 
 // pop removes the head if it is still it (a drop may have removed it meanwhile).
@@ -146,10 +157,20 @@ func (q *Queue) pop(it Item) {
 
 // Run publishes until ctx is done, or until the queue is closed and empty.
 func (q *Queue) Run(ctx context.Context) error {
+	bp, batching := q.pub.(BatchPublisher)
+	max := q.cfg.MaxBatch
+	if !batching || max < 1 {
+		max = 1
+	}
+	var (
+		batch  []Item
+		events []cloudevent.Event
+		closed bool
+	)
 	attempt := 0
 	for {
-		it, ok, closed := q.head()
-		if !ok {
+		batch, closed = q.headBatch(batch, max)
+		if len(batch) == 0 {
 			if closed {
 				return nil
 			}
@@ -160,15 +181,29 @@ func (q *Queue) Run(ctx context.Context) error {
 				continue
 			}
 		}
+		it := batch[0]
 		actx, cancel := context.WithTimeout(ctx, q.cfg.AttemptTimeout)
-		err := q.pub.Publish(actx, it.PubSub, it.Topic, it.Event)
+		var err error
+		if len(batch) == 1 {
+			err = q.pub.Publish(actx, it.PubSub, it.Topic, it.Event)
+		} else {
+			events = events[:0]
+			for _, b := range batch {
+				events = append(events, b.Event)
+			}
+			err = bp.PublishBatch(actx, it.PubSub, it.Topic, events)
+		}
 		cancel()
 		if err == nil {
-			q.pop(it)
-			attempt = 0
-			if q.cfg.Hooks.Sent != nil {
-				q.cfg.Hooks.Sent(it, time.Since(it.Enqueued))
+			for _, b := range batch {
+				q.pop(b)
+				if q.cfg.Hooks.Sent != nil {
+					q.cfg.Hooks.Sent(b, time.Since(b.Enqueued))
+				}
 			}
+			clear(events) // release the sent events until the next batch
+			clear(batch)
+			attempt = 0
 			continue
 		}
 		if ctx.Err() != nil {
@@ -179,7 +214,7 @@ func (q *Queue) Run(ctx context.Context) error {
 			q.cfg.Hooks.Retried(it, attempt, err)
 		}
 		d := q.cfg.Backoff.Delay(attempt-1, rand.Float64)
-		q.cfg.Logger.Warn("publish failed, retrying", "id", it.Event.ID, "topic", it.Topic, "attempt", attempt, "retry_in", d.String(), "err", err)
+		q.cfg.Logger.Warn("publish failed, retrying", "id", it.Event.ID, "topic", it.Topic, "batch", len(batch), "attempt", attempt, "retry_in", d.String(), "err", err)
 		if err := backoff.Sleep(ctx, d); err != nil {
 			return err
 		}

@@ -10,6 +10,8 @@ import (
 // BenchmarkPublishThroughDaprd drives the real path — tempsensor → daprd (gRPC) →
 // pubsub.mqtt3 QoS 1 → mosquitto → a subscriber — at a set rate and reports the rate
 // delivered, the messages lost, and the latency from timeCreated to the subscriber.
+// rate=1000 is the local topology's load setting (all must arrive); rate=5000 finds the
+// ceiling of one sensor on this machine (beyond it the send queue drops, counted).
 func BenchmarkPublishThroughDaprd(b *testing.B) {
 	for _, rate := range []int{1000, 5000} {
 		b.Run(fmt.Sprintf("rate=%d", rate), func(b *testing.B) {
@@ -19,11 +21,14 @@ func BenchmarkPublishThroughDaprd(b *testing.B) {
 				seen := map[int64]bool{}
 				var first, last time.Time
 				var lat []time.Duration
-				timeout := time.After(time.Duration(n/rate)*time.Second + 60*time.Second)
+				// until all arrived, or nothing came for 5 s (the rest was dropped from the
+				// full send queue: counted as lost)
+				idle := time.NewTimer(30 * time.Second)
 			recv:
 				for len(seen) < n {
 					select {
 					case m := <-r.telemetry:
+						idle.Reset(5 * time.Second)
 						rd := decode(b, m)
 						if first.IsZero() {
 							first = m.At
@@ -31,7 +36,7 @@ func BenchmarkPublishThroughDaprd(b *testing.B) {
 						last = m.At
 						seen[rd.ev.Sequence] = true
 						lat = append(lat, m.At.Sub(rd.body.TimeCreated))
-					case <-timeout:
+					case <-idle.C:
 						break recv
 					}
 				}

@@ -66,12 +66,12 @@ func Run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		}
 	}()
 
-	side := &sidecar{addr: cfg.DaprGRPC}
+	side := &daprpub.Lazy{Addr: cfg.DaprGRPC}
 	defer side.Close()
 	var q *daprpub.Queue
 	met := sensor.NewMetrics(reg, func() int { return q.Len() })
 	health := &publishHealth{}
-	q = daprpub.NewQueue(side, daprpub.QueueConfig{Capacity: cfg.QueueSize, Hooks: health.wrap(met.Hooks()), Logger: log})
+	q = daprpub.NewQueue(side, daprpub.QueueConfig{Capacity: cfg.QueueSize, MaxBatch: cfg.PublishBatch, Hooks: health.wrap(met.Hooks()), Logger: log})
 
 	batchID, err := newBatchID()
 	if err != nil {
@@ -183,38 +183,6 @@ func supervise(ctx context.Context, sent, errc <-chan error, drained <-chan stru
 		}
 	case err := <-errc:
 		return err
-	}
-}
-
-// sidecar publishes through the Dapr sidecar, connecting on first use and again after
-// a failed connection, so tempsensor starts before its sidecar is up.
-type sidecar struct {
-	addr string
-	mu   sync.Mutex
-	c    *daprpub.Client
-}
-
-func (s *sidecar) Publish(ctx context.Context, pubsub, topic string, ev cloudevent.Event) error {
-	s.mu.Lock()
-	if s.c == nil {
-		c, err := daprpub.Dial(ctx, s.addr)
-		if err != nil {
-			s.mu.Unlock()
-			return err
-		}
-		s.c = c
-	}
-	c := s.c
-	s.mu.Unlock()
-	return c.Publish(ctx, pubsub, topic, ev)
-}
-
-func (s *sidecar) Close() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.c != nil {
-		s.c.Close()
-		s.c = nil
 	}
 }
 

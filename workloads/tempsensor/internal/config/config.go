@@ -45,6 +45,7 @@ type Config struct {
 	DaprGRPC     string // sidecar gRPC address ("" = DAPR_GRPC_ENDPOINT / DAPR_GRPC_PORT / 127.0.0.1:50001)
 	HTTP         string // address of /healthz, /readyz, /metrics
 	QueueSize    int    // send queue capacity; the oldest message is dropped (counted) beyond it
+	PublishBatch int    // most queued messages per sidecar call (Dapr bulk publish); 1 = one at a time, in order
 	ExitWhenDone bool   // exit once MessageCount messages are published
 	LogLevel     string // debug, info, warn, error
 
@@ -66,6 +67,7 @@ func Default() Config {
 		AppPort:      6001,
 		HTTP:         ":8080",
 		QueueSize:    4096,
+		PublishBatch: 100,
 		LogLevel:     "info",
 	}
 }
@@ -107,6 +109,7 @@ func FlagSet(c *Config, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.DaprGRPC, "dapr-grpc", c.DaprGRPC, "Dapr sidecar gRPC address (default from DAPR_GRPC_ENDPOINT or DAPR_GRPC_PORT)")
 	fs.StringVar(&c.HTTP, "http", c.HTTP, "address of /healthz, /readyz and /metrics")
 	fs.IntVar(&c.QueueSize, "queue-size", c.QueueSize, "send queue capacity (oldest dropped and counted beyond it)")
+	fs.IntVar(&c.PublishBatch, "publish-batch", c.PublishBatch, "most queued messages per sidecar call (Dapr bulk publish, unordered within a call); 1 = one at a time")
 	fs.BoolVar(&c.ExitWhenDone, "exit-when-done", c.ExitWhenDone, "exit once --message-count messages are published")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
 	for name, alias := range iotEdgeNames {
@@ -201,6 +204,9 @@ func (c Config) Validate() error {
 	}
 	if c.QueueSize < 1 {
 		bad("queue-size", "must be >= 1, got %d", c.QueueSize)
+	}
+	if c.PublishBatch < 1 || c.PublishBatch > 1000 {
+		bad("publish-batch", "must be 1..1000, got %d", c.PublishBatch)
 	}
 	switch strings.ToLower(c.LogLevel) {
 	case "debug", "info", "warn", "error":

@@ -74,13 +74,13 @@ func TestValidateReportsEveryProblemAtOnce(t *testing.T) {
 	_, err := config.Load([]string{
 		"--message-count=-2", "--device-id=a/b", "--level=l9", "--app-port=0", "--http=nope",
 		"--pubsub=", "--queue-size=0", "--log-level=loud", "--machine-temp-max=10", "--ambient-humidity=0",
-		"--control-topic=control/#", "--dapr-grpc=bad",
+		"--control-topic=control/#", "--dapr-grpc=bad", "--publish-batch=0",
 	}, env(nil), io.Discard)
 	if err == nil {
 		t.Fatal("no error")
 	}
 	for _, want := range []string{"--message-count", "--device-id", "--level", "--app-port", "--http", "--pubsub",
-		"--queue-size", "--log-level", "machineTempMax", "ambientHumidity", "--control-topic", "--dapr-grpc"} {
+		"--queue-size", "--log-level", "machineTempMax", "ambientHumidity", "--control-topic", "--dapr-grpc", "--publish-batch"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not name %s:\n%v", want, err)
 		}
