@@ -112,7 +112,7 @@ func Run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	go func() {
 		defer wg.Done()
 		if err := svc.Start(); err != nil {
-			errc <- fmt.Errorf("Dapr app service on --app-port %d: %w", cfg.AppPort, err)
+			errc <- fmt.Errorf("the Dapr app service on --app-port %d: %w", cfg.AppPort, err)
 		}
 	}()
 	go func() {
