@@ -365,3 +365,59 @@ func TestInvalidControlMessageIsDroppedAndCounted(t *testing.T) {
 	}
 	r.next(t, 5*time.Second)
 }
+
+// A sidecar outage delays telemetry instead of losing it: messages wait in the send
+// queue (retried with backoff, /readyz failing meanwhile) and all arrive once daprd is back.
+func TestSidecarOutageLosesNothing(t *testing.T) {
+	const n = 500
+	r := start(t, "--rate=100", fmt.Sprintf("--message-count=%d", n))
+	seen := map[int64]bool{}
+	for len(seen) < 50 {
+		seen[r.next(t, 10*time.Second).ev.Sequence] = true
+	}
+	r.daprd.Kill()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(httpGet(t, "http://"+r.http+"/readyz"), "not ready") && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if body := httpGet(t, "http://"+r.http+"/readyz"); !strings.Contains(body, "Dapr sidecar") {
+		t.Errorf("/readyz during the outage: %q", body)
+	}
+	time.Sleep(time.Second)
+	r.daprd.Restart(t)
+	timeout := time.After(60 * time.Second)
+	for len(seen) < n {
+		select {
+		case m := <-r.telemetry:
+			seen[decode(t, m).ev.Sequence] = true
+		case <-timeout:
+			var missing []int64
+			for i := int64(1); i <= n && len(missing) < 20; i++ {
+				if !seen[i] {
+					missing = append(missing, i)
+				}
+			}
+			t.Fatalf("%d of %d messages arrived; first missing %v", len(seen), n, missing)
+		}
+	}
+	if r.metric(t, "edgeframe_tempsensor_publish_retries_total 0\n") {
+		t.Error("no publish was retried: the outage was not seen")
+	}
+	if !r.metric(t, "edgeframe_tempsensor_messages_dropped_total{reason=\"queue full\"} 0") {
+		t.Error("messages dropped during a short outage")
+	}
+	if httpGet(t, "http://"+r.http+"/readyz") != "ok\n" {
+		t.Error("/readyz still failing after the sidecar came back")
+	}
+}
+
+func httpGet(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
