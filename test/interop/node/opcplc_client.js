@@ -1,5 +1,5 @@
 // A node-opcua OPC UA client (an implementation we did not write) that reads, browses and
-// subscribes to our opcplc, then prints what it saw as one JSON object on stdout.
+// subscribes to our opcplc, then prints what it saw as one JSON object on a stdout line starting "RESULT ".
 // Environment:
 //   ENDPOINT   opc.tcp://host:port (required)
 //   MODE       None | Sign | SignAndEncrypt (default None; Basic256Sha256 unless None)
@@ -89,7 +89,7 @@ const list = (s) => (s ? s.split(",").filter(Boolean) : []);
   } finally {
     await client.disconnect();
   }
-  process.stdout.write(JSON.stringify(out) + "\n");
+  process.stdout.write("RESULT " + JSON.stringify(out) + "\n");
 })().catch((err) => {
   process.stderr.write(`node-opcua client failed: ${err && err.message ? err.message : err}\n`);
   process.exit(1);

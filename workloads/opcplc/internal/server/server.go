@@ -13,7 +13,6 @@ import (
 	"github.com/gopcua/opcua/id"
 	gs "github.com/gopcua/opcua/server"
 	"github.com/gopcua/opcua/ua"
-	"github.com/gopcua/opcua/uacp"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/edgeframe/edgeframe/workloads/opcplc/internal/plc"
@@ -32,7 +31,7 @@ type Server struct {
 
 	handlers  map[uint16]handler
 	endpoints []*ua.EndpointDescription
-	listener  *uacp.Listener
+	listener  net.Listener
 
 	mu          sync.RWMutex
 	sessions    map[string]*session // by authentication token
@@ -103,7 +102,7 @@ func (s *Server) NamespaceIndex() uint16 { return s.ns.id }
 // Start listens and serves until ctx ends or Close is called.
 func (s *Server) Start(ctx context.Context) error {
 	s.ctx, s.cancel = context.WithCancel(ctx)
-	l, err := uacp.Listen(s.ctx, s.Endpoint(), nil)
+	l, err := net.Listen("tcp", net.JoinHostPort(s.cfg.Host, strconv.Itoa(s.cfg.Port)))
 	if err != nil {
 		return fmt.Errorf("opc ua listen on %s: %w", s.Endpoint(), err)
 	}

@@ -132,29 +132,75 @@ func parseOPN(b []byte) (h opnHeader, complete bool, err error) {
 	return h, true, nil
 }
 
-// serve accepts UA TCP connections until ctx ends.
-func (s *Server) serve(ctx context.Context, l *uacp.Listener) {
+// serve accepts TCP connections until the listener closes. The UA TCP handshake runs
+// on each connection's own goroutine (uacp.Listener.Accept would run it inline, so one
+// silent client — a port probe — would block every other one).
+func (s *Server) serve(ctx context.Context, l net.Listener) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	for {
-		c, err := l.Accept(ctx)
+		c, err := l.Accept()
 		if err != nil {
-			if ctx.Err() != nil || errors.Is(err, io.EOF) {
-				return
-			}
-			var ne interface{ Timeout() bool }
-			if errors.As(err, &ne) && ne.Timeout() {
-				continue
-			}
-			if errors.Is(err, net.ErrClosed) {
+			if ctx.Err() != nil || errors.Is(err, net.ErrClosed) {
 				return
 			}
 			s.log.Debug("accept failed", "error", err)
+			time.Sleep(10 * time.Millisecond)
 			continue
 		}
 		wg.Add(1)
-		go func() { defer wg.Done(); s.serveConn(ctx, c) }()
+		go func() {
+			defer wg.Done()
+			conn, err := handshake(c.(*net.TCPConn), 10*time.Second)
+			if err != nil {
+				s.log.Debug("ua tcp handshake failed", "remote", c.RemoteAddr().String(), "error", err)
+				_ = c.Close()
+				return
+			}
+			s.serveConn(ctx, conn)
+		}()
 	}
+}
+
+// handshake answers the client's HEL with an ACK whose buffer sizes fit both sides
+// (OPC 10000-6 §7.1.2.3, §7.1.2.4).
+func handshake(tc *net.TCPConn, timeout time.Duration) (*uacp.Conn, error) {
+	ours := *uacp.DefaultServerACK
+	c, err := uacp.NewConn(tc, &ours)
+	if err != nil {
+		return nil, err
+	}
+	_ = tc.SetDeadline(time.Now().Add(timeout))
+	defer func() { _ = tc.SetDeadline(time.Time{}) }()
+	b, err := c.Receive()
+	if err != nil {
+		return nil, err
+	}
+	if len(b) < 8 || string(b[:4]) != "HELF" {
+		c.SendError(ua.StatusBadTCPMessageTypeInvalid)
+		return nil, fmt.Errorf("first message is not HEL")
+	}
+	hel := new(uacp.Hello)
+	if _, err := hel.Decode(b[8:]); err != nil {
+		c.SendError(ua.StatusBadTCPInternalError)
+		return nil, fmt.Errorf("decode HEL: %w", err)
+	}
+	if hel.SendBufSize > 0 {
+		ours.ReceiveBufSize = min(ours.ReceiveBufSize, hel.SendBufSize)
+	}
+	if hel.ReceiveBufSize > 0 {
+		ours.SendBufSize = min(ours.SendBufSize, hel.ReceiveBufSize)
+	}
+	if hel.MaxMessageSize > 0 && (ours.MaxMessageSize == 0 || hel.MaxMessageSize < ours.MaxMessageSize) {
+		ours.MaxMessageSize = hel.MaxMessageSize
+	}
+	if hel.MaxChunkCount > 0 && (ours.MaxChunkCount == 0 || hel.MaxChunkCount < ours.MaxChunkCount) {
+		ours.MaxChunkCount = hel.MaxChunkCount
+	}
+	if err := c.Send("ACKF", &ours); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 func (s *Server) serveConn(ctx context.Context, c *uacp.Conn) {
