@@ -147,3 +147,37 @@ func TestPasswordLineIsMosquittoFormat(t *testing.T) {
 		t.Fatal("a user name with ':' was accepted")
 	}
 }
+
+func TestBridgeRecoversAfterParentBrokerKill(t *testing.T) {
+	topo := topology.StartT(t, topology.TestConfig(t, true))
+	l2, l4 := topo.Brokers["l2"], topo.Brokers["l4"]
+	sub := testenv.Subscribe(t, l4.URL, "telemetry/#", testenv.WithCredentials(topology.MonitorUser, topo.Creds["l4"][topology.MonitorUser]))
+	pub := testenv.WithCredentials(topology.PubSubUser, topo.Creds["l2"][topology.PubSubUser])
+	through := func(payload string, d time.Duration) bool {
+		deadline := time.Now().Add(d)
+		for time.Now().Before(deadline) {
+			testenv.Publish(t, l2.URL, "telemetry/x/"+payload, []byte(payload), pub)
+			select {
+			case m := <-sub:
+				if string(m.Payload) == payload {
+					return true
+				}
+			case <-time.After(500 * time.Millisecond):
+			}
+		}
+		return false
+	}
+	if !through("before", 20*time.Second) {
+		t.Fatal("bridges not connected within 20 s")
+	}
+	if err := topo.Kill("mosquitto-l3"); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(15 * time.Second)
+	if err := topo.Restart(t.Context(), "mosquitto-l3"); err != nil {
+		t.Fatal(err)
+	}
+	if !through("after", 30*time.Second) {
+		t.Fatal("nothing bridged L2 → L3 → L4 within 30 s of the L3 broker's restart")
+	}
+}
