@@ -77,7 +77,7 @@ func (m *Mixin) Build() error {
 		return err
 	}
 	if ps := in.Config.Validate(); len(ps) > 0 {
-		return &StepError{Action: "config", Description: "mixin configuration", Problems: ps}
+		return &StepError{Description: "the arcflux mixin configuration", Problems: ps}
 	}
 	if err := in.Actions.Validate(); err != nil {
 		return err

@@ -60,7 +60,7 @@ func result(p Problem, loc LintLocation) LintResult {
 	}
 	return LintResult{
 		Level: p.Level, Location: loc, Code: code, Title: lintTitles[code],
-		Message: "arcflux." + p.String(),
+		Message: p.qualified(),
 		URL:     DocsURL + "#" + code,
 	}
 }

@@ -42,6 +42,14 @@ type Problem struct {
 	Message string
 }
 
+// qualified prefixes the field with the mixin name (arcflux.flux.name: ...).
+func (p Problem) qualified() string {
+	if p.Field == "" {
+		return p.Message
+	}
+	return "arcflux." + p.String()
+}
+
 func (p Problem) String() string {
 	if p.Field == "" {
 		return p.Message
@@ -456,10 +464,14 @@ type StepError struct {
 
 func (e *StepError) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s step %d (%q) is invalid:", e.Action, e.Number, e.Description)
+	if e.Number == 0 {
+		fmt.Fprintf(&b, "%s is invalid:", e.Description)
+	} else {
+		fmt.Fprintf(&b, "%s step %d (%q) is invalid:", e.Action, e.Number, e.Description)
+	}
 	for _, p := range e.Problems {
-		b.WriteString("\n  - arcflux.")
-		b.WriteString(p.String())
+		b.WriteString("\n  - ")
+		b.WriteString(p.qualified())
 	}
 	return b.String()
 }
