@@ -347,7 +347,7 @@ func TestSendDataPauseAndResume(t *testing.T) {
 }
 
 // A malformed control message is dropped (not retried), counted, and leaves the sensor
-// working.
+// working; SIGTERM then stops it cleanly.
 func TestInvalidControlMessageIsDroppedAndCounted(t *testing.T) {
 	r := start(t, "--message-count=-1", "--rate=50")
 	r.waitSubscribed(t, "control/tempsensor")
@@ -364,6 +364,17 @@ func TestInvalidControlMessageIsDroppedAndCounted(t *testing.T) {
 		t.Error("the log does not say why the control message was dropped")
 	}
 	r.next(t, 5*time.Second)
+
+	// SIGTERM while connected to its sidecar: a clean exit, well before Stop's SIGKILL.
+	t0 := time.Now()
+	r.sensor.Stop()
+	t.Logf("SIGTERM to exit: %s", time.Since(t0))
+	if err := r.sensor.ExitErr(); err != nil || time.Since(t0) > 8*time.Second {
+		t.Errorf("SIGTERM: exit %v after %s", err, time.Since(t0))
+	}
+	if !strings.Contains(r.sensor.Log(), `"msg":"tempsensor stopped"`) {
+		t.Error("no orderly shutdown in the log")
+	}
 }
 
 // A sidecar outage delays telemetry instead of losing it: messages wait in the send
