@@ -24,6 +24,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Policy decides what Append does when the buffer is full.
@@ -529,7 +531,7 @@ func (b *Buffer) commit() {
 		var err error
 		if len(buf) > 0 {
 			if _, err = b.active.Write(buf); err == nil {
-				err = b.active.Sync()
+				err = datasync(b.active)
 			}
 		}
 		b.mu.Lock()
@@ -567,6 +569,17 @@ func (b *Buffer) commit() {
 		}
 		b.mu.Unlock()
 		i = j
+	}
+}
+
+// datasync flushes the file's data and the metadata needed to read it back (its size):
+// fdatasync, cheaper than fsync because it skips timestamps.
+func datasync(f *os.File) error {
+	for {
+		err := unix.Fdatasync(int(f.Fd()))
+		if err != unix.EINTR {
+			return err
+		}
 	}
 }
 

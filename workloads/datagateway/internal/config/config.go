@@ -160,6 +160,7 @@ func (c *Config) SetDefaults() {
 	defDur(&c.Buffer.MaxAge, 7*24*time.Hour)
 	defSize(&c.Buffer.SegmentBytes, 16<<20)
 	def(&c.Buffer.Policy, "reject")
+	defDur(&c.Buffer.CommitInterval, time.Millisecond)
 	defSize(&c.Buffer.CommitBytes, 1<<20)
 	def(&c.DeadLetter.Dir, filepath.Join(c.DataDir, "deadletter"))
 	defSize(&c.DeadLetter.MaxFileBytes, 64<<20)

@@ -4,6 +4,7 @@
 package message
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -111,17 +112,48 @@ type Line struct {
 	Event      json.RawMessage `json:"event"`
 }
 
-// AppendLine appends m's JSON line (with the trailing newline) to dst.
+// AppendLine appends m's JSON line (with the trailing newline) to dst. The event is
+// copied as it is unless it spans lines, in which case it is compacted.
 func AppendLine(dst []byte, m Message) ([]byte, error) {
-	l := Line{ID: m.ID, Topic: m.Topic, Key: m.Key, ReceivedAt: m.ReceivedAt, Event: m.Event}
+	start := len(dst)
+	dst = append(dst, `{"id":`...)
+	dst = appendString(dst, m.ID)
+	dst = append(dst, `,"topic":`...)
+	dst = appendString(dst, m.Topic)
+	dst = append(dst, `,"key":`...)
+	dst = appendString(dst, m.Key)
 	if !m.Time.IsZero() {
-		t := m.Time
-		l.Time = &t
+		dst = append(dst, `,"time":"`...)
+		dst = m.Time.UTC().AppendFormat(dst, time.RFC3339Nano)
+		dst = append(dst, '"')
 	}
-	b, err := json.Marshal(l)
-	if err != nil {
-		return dst, fmt.Errorf("message %s: %w", m.ID, err)
+	dst = append(dst, `,"receivedAt":"`...)
+	dst = m.ReceivedAt.UTC().AppendFormat(dst, time.RFC3339Nano)
+	dst = append(dst, `","event":`...)
+	ev := bytes.TrimSpace(m.Event)
+	if len(ev) == 0 || ev[0] != '{' {
+		return dst[:start], fmt.Errorf("message %s: event is not a JSON object", m.ID)
 	}
-	dst = append(dst, b...)
-	return append(dst, '\n'), nil
+	if bytes.ContainsAny(ev, "\r\n") {
+		var c bytes.Buffer
+		if err := json.Compact(&c, ev); err != nil {
+			return dst[:start], fmt.Errorf("message %s: event: %w", m.ID, err)
+		}
+		ev = c.Bytes()
+	}
+	dst = append(dst, ev...)
+	return append(dst, '}', '\n'), nil
+}
+
+// appendString appends s as a JSON string.
+func appendString(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= 0x80 {
+			b, _ := json.Marshal(s)
+			return append(dst, b...)
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
 }

@@ -50,3 +50,26 @@ func TestLineShape(t *testing.T) {
 		t.Fatalf("line\n got %s\nwant %s", b, want)
 	}
 }
+
+func TestLineOfAPrettyPrintedEventWithOddStringsIsOneValidLine(t *testing.T) {
+	m := Message{ID: "a\"b/ü/1", Topic: "telemetry/\x01", Key: "k", ReceivedAt: time.Unix(0, 5).UTC(), Time: time.Unix(1, 0), Event: json.RawMessage("{\n  \"x\": [1,\n 2]\n}\n")}
+	b, err := AppendLine(nil, m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(b); b[n-1] != '\n' || string(b[:n-1]) == "" || json.Valid(b[:n-1]) == false {
+		t.Fatalf("not one valid JSON line: %q", b)
+	}
+	for _, c := range b[:len(b)-1] {
+		if c == '\n' {
+			t.Fatalf("line break inside the line: %q", b)
+		}
+	}
+	var l Line
+	if err := json.Unmarshal(b, &l); err != nil || l.ID != m.ID || l.Topic != m.Topic || string(l.Event) != `{"x":[1,2]}` || !l.Time.Equal(m.Time) {
+		t.Fatalf("decoded %+v, %v", l, err)
+	}
+	if _, err := AppendLine(nil, Message{ID: "x", Event: json.RawMessage(`"str"`)}); err == nil {
+		t.Fatal("an event that is not an object was accepted")
+	}
+}
