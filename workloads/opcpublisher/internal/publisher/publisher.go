@@ -429,20 +429,27 @@ func (p *Publisher) onData(cs []session.Change) {
 	}
 }
 
-// rounds splits values into consecutive runs in which every field appears at most once.
+// rounds splits values so that each run holds every field at most once: the k-th value
+// of a field goes into run k, which keeps each field's values in order and makes as few
+// runs as the deepest field queue.
 func rounds(vs []encoding.Value) [][]encoding.Value {
-	var out [][]encoding.Value
-	seen := map[string]bool{}
-	start := 0
-	for i, v := range vs {
-		if seen[v.Field] {
-			out = append(out, vs[start:i])
-			start = i
-			clear(seen)
-		}
-		seen[v.Field] = true
+	seen := make(map[string]int, len(vs))
+	deepest := 0
+	for _, v := range vs {
+		seen[v.Field]++
+		deepest = max(deepest, seen[v.Field])
 	}
-	return append(out, vs[start:])
+	if deepest <= 1 {
+		return [][]encoding.Value{vs}
+	}
+	out := make([][]encoding.Value, deepest)
+	clear(seen)
+	for _, v := range vs {
+		k := seen[v.Field]
+		seen[v.Field] = k + 1
+		out[k] = append(out[k], v)
+	}
+	return out
 }
 
 // onResumed makes the outage visible: each writer of the session skips the sequence

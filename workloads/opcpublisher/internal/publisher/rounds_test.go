@@ -9,7 +9,7 @@ import (
 func TestRoundsKeepEveryQueuedValueInOrder(t *testing.T) {
 	vs := []encoding.Value{{Field: "a", Value: 1}, {Field: "b", Value: 1}, {Field: "a", Value: 2}, {Field: "a", Value: 3}, {Field: "b", Value: 2}}
 	got := rounds(vs)
-	want := [][]any{{1, 1}, {2}, {3, 2}}
+	want := [][]any{{1, 1}, {2, 2}, {3}}
 	if len(got) != len(want) {
 		t.Fatalf("rounds %v", got)
 	}
