@@ -61,7 +61,7 @@ func (t *Topology) appSpec(name string) (testenv.ProcSpec, error) {
 			return spec, err
 		}
 		spec.Args = []string{
-			"--pf=" + pf, "--mm=PubSub", level,
+			"--pf=" + pf, "--mm=PubSub", "--bs=1", level, // one network message per publishing interval
 			"--dapr-grpc=" + t.Sidecars[name].GRPCAddr, "--pubsub=" + PubSubName,
 			"--http=" + http,
 		}
