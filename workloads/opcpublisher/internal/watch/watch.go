@@ -44,13 +44,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 	if w.Log == nil {
 		w.Log = slog.New(slog.DiscardHandler)
 	}
-	b, err := os.ReadFile(w.Path)
-	if err != nil {
-		return fmt.Errorf("watch: %w", err)
-	}
-	last := sha256.Sum256(b)
-	w.OnChange(b)
-
+	// Watch first, then read: a change right after the read is not missed.
 	fw, err := fsnotify.NewWatcher()
 	if err != nil {
 		return fmt.Errorf("watch: %w", err)
@@ -60,6 +54,12 @@ func (w *Watcher) Run(ctx context.Context) error {
 	if err := fw.Add(dir); err != nil {
 		return fmt.Errorf("watch %s: %w", dir, err)
 	}
+	b, err := os.ReadFile(w.Path)
+	if err != nil {
+		return fmt.Errorf("watch: %w", err)
+	}
+	last := sha256.Sum256(b)
+	w.OnChange(b)
 	var poll <-chan time.Time
 	if w.Poll > 0 {
 		t := time.NewTicker(w.Poll)
