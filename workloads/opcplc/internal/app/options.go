@@ -116,13 +116,15 @@ func Parse(args []string, lookup func(string) (string, bool), stderr io.Writer) 
 	str(&o.LogLevel, "log level: debug, info, warn, error", "log-level")
 	str(&o.Layer, "edge.layer attribute of logs and telemetry (l2, l3, l4)", "layer")
 
-	if err := flagenv.Parse(fs, Name, args, lookup); err != nil {
+	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
-	if fs.NArg() > 0 {
-		return o, fmt.Errorf("unexpected arguments %q", fs.Args())
-	}
 	var errs []error
+	if fs.NArg() > 0 {
+		errs = append(errs, fmt.Errorf("unexpected arguments %q", fs.Args()))
+	}
+	// Environment problems are reported together with the rest.
+	errs = append(errs, flagenv.Apply(fs, Name, lookup))
 	o.Sim.CycleTime = time.Duration(cycleMs) * time.Millisecond
 	var err error
 	if o.Sim.Slow, err = slow.config(time.Duration(slow.rateSec)*time.Second, "st"); err != nil {

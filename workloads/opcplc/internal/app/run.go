@@ -58,8 +58,8 @@ func Run(ctx context.Context, o Options, stdout io.Writer) error {
 		log.Info("http listening", "addr", hs.Addr(), "paths", "/pn.json /healthz /readyz /metrics")
 		go func() { errc <- hs.Run(ctx) }()
 	}
-	log.Info("opcplc running", "nodes", len(sim.Nodes()), "fast_nodes", o.Sim.Fast.Count, "fast_rate", o.Sim.Fast.Rate,
-		"slow_nodes", o.Sim.Slow.Count, "slow_rate", o.Sim.Slow.Rate, "cycle_time", o.Sim.CycleTime, "seed", seed)
+	log.Info("opcplc running", "nodes", len(sim.Nodes()), "fast_nodes", o.Sim.Fast.Count, "fast_rate", o.Sim.Fast.Rate.String(),
+		"slow_nodes", o.Sim.Slow.Count, "slow_rate", o.Sim.Slow.Rate.String(), "cycle_time", o.Sim.CycleTime.String(), "seed", seed)
 	select {
 	case <-ctx.Done():
 		log.Info("opcplc stopping")
