@@ -317,6 +317,15 @@ func TestReadAttributesAndValuesEvolve(t *testing.T) {
 			t.Errorf("BadFastUIntArray1 never had status %v (saw %v)", want, seen)
 		}
 	}
+	// The server reports itself Running (clients use it as a keep-alive).
+	st, err := c.Read(ctx, &ua.ReadRequest{NodesToRead: []*ua.ReadValueID{
+		{NodeID: ua.NewNumericNodeID(0, id.Server_ServerStatus_State), AttributeID: ua.AttributeIDValue},
+		{NodeID: ua.NewNumericNodeID(0, id.Server_NamespaceArray), AttributeID: ua.AttributeIDValue}}})
+	if err != nil || st.Results[0].Status != ua.StatusOK || st.Results[0].Value.Value() != int32(ua.ServerStateRunning) {
+		t.Errorf("server state: %v %+v", err, st)
+	} else if nsa, _ := st.Results[1].Value.Value().([]string); len(nsa) < 2 || nsa[h.srv.NamespaceIndex()] != plc.Namespace {
+		t.Errorf("namespace array %v lacks %s at %d", nsa, plc.Namespace, h.srv.NamespaceIndex())
+	}
 	// Writes are refused: the simulation owns the values.
 	res, err := c.Write(ctx, &ua.WriteRequest{NodesToWrite: []*ua.WriteValue{{NodeID: plcNode(t, c, "StepUp"), AttributeID: ua.AttributeIDValue,
 		Value: &ua.DataValue{EncodingMask: ua.DataValueValue, Value: ua.MustVariant(uint32(1))}}}})

@@ -401,6 +401,9 @@ func (s *Server) readValue(nid *ua.NodeID, attr ua.AttributeID) *ua.DataValue {
 	if nid.Namespace() == s.ns.id {
 		return s.ns.Attribute(nid, attr)
 	}
+	if dv := s.serverStatus(nid, attr); dv != nil {
+		return dv
+	}
 	ns, err := s.srv.Namespace(int(nid.Namespace()))
 	if err != nil {
 		return badValue(ua.StatusBadNodeIDUnknown)
@@ -411,6 +414,33 @@ func (s *Server) readValue(nid *ua.NodeID, attr ua.AttributeID) *ua.DataValue {
 	}
 	cp := *dv // gopcua hands out the stored value; never let callers mutate it
 	return &cp
+}
+
+// serverStatus answers Server_ServerStatus and its State with our state: gopcua's
+// address space only reports Running once its own (unused) listener has started.
+func (s *Server) serverStatus(nid *ua.NodeID, attr ua.AttributeID) *ua.DataValue {
+	if attr != ua.AttributeIDValue || nid.Namespace() != 0 || nid.Type() > ua.NodeIDTypeNumeric {
+		return nil
+	}
+	switch nid.IntID() {
+	case id.Server_ServerStatus:
+		st := s.srv.Status()
+		st.State = s.state()
+		return goodValue(ua.NewExtensionObject(st))
+	case id.Server_ServerStatus_State:
+		return goodValue(int32(s.state()))
+	}
+	return nil
+}
+
+func (s *Server) state() ua.ServerState {
+	if s.Ready() != nil {
+		return ua.ServerStateSuspended
+	}
+	if s.ctx != nil && s.ctx.Err() != nil {
+		return ua.ServerStateShutdown
+	}
+	return ua.ServerStateRunning
 }
 
 func withTimestamps(dv *ua.DataValue, ts ua.TimestampsToReturn) *ua.DataValue {
