@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -150,4 +151,18 @@ func TestParseDelay(t *testing.T) {
 			t.Errorf("ParseDelay(%q) = %s, %v; want %s, error %v", tc.in, got, err, tc.want, tc.err)
 		}
 	}
+}
+
+// Every flag is documented in the workload's README configuration table.
+func TestEveryFlagIsInTheREADME(t *testing.T) {
+	b, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := config.Default()
+	config.FlagSet(&c, io.Discard).VisitAll(func(f *flag.Flag) {
+		if !strings.Contains(string(b), "`--"+f.Name+"`") && !strings.Contains(string(b), "`"+f.Name+"`") {
+			t.Errorf("flag --%s is not in README.md", f.Name)
+		}
+	})
 }
