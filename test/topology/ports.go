@@ -3,8 +3,10 @@ package topology
 import (
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"sort"
+	"sync"
 )
 
 // Ports allocates the loopback ports of a topology and remembers what each is for, so
@@ -27,20 +29,47 @@ func (p *Ports) Alloc(purpose string) (int, error) {
 		port = p.next
 		p.next++
 	} else {
-		for {
-			l, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				return 0, fmt.Errorf("no free port for %s: %w", purpose, err)
-			}
-			port = l.Addr().(*net.TCPAddr).Port
-			l.Close()
-			if _, taken := p.names[port]; !taken {
-				break
-			}
+		var err error
+		if port, err = freePort(); err != nil {
+			return 0, fmt.Errorf("no free port for %s: %w", purpose, err)
 		}
 	}
 	p.names[port] = purpose
 	return port, nil
+}
+
+// Free ports come from below the kernel's ephemeral range (32768–60999 by default):
+// a port the kernel handed out as free may meanwhile become the source port of some
+// outgoing connection before its server starts, which a topology of ~30 listeners
+// and as many client connections hits. Ports are handed out once per process, from a
+// random start, each checked by listening on it.
+const (
+	freeLow  = 20000
+	freeHigh = 32000
+)
+
+var (
+	freeMu   sync.Mutex
+	freeNext = freeLow + rand.IntN(freeHigh-freeLow)
+)
+
+func freePort() (int, error) {
+	freeMu.Lock()
+	defer freeMu.Unlock()
+	for tries := 0; tries < freeHigh-freeLow; tries++ {
+		port := freeNext
+		freeNext++
+		if freeNext >= freeHigh {
+			freeNext = freeLow
+		}
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		return port, nil
+	}
+	return 0, errors.New("every port in 20000-31999 is in use")
 }
 
 // Check tries to listen on every allocated port and reports each one in use, one line
