@@ -52,20 +52,20 @@ func DefaultConfig() Config {
 func (c Config) Validate() error {
 	var errs []error
 	if c.Host == "" {
-		errs = append(errs, errors.New("Host (--ph): must not be empty"))
+		errs = append(errs, fmt.Errorf("%s: must not be empty", "Host (--ph)"))
 	}
 	if c.Port < 0 || c.Port > 65535 {
-		errs = append(errs, fmt.Errorf("Port (--pn): %d is not a TCP port", c.Port))
+		errs = append(errs, fmt.Errorf("%s: %d is not a TCP port", "Port (--pn)", c.Port))
 	}
 	if c.PKIDir == "" {
-		errs = append(errs, errors.New("PKIDir (--pki): must not be empty"))
+		errs = append(errs, fmt.Errorf("%s: must not be empty", "PKIDir (--pki)"))
 	}
 	if c.DisableAnonymous && (c.DisableUserPass || len(c.Users) == 0) {
-		errs = append(errs, errors.New("DisableAnonymous (--daa): with user/password disabled too no client could log in"))
+		errs = append(errs, fmt.Errorf("%s: with user/password disabled too no client could log in", "DisableAnonymous (--daa)"))
 	}
 	for u, p := range c.Users {
 		if u == "" || p == "" {
-			errs = append(errs, fmt.Errorf("Users: user %q has an empty name or password", u))
+			errs = append(errs, fmt.Errorf("%s: user %q has an empty name or password", "Users", u))
 		}
 	}
 	if c.Chaos && (c.ChaosMin <= 0 || c.ChaosMax < c.ChaosMin) {

@@ -442,7 +442,7 @@ func (sub *subscription) run(ctx context.Context) {
 		case now := <-sub.ticker.C:
 			sub.resample(now, false)
 			q := sub.publishQueue()
-			if q == nil || len(q) == 0 {
+			if len(q) == 0 {
 				lifetimeCtr++
 			} else {
 				lifetimeCtr = 0
