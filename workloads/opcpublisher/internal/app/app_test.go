@@ -1,0 +1,79 @@
+package app_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/edgeframe/edgeframe/workloads/opcpublisher/internal/app"
+	"github.com/edgeframe/edgeframe/workloads/opcpublisher/internal/config"
+)
+
+func noEnv(string) (string, bool) { return "", false }
+
+func TestBadFlagsAreAConfigurationError(t *testing.T) {
+	err := app.Run(context.Background(), []string{"--mm=Uadp", "--bs=-1"}, noEnv, io.Discard, io.Discard)
+	if !errors.Is(err, app.ErrConfig) || !strings.Contains(err.Error(), "--mm") || !strings.Contains(err.Error(), "--bs") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestMissingPublishedNodesFileFailsAtStart(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	err := app.Run(ctx, []string{"--pf", filepath.Join(t.TempDir(), "nope.json"), "--http", "127.0.0.1:0"}, noEnv, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "--pf") || !strings.Contains(err.Error(), "nope.json") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+// An invalid file does not stop the process: every problem is logged, /readyz says why.
+func TestInvalidFileIsLoggedEntryByEntry(t *testing.T) {
+	pf := filepath.Join(t.TempDir(), "pn.json")
+	if err := os.WriteFile(pf, []byte(`[{"EndpointUrl":"http://x","OpcNodes":[{"Id":"bad"}]}]`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var out syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- app.Run(ctx, []string{"--pf", pf, "--http", "127.0.0.1:0"}, noEnv, &out, io.Discard) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "publishednodes.json applied") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	log := out.String()
+	for _, want := range []string{"entry 0: EndpointUrl", "entry 0: OpcNodes[0].Id", `"validEntries":0`} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+}
+
+// Every flag is in the README's configuration reference.
+func TestEveryFlagIsDocumented(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := config.Default()
+	c.FlagSet(io.Discard).VisitAll(func(f *flag.Flag) {
+		name := "--" + f.Name
+		if len(f.Name) == 1 {
+			name = "-" + f.Name
+		}
+		if !bytes.Contains(readme, []byte("`"+name+"`")) {
+			t.Errorf("README does not document %s", name)
+		}
+	})
+}
