@@ -8,3 +8,7 @@ log() { printf '[tools] %s\n' "$*" >&2; }
 gomod_file() {
   go mod download -json "$1" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p'
 }
+# One run of an installer at a time: a second `make tools` waits for the first one's build
+# instead of racing it in the same build directory.
+exec 9>"${EDGEFRAME_TOOLS}/.lock-$(basename "$0" .sh)"
+flock 9
