@@ -15,21 +15,28 @@ import (
 
 // BenchmarkOPCPLCFastNodes measures opcplc serving 1,000 fast nodes changing every
 // 100 ms (10,000 value changes/s) to one gopcua client subscription (publishing and
-// sampling 100 ms, queue size 10): notifications/s received, the fraction of all value
-// changes delivered (every node counts up by one per change, so gaps are exact), and
-// the opcplc process's CPU and memory. One measurement whatever b.N is (make bench
-// runs -benchtime 1x).
+// sampling 100 ms), with monitored item queue size 1 (OPC Publisher's default) and 10:
+// notifications/s received, the fraction of all value changes delivered (every node
+// counts up by one per change, so gaps are exact), values the server discarded from
+// full queues, and the opcplc process's CPU and memory. One measurement per case
+// whatever b.N is (make bench runs -benchtime 1x).
 func BenchmarkOPCPLCFastNodes(b *testing.B) {
+	for _, q := range []uint32{1, 10} {
+		b.Run(fmt.Sprintf("queue=%d", q), func(b *testing.B) { benchFastNodes(b, q) })
+	}
+}
+
+func benchFastNodes(b *testing.B, queue uint32) {
 	const (
 		nodes   = 1000
 		warmup  = 3 * time.Second
 		measure = 10 * time.Second
 	)
 	bin := testenv.BuildWorkload(b, "opcplc")
-	port := testenv.FreePort(b)
+	port, web := testenv.FreePort(b), testenv.FreePort(b)
 	proc := testenv.StartProcess(b, testenv.ProcSpec{
 		Name: "opcplc", Path: bin,
-		Args: []string{"--ph=127.0.0.1", "--pn=" + strconv.Itoa(port), "--wp=0", "--pki=" + b.TempDir(), "--ut", "--aa",
+		Args: []string{"--ph=127.0.0.1", "--pn=" + strconv.Itoa(port), "--wp=" + strconv.Itoa(web), "--pki=" + b.TempDir(), "--ut", "--aa",
 			"--fn=" + strconv.Itoa(nodes), "--vfr=100", "--sn=0"},
 		Ready: testenv.DialReady(fmt.Sprintf("127.0.0.1:%d", port)),
 	})
@@ -61,7 +68,7 @@ func BenchmarkOPCPLCFastNodes(b *testing.B) {
 	for i := range reqs {
 		reqs[i] = opcua.NewMonitoredItemCreateRequestWithDefaults(ua.NewStringNodeID(uint16(ns), fmt.Sprintf("FastUInt%d", i+1)), ua.AttributeIDValue, uint32(i+1))
 		reqs[i].RequestedParameters.SamplingInterval = 100
-		reqs[i].RequestedParameters.QueueSize = 10
+		reqs[i].RequestedParameters.QueueSize = queue
 	}
 	res, err := sub.Monitor(ctx, ua.TimestampsToReturnBoth, reqs...)
 	if err != nil {
@@ -106,10 +113,13 @@ func BenchmarkOPCPLCFastNodes(b *testing.B) {
 		}
 	}
 	count(warmup, false)
+	metrics := fmt.Sprintf("http://127.0.0.1:%d/metrics", web)
+	overflow0 := metricValue(b, metrics, "edgeframe_opcplc_queue_overflows_total")
 	cpu0, t0 := procCPU(b, proc.PID()), time.Now()
 	received := count(measure, true)
 	elapsed := time.Since(t0)
 	cpu := procCPU(b, proc.PID()) - cpu0
+	overflows := metricValue(b, metrics, "edgeframe_opcplc_queue_overflows_total") - overflow0
 	var changes uint64
 	for _, s := range spans[1:] {
 		if s.seen > 0 {
@@ -121,6 +131,7 @@ func BenchmarkOPCPLCFastNodes(b *testing.B) {
 	if changes > 0 {
 		b.ReportMetric(100*float64(received)/float64(changes), "delivered_%")
 	}
+	b.ReportMetric(overflows, "queue_discards")
 	b.ReportMetric(100*cpu.Seconds()/elapsed.Seconds(), "opcplc_cpu_%")
 	b.ReportMetric(rss, "opcplc_rss_MiB")
 	b.ReportMetric(peak, "opcplc_peak_rss_MiB")

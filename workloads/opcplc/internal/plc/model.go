@@ -103,7 +103,7 @@ func New(cfg Config, clock Clock, seed uint64) (*Simulator, error) {
 		cyc = append(cyc, s.anomaly())
 	}
 	if len(cyc) > 0 {
-		s.groups = append(s.groups, &group{name: "cycle", period: cfg.CycleTime, next: now.Add(cfg.CycleTime),
+		s.groups = append(s.groups, &group{name: "cycle", period: cfg.CycleTime, next: Aligned(now, cfg.CycleTime),
 			step: func(t time.Time) []string {
 				var ids []string
 				for _, f := range cyc {
@@ -120,13 +120,20 @@ func New(cfg Config, clock Clock, seed uint64) (*Simulator, error) {
 			continue
 		}
 		g := s.load(l.name, l.cfg)
-		g.next = now.Add(l.cfg.Rate)
+		g.next = Aligned(now, l.cfg.Rate)
 		s.groups = append(s.groups, g)
 	}
 	for i := range s.values {
 		s.values[i].Source = now
 	}
 	return s, nil
+}
+
+// Aligned is the first multiple of period (counted from the Unix epoch) after t. Steps
+// fall on these instants, so a consumer can schedule its own work half a period away
+// from them (opcplc's subscriptions do), far from every step.
+func Aligned(t time.Time, period time.Duration) time.Time {
+	return t.Add(period - time.Duration(t.UnixNano()%int64(period)))
 }
 
 func (s *Simulator) add(n *Node) *Node {

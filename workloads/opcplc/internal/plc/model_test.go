@@ -315,3 +315,13 @@ func TestAdvanceCatchingUpNotifiesEveryStepAtItsTime(t *testing.T) {
 		}
 	}
 }
+
+func TestStepsFallOnMultiplesOfTheirPeriod(t *testing.T) {
+	at := time.Unix(1000, 130*int64(time.Millisecond))
+	if got := plc.Aligned(at, 100*time.Millisecond); !got.Equal(time.Unix(1000, 200*int64(time.Millisecond))) {
+		t.Errorf("Aligned = %v", got)
+	}
+	if got := plc.Aligned(time.Unix(1000, 0), time.Second); !got.Equal(time.Unix(1001, 0)) {
+		t.Errorf("Aligned on a boundary = %v, want the next one", got)
+	}
+}

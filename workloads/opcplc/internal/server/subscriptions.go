@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/gopcua/opcua/ua"
+
+	"github.com/edgeframe/edgeframe/workloads/opcplc/internal/plc"
 )
 
 // pubReq is a queued Publish request waiting for a subscription with something to send.
@@ -421,6 +423,20 @@ func (sub *subscription) publishQueue() chan pubReq {
 // notifications, or a keep-alive after MaxKeepAliveCount empty intervals, using a queued
 // Publish request; without one it waits (late) and counts towards its lifetime.
 func (sub *subscription) run(ctx context.Context) {
+	// Publish half a period away from the instants the simulation steps on: with equal
+	// rates every publishing interval then holds exactly one step, even with jitter, and
+	// a queue of one loses nothing.
+	sub.mu.Lock()
+	interval := sub.interval
+	sub.mu.Unlock()
+	select {
+	case <-ctx.Done():
+		return
+	case <-sub.done:
+		return
+	case <-time.After(time.Until(plc.Aligned(time.Now().Add(-interval/2), interval).Add(interval / 2))):
+		sub.ticker.Reset(interval)
+	}
 	var keepAliveCtr, lifetimeCtr uint32
 	late := false
 	for {
