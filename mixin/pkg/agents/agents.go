@@ -213,7 +213,9 @@ func (h *Helm) Uninstall(ctx context.Context, namespace, name string, timeout ti
 		return false, err
 	}
 	un := action.NewUninstall(cfg)
-	un.Wait, un.Timeout = true, timeout
+	// Helm's wait would block on namespaces the chart owns until their
+	// finalizers run; callers wait for what they need themselves.
+	un.Wait, un.Timeout = false, timeout
 	if _, err := un.Run(name); err != nil {
 		if errors.Is(err, driver.ErrReleaseNotFound) || strings.Contains(err.Error(), "not found") {
 			return false, nil

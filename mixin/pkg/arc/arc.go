@@ -141,8 +141,16 @@ type Onboarding struct {
 	SubscriptionID, ResourceGroup, ResourceName, Location string
 }
 
-// ReadOnboarding returns the cluster's onboarding record, or nil when it has none.
+// ReadOnboarding returns the cluster's onboarding record, or nil when it has
+// none (a terminating azure-arc namespace counts as none).
 func ReadOnboarding(ctx context.Context, kube kubernetes.Interface) (*Onboarding, error) {
+	ns, err := kube.CoreV1().Namespaces().Get(ctx, AgentNamespace, metav1.GetOptions{})
+	if apierrors.IsNotFound(err) || (err == nil && ns.DeletionTimestamp != nil) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read namespace %s: %w", AgentNamespace, err)
+	}
 	cm, err := kube.CoreV1().ConfigMaps(AgentNamespace).Get(ctx, ClusterConfigMap, metav1.GetOptions{})
 	if apierrors.IsNotFound(err) {
 		return nil, nil
