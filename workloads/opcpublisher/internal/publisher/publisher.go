@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -370,7 +371,12 @@ func (p *Publisher) newSession(key string, cfg session.Config) *sessionRun {
 				gauge.Set(0)
 			}
 		},
-		Resumed:   func(outage time.Duration) { p.onResumed(key, outage) },
+		Resumed: func(outage time.Duration) {
+			p.gap(func(w *writer) bool { return w.session == key }, outage, "reconnect")
+		},
+		SubscriptionLost: func(writers []string, silent time.Duration) {
+			p.gap(func(w *writer) bool { return slices.Contains(writers, writerKey(w.group, w.w.Config().ID)) }, silent, "lost subscription")
+		},
 		ItemError: func(session.Item, error) { p.m.RefusedItems.Inc() },
 	}, p.log)
 	return r
@@ -452,20 +458,25 @@ func rounds(vs []encoding.Value) [][]encoding.Value {
 	return out
 }
 
-// onResumed makes the outage visible: each writer of the session skips the sequence
-// numbers of the publishing intervals it missed, and the skip is logged and counted.
-func (p *Publisher) onResumed(sessionKey string, outage time.Duration) {
+// gap makes an outage visible: each affected writer skips the sequence numbers of the
+// publishing intervals it missed, and the skip is logged and counted.
+func (p *Publisher) gap(affected func(*writer) bool, outage time.Duration, cause string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, w := range p.writers {
-		if w.session != sessionKey || w.interval <= 0 {
+		if !affected(w) || w.interval <= 0 {
 			continue
 		}
 		missed := uint32(outage / w.interval)
-		last, next := w.w.Gap(missed)
-		p.m.DataGaps.Inc()
+		last, next := w.w.Gap(missed) // also makes the next message a key frame
 		cfg := w.w.Config()
-		p.log.Warn("data gap after reconnect: sequence numbers skip the missed publishing intervals",
+		if missed == 0 {
+			p.log.Info("resumed after "+cause+" without a missed publishing interval", "group", cfg.Group, "writer", cfg.ID,
+				"outage", outage.Round(time.Millisecond).String(), "nextSequence", next)
+			continue
+		}
+		p.m.DataGaps.Inc()
+		p.log.Warn("data gap after "+cause+": sequence numbers skip the missed publishing intervals",
 			"group", cfg.Group, "writer", cfg.ID, "outage", outage.Round(time.Millisecond).String(),
 			"missedIntervals", missed, "lastSequence", last, "nextSequence", next)
 	}

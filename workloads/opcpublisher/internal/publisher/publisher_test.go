@@ -336,3 +336,22 @@ func TestHeartbeatResendsLastValue(t *testing.T) {
 		t.Errorf("heartbeats %s apart, want about 1 s", gap)
 	}
 }
+
+// opcplc --chaos drops sessions and deletes subscriptions at random: the publisher keeps
+// recovering, the data keeps coming and every writer's sequence numbers only move forward.
+func TestSurvivesOPCPLCChaos(t *testing.T) {
+	plc := testenv.StartOPCPLC(t, testenv.OPCPLCSpec{Unsecure: true, Args: []string{"--fn", "2", "--vfr", "100", "--chaos", "--chaos-min", "1s", "--chaos-max", "2s"}})
+	_, s, logs, _ := start(t, publisher.Options{MessagingMode: publisher.ModePubSub, BatchSize: 1}, pnFor(plc.Endpoint, "chaos", 0))
+	time.Sleep(8 * time.Second)
+	n := len(s.items())
+	waitFor(t, 10*time.Second, "data stopped under chaos", func() bool { return len(s.items()) > n+5 })
+	last := map[any]uint32{}
+	for _, it := range s.items() {
+		m := decodeNet(t, it).Messages[0]
+		if m.SequenceNumber <= last[m.DataSetWriterID] {
+			t.Fatalf("writer %v sequence went from %d to %d", m.DataSetWriterID, last[m.DataSetWriterID], m.SequenceNumber)
+		}
+		last[m.DataSetWriterID] = m.SequenceNumber
+	}
+	t.Logf("%d messages, %d outages with a data gap", len(s.items()), strings.Count(logs.String(), "data gap after"))
+}

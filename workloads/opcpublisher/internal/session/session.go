@@ -100,6 +100,10 @@ type Handlers struct {
 	Resumed func(outage time.Duration)
 	// ItemError reports an item the server refused (bad node id, unknown namespace…).
 	ItemError func(it Item, err error)
+	// SubscriptionLost is called when the server lost a subscription while the session
+	// lived on, after it was created again: writers are the Item.Writer values it
+	// carried, silent how long it had delivered nothing.
+	SubscriptionLost func(writers []string, silent time.Duration)
 }
 
 // Session is one endpoint's session.
@@ -276,6 +280,7 @@ type sub struct {
 	interval time.Duration
 	s        *opcua.Subscription
 	byHandle map[uint32]*monItem
+	lastData time.Time // last notification, or creation
 }
 
 type monItem struct {
@@ -434,6 +439,73 @@ func (s *Session) keepAlive(ctx context.Context, c *conn) error {
 	if st := res.Results[0].Status; st != ua.StatusOK {
 		return fmt.Errorf("server state: %w", st)
 	}
+	return s.checkSubscriptions(ctx, c)
+}
+
+// checkSubscriptions asks the server whether our subscriptions still exist (a server
+// may delete one, e.g. when its lifetime expired or under opcplc --chaos, while the
+// session lives on; gopcua does not report that). A lost subscription is forgotten
+// and apply creates it again with its items.
+func (s *Session) checkSubscriptions(ctx context.Context, c *conn) error {
+	if len(c.subs) == 0 {
+		return nil
+	}
+	var ids []uint32
+	for _, sb := range c.subs {
+		ids = append(ids, sb.s.SubscriptionID)
+	}
+	var res *ua.SetPublishingModeResponse
+	err := c.client.Send(ctx, &ua.SetPublishingModeRequest{PublishingEnabled: true, SubscriptionIDs: ids}, func(v ua.Response) error {
+		r, ok := v.(*ua.SetPublishingModeResponse)
+		if !ok {
+			return fmt.Errorf("unexpected response %T", v)
+		}
+		res = r
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("check subscriptions: %w", err)
+	}
+	lost := map[string]time.Duration{}
+	for i, st := range res.Results {
+		if i >= len(ids) || st == ua.StatusOK {
+			continue
+		}
+		sb := c.bySubID[ids[i]]
+		if sb == nil {
+			continue
+		}
+		for _, mi := range sb.byHandle {
+			lost[mi.item.Writer] = max(lost[mi.item.Writer], time.Since(sb.lastData))
+		}
+		s.log.Warn("subscription lost on the server, recreating it", "subscription", ids[i], "publishing_interval", sb.interval.String(),
+			"items", len(sb.byHandle), "status", st.Error())
+		_ = sb.s.Cancel(ctx) // forget it in the client; the server already has
+		for key, mi := range c.items {
+			if mi.sub == sb {
+				delete(c.items, key)
+			}
+		}
+		delete(c.subs, sb.interval)
+		delete(c.bySubID, ids[i])
+	}
+	if len(lost) == 0 {
+		return nil
+	}
+	if err := s.apply(ctx, c); err != nil {
+		return err
+	}
+	s.setLive(c)
+	if s.h.SubscriptionLost != nil {
+		var writers []string
+		var silent time.Duration
+		for w, d := range lost {
+			writers = append(writers, w)
+			silent = max(silent, d)
+		}
+		sort.Strings(writers)
+		s.h.SubscriptionLost(writers, silent)
+	}
 	return nil
 }
 
@@ -455,6 +527,7 @@ func (s *Session) dispatch(c *conn, n *opcua.PublishNotificationData) error {
 	if sb == nil {
 		return nil
 	}
+	sb.lastData = time.Now()
 	changes := make([]Change, 0, len(dcn.MonitoredItems))
 	for _, mi := range dcn.MonitoredItems {
 		if mi == nil || mi.Value == nil {
@@ -547,7 +620,7 @@ func (s *Session) subscription(ctx context.Context, c *conn, interval time.Durat
 	if err != nil {
 		return nil, fmt.Errorf("create subscription (publishing interval %s): %w", interval, err)
 	}
-	sb := &sub{interval: interval, s: os, byHandle: map[uint32]*monItem{}}
+	sb := &sub{interval: interval, s: os, byHandle: map[uint32]*monItem{}, lastData: time.Now()}
 	c.subs[interval] = sb
 	c.bySubID[os.SubscriptionID] = sb
 	s.log.Info("subscription created", "publishing_interval", interval.String(), "revised", os.RevisedPublishingInterval.String(), "id", os.SubscriptionID)
