@@ -6,11 +6,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"go.opentelemetry.io/otel/sdk/trace/tracetest"
+	"go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/edgeframe/edgeframe/pkg/backoff"
@@ -22,6 +26,8 @@ import (
 	"github.com/edgeframe/edgeframe/workloads/opcpublisher/internal/publisher"
 	"github.com/edgeframe/edgeframe/workloads/opcpublisher/internal/session"
 )
+
+var traceparentRE = regexp.MustCompile(`^00-[0-9a-f]{32}-[0-9a-f]{16}-01$`)
 
 // sink stands in for the Dapr sidecar seam (the send queue); the OPC UA side is real.
 type sink struct {
@@ -68,6 +74,11 @@ type netMsg struct {
 
 func start(t *testing.T, opts publisher.Options, pn string) (*publisher.Publisher, *sink, *syncBuf, context.CancelFunc) {
 	t.Helper()
+	return startTraced(t, opts, pn, tracenoop.NewTracerProvider())
+}
+
+func startTraced(t *testing.T, opts publisher.Options, pn string, tp trace.TracerProvider) (*publisher.Publisher, *sink, *syncBuf, context.CancelFunc) {
+	t.Helper()
 	f, err := pnjson.Parse([]byte(pn))
 	if err != nil {
 		t.Fatalf("pn.json: %v", err)
@@ -80,7 +91,7 @@ func start(t *testing.T, opts publisher.Options, pn string) (*publisher.Publishe
 		opts.PubSub = "edge-pubsub"
 	}
 	opts.Level, opts.PublisherID = "l2", "test-pub"
-	p := publisher.New(opts, s, publisher.NewMetrics(observe.NewRegistry(), func() int { return 0 }), tracenoop.NewTracerProvider(), log)
+	p := publisher.New(opts, s, publisher.NewMetrics(observe.NewRegistry(), func() int { return 0 }), tp, log)
 	p.Apply(f)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -231,7 +242,9 @@ func TestPubSubAgainstOPCPLCWithRestart(t *testing.T) {
 
 func TestSamplesModeAndBatchingByCount(t *testing.T) {
 	plc := testenv.StartOPCPLC(t, testenv.OPCPLCSpec{Unsecure: true, Args: []string{"--fn", "2", "--vfr", "100"}})
-	_, s, _, _ := start(t, publisher.Options{MessagingMode: publisher.ModeSamples, BatchSize: 5, BatchInterval: time.Minute}, pnFor(plc.Endpoint, "plc2", 0))
+	spans := tracetest.NewSpanRecorder()
+	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
+	_, s, _, _ := startTraced(t, publisher.Options{MessagingMode: publisher.ModeSamples, BatchSize: 5, BatchInterval: time.Minute}, pnFor(plc.Endpoint, "plc2", 0), tp)
 	waitFor(t, 30*time.Second, "no messages", func() bool { return len(s.items()) >= 4 })
 	for i, it := range s.items()[:4] {
 		var d struct {
@@ -248,6 +261,16 @@ func TestSamplesModeAndBatchingByCount(t *testing.T) {
 		}
 		if len(d.Samples) != 5 || it.Event.ID != cloudevent.NewID("opcua", "plc2", int64(i+1)) {
 			t.Fatalf("batch %d: %d samples, id %s", i, len(d.Samples), it.Event.ID)
+		}
+		if !traceparentRE.MatchString(it.Event.TraceParent) {
+			t.Fatalf("event %s traceparent %q", it.Event.ID, it.Event.TraceParent)
+		}
+		found := false
+		for _, sp := range spans.Ended() {
+			found = found || strings.Contains(it.Event.TraceParent, sp.SpanContext().SpanID().String())
+		}
+		if !found {
+			t.Errorf("traceparent %s is not a recorded publish span", it.Event.TraceParent)
 		}
 		for _, sm := range d.Samples {
 			if !strings.HasPrefix(sm.NodeID, "nsu=http://microsoft.com/Opc/OpcPlc/;s=") || sm.EndpointURL != plc.Endpoint || sm.SequenceNumber == 0 || sm.Value.Value == nil {
