@@ -13,6 +13,3 @@
 {{- if not $img.tag }}{{ $_ := set $img "tag" .ctx.Chart.AppVersion }}{{ end -}}
 {{ include "edge-lib.image" $img }}
 {{- end }}
-
-{{/* Environment variable prefix of a workload (EDGEFRAME_<NAME>_). */}}
-{{- define "edge-workloads.envPrefix" -}}EDGEFRAME_{{ upper . }}_{{- end }}
