@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"os/exec"
@@ -52,21 +53,32 @@ func BuildWorkload(t testing.TB, name string) string {
 			b.err = err
 			return
 		}
-		dir, err := os.MkdirTemp("", "edgeframe-build-"+name+"-")
-		if err != nil {
+		// One stable location per user, replaced atomically: no build output piles up
+		// in /tmp across runs, and a test binary that already runs the previous build
+		// keeps its (unlinked) file.
+		sum := sha256.Sum256([]byte(root))
+		dir := filepath.Join(os.TempDir(), fmt.Sprintf("edgeframe-workloads-%d-%x", os.Getuid(), sum[:6]))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
 			b.err = err
 			return
 		}
-		b.path = filepath.Join(dir, name)
 		gobin, err := exec.LookPath("go")
 		if err != nil {
 			b.err = fmt.Errorf("the go command is not on PATH: %w", err)
 			return
 		}
-		cmd := exec.Command(gobin, "build", "-o", b.path, "./workloads/"+name+"/cmd/"+name)
+		tmp := filepath.Join(dir, fmt.Sprintf(".%s.%d.tmp", name, os.Getpid()))
+		cmd := exec.Command(gobin, "build", "-o", tmp, "./workloads/"+name+"/cmd/"+name)
 		cmd.Dir = root
 		if out, err := cmd.CombinedOutput(); err != nil {
+			os.Remove(tmp)
 			b.err = fmt.Errorf("go build ./workloads/%s/cmd/%s: %w\n%s", name, name, err, out)
+			return
+		}
+		b.path = filepath.Join(dir, name)
+		if err := os.Rename(tmp, b.path); err != nil {
+			os.Remove(tmp)
+			b.err = err
 		}
 	})
 	if b.err != nil {
