@@ -54,8 +54,10 @@ func BenchmarkTopology(b *testing.B) {
 	waitDeliveries(b, mon, 30*time.Second)
 	time.Sleep(5 * time.Second) // warm-up
 	before := len(mon.Latencies())
+	c0 := levelCounts(mon)
 	time.Sleep(measureWindow)
 	lat := mon.Latencies()[before:]
+	b.Logf("(3) per-level rates: %s", levelRates(c0, levelCounts(mon), measureWindow))
 	p50, p99 := topology.Percentile(lat, 50), topology.Percentile(lat, 99)
 	atRate := float64(len(lat)) / measureWindow.Seconds()
 	b.ReportMetric(atRate, "delivered_msg/s_at_1000")
@@ -121,13 +123,30 @@ func maxRate(b *testing.B, topo *topology.Topology, mon *topology.Monitor) (sink
 		}()
 	}
 	time.Sleep(5 * time.Second) // warm-up
-	d0, p0, t0 := mon.Sample(ctx).Delivered, published.Load(), time.Now()
+	d0, p0, t0, c0 := mon.Sample(ctx).Delivered, published.Load(), time.Now(), levelCounts(mon)
 	time.Sleep(measureWindow)
 	d1, p1 := mon.Sample(ctx).Delivered, published.Load()
+	b.Logf("(2) per-level rates: %s", levelRates(c0, levelCounts(mon), time.Since(t0)))
 	el := time.Since(t0).Seconds()
 	cancel()
 	wg.Wait()
 	return float64(d1-d0) / el, float64(p1-p0) / el
+}
+
+func levelCounts(mon *topology.Monitor) map[string]int64 {
+	out := map[string]int64{}
+	for l, tap := range mon.Taps {
+		out[l] = tap.Count()
+	}
+	return out
+}
+
+func levelRates(c0, c1 map[string]int64, d time.Duration) string {
+	var parts []string
+	for _, l := range topology.Levels {
+		parts = append(parts, fmt.Sprintf("%s %.0f msg/s", strings.ToUpper(l), float64(c1[l]-c0[l])/d.Seconds()))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
