@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -16,7 +19,7 @@ import (
 // brokerExtra lets the L4 broker hold what the gateway has not acknowledged yet
 // (mosquitto's default queue of 1000 messages per client would drop messages during a
 // gateway restart at 1,000 msg/s).
-const brokerExtra = "max_queued_messages 1000000\nmax_inflight_messages 0\n"
+const brokerExtra = "max_queued_messages 1000000\nmax_inflight_messages 100\n"
 
 // TestKillMinus9DuringA1000MessagePerSecondStream runs the real binary behind a real
 // daprd and mosquitto, kills it with SIGKILL twice while 1,000 msg/s stream in, restarts
@@ -78,4 +81,97 @@ func TestKillMinus9DuringA1000MessagePerSecondStream(t *testing.T) {
 	if strings.Contains(gw.Log(), `"level":"ERROR"`) {
 		t.Logf("gateway log has errors:\n%s", gw.Log())
 	}
+}
+
+// BenchmarkLivePathAndPeakRSS pushes 20,000 ~1 KiB CloudEvents through mosquitto and
+// daprd into the real binary as fast as the path takes them, and reports the live-path
+// ingest rate (messages acknowledged to Dapr per second) and the gateway's peak RSS
+// (VmHWM, which excludes the page cache). Target: ≤ 30 MiB.
+func BenchmarkLivePathAndPeakRSS(b *testing.B) {
+	bin := testenv.BuildWorkload(b, "datagateway")
+	broker := testenv.StartMosquitto(b, testenv.MosquittoSpec{Extra: brokerExtra})
+	dataDir := b.TempDir()
+	appPort, httpPort := testenv.FreePort(b), testenv.FreePort(b)
+	metricsURL := fmt.Sprintf("http://127.0.0.1:%d/metrics", httpPort)
+	gw := testenv.StartProcess(b, testenv.ProcSpec{
+		Name: "datagateway", Path: bin,
+		Args:  []string{"--data-dir", dataDir, "--app-port", strconv.Itoa(appPort), "--http-addr", fmt.Sprintf("127.0.0.1:%d", httpPort), "--pprof"},
+		Env:   []string{"EDGEFRAME_DATAGATEWAY_CONFIG="},
+		Ready: testenv.HTTPReady(fmt.Sprintf("http://127.0.0.1:%d/readyz", httpPort)),
+	})
+	gwtest.Sidecar(b, broker.URL, appPort)
+	pub := gwtest.NewPublisher(b, broker.URL, "bench")
+	gwtest.Eventually(b, 30*time.Second, "the first message accepted", func() bool {
+		raw, id := pub.Event(850)
+		pub.PublishOne(b, raw, id)
+		time.Sleep(200 * time.Millisecond)
+		return counter(b, metricsURL, `edgeframe_datagateway_received_messages_total{result="accepted"}`) > 0
+	})
+	const n = 20000
+	b.ResetTimer()
+	var rate float64
+	for i := 0; i < b.N; i++ {
+		before := counter(b, metricsURL, `edgeframe_datagateway_received_messages_total{result="accepted"}`)
+		start := time.Now()
+		ctx, stop := context.WithCancel(context.Background())
+		go pub.Run(ctx, 50000, 850)
+		gwtest.Eventually(b, 5*time.Minute, "20,000 messages accepted", func() bool {
+			return counter(b, metricsURL, `edgeframe_datagateway_received_messages_total{result="accepted"}`)-before >= n
+		})
+		stop()
+		rate = n / time.Since(start).Seconds()
+	}
+	b.StopTimer()
+	gwtest.Eventually(b, 2*time.Minute, "the backlog to drain", func() bool {
+		return counter(b, metricsURL, `edgeframe_datagateway_backlog_messages{sink="local"}`) == 0
+	})
+	hwm := vmHWM(b, gw.PID())
+	if out := os.Getenv("DATAGATEWAY_BENCH_HEAP"); out != "" {
+		resp, err := http.Get(fmt.Sprintf("http://127.0.0.1:%d/debug/pprof/heap", httpPort))
+		if err == nil {
+			data, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			_ = os.WriteFile(out, data, 0o600)
+		}
+	}
+	for _, m := range []string{"go_memstats_heap_inuse_bytes", "go_memstats_sys_bytes", "go_goroutines", "go_memstats_heap_objects"} {
+		b.Logf("%s %.0f", m, counter(b, metricsURL, m))
+	}
+	b.ReportMetric(rate, "live-msg/s")
+	b.ReportMetric(float64(hwm)/1024, "peak-RSS-MiB")
+}
+
+// counter reads one sample from a Prometheus text exposition.
+func counter(t testing.TB, url, series string) float64 {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, line := range strings.Split(string(body), "\n") {
+		if v, ok := strings.CutPrefix(line, series+" "); ok {
+			f, _ := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return f
+		}
+	}
+	return 0
+}
+
+// vmHWM is the peak resident set size of pid in KiB.
+func vmHWM(t testing.TB, pid int) int {
+	t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")))
+			return kb
+		}
+	}
+	t.Fatal("no VmHWM")
+	return 0
 }

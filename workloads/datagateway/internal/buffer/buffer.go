@@ -158,8 +158,9 @@ type Buffer struct {
 	next     uint64 // offset of the next durable record
 	cursors  map[string]Position
 	dirty    map[string]bool
-	err      error // sticky write error
-	refusing bool  // the last Append was refused for lack of room
+	err      error  // sticky write error
+	refusing bool   // the last Append was refused for lack of room
+	wbuf     []byte // the committer's write buffer
 	closed   bool
 	notify   chan struct{} // closed when new records become durable
 	kick     chan struct{}
@@ -511,7 +512,12 @@ func (b *Buffer) commit() {
 		}
 		return
 	}
-	var buf []byte
+	buf := b.wbuf[:0]
+	defer func() {
+		if cap(buf) <= 4<<20 {
+			b.wbuf = buf[:0] // reuse the write buffer; let a rare huge one go
+		}
+	}()
 	i := 0
 	for i < len(batch) {
 		b.mu.Lock()

@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"runtime/debug"
 	"strconv"
 
 	"go.yaml.in/yaml/v3"
@@ -29,6 +31,8 @@ type Settings struct {
 	Region      string
 	Cluster     string
 	PrintConfig bool
+	Pprof       bool
+	MemoryLimit config.ByteSize
 }
 
 // Parse reads flags (with EDGEFRAME_DATAGATEWAY_* fallbacks), loads the YAML file and
@@ -47,6 +51,8 @@ func Parse(args []string, lookup func(string) (string, bool), stderr io.Writer) 
 	fs.StringVar(&s.Layer, "layer", "l4", "ISA-95 level (edge.layer)")
 	fs.StringVar(&s.Region, "region", "", "edge.region resource attribute")
 	fs.StringVar(&s.Cluster, "cluster", "", "k8s.cluster.name resource attribute")
+	fs.Var(&s.MemoryLimit, "memory-limit", "Go soft memory limit (GOMEMLIMIT wins when set; 0 = none)")
+	fs.BoolVar(&s.Pprof, "pprof", false, "serve net/http/pprof under /debug/pprof/ on --http-addr")
 	fs.BoolVar(&s.PrintConfig, "print-config", false, "print the resolved configuration as YAML and exit")
 	if err := flagenv.Parse(fs, AppID, args, lookup); err != nil {
 		return s, err
@@ -75,6 +81,9 @@ func Run(ctx context.Context, s Settings, stdout io.Writer) error {
 	if s.PrintConfig {
 		return yaml.NewEncoder(stdout).Encode(s.Config)
 	}
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set && s.MemoryLimit > 0 {
+		debug.SetMemoryLimit(int64(s.MemoryLimit))
+	}
 	level, _ := observe.ParseLevel(s.LogLevel)
 	log := observe.NewLogger(stdout, AppID, s.Layer, level)
 	reg := observe.NewRegistry()
@@ -85,7 +94,7 @@ func Run(ctx context.Context, s Settings, stdout io.Writer) error {
 	defer func() { _ = tel.Shutdown(context.Background()) }()
 	g, err := New(s.Config, Options{
 		AppAddr: ":" + strconv.Itoa(s.AppPort), HTTPAddr: s.HTTPAddr,
-		Logger: log, Tracer: tel.Tracer, Registry: reg,
+		Logger: log, Tracer: tel.Tracer, Registry: reg, Pprof: s.Pprof,
 	})
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http/pprof"
 	"sync"
 	"time"
 
@@ -35,6 +36,8 @@ type Options struct {
 	Logger   *slog.Logger
 	Tracer   trace.TracerProvider
 	Registry *prometheus.Registry
+	// Pprof serves net/http/pprof under /debug/pprof/ on the HTTP address.
+	Pprof bool
 	// Sinks, when set, replaces building sinks from the configuration (tests wrap real
 	// sinks to take them offline). Keys are sink names.
 	Sinks map[string]sink.Sink
@@ -125,6 +128,10 @@ func New(cfg config.Config, o Options) (*Gateway, error) {
 		g.closeSinks()
 		g.Buffer.Close()
 		return nil, err
+	}
+	if o.Pprof {
+		g.http.Mux.HandleFunc("/debug/pprof/", pprof.Index)
+		g.http.Mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	}
 	return g, nil
 }

@@ -20,6 +20,7 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
+	"google.golang.org/grpc"
 
 	"github.com/edgeframe/edgeframe/pkg/cloudevent"
 	"github.com/edgeframe/edgeframe/workloads/datagateway/internal/buffer"
@@ -138,6 +139,9 @@ func (h *Handler) Handle(ctx context.Context, e *common.TopicEvent) (retry bool,
 type ServiceOptions struct {
 	PubSub string
 	Topics []string
+	// MaxConcurrent bounds the deliveries handled at once (HTTP/2 streams); daprd waits
+	// for a free stream, which bounds the gateway's memory (default 128).
+	MaxConcurrent uint32
 }
 
 // NewService returns the go-sdk gRPC service on lis with h subscribed to every topic
@@ -147,7 +151,12 @@ type ServiceOptions struct {
 // subscription disables the SDK's topic validation: it is the handler for every topic
 // of the pub/sub; the others are listed so daprd subscribes to them.
 func NewService(lis net.Listener, o ServiceOptions, h *Handler) (common.Service, error) {
-	s := daprd.NewServiceWithListener(lis)
+	if o.MaxConcurrent == 0 {
+		o.MaxConcurrent = 128
+	}
+	// Fixed HTTP/2 windows (no BDP growth up to 16 MiB) bound what daprd can push ahead.
+	s := daprd.NewServiceWithListener(lis, grpc.MaxConcurrentStreams(o.MaxConcurrent),
+		grpc.InitialWindowSize(64<<10), grpc.InitialConnWindowSize(1<<20))
 	for i, t := range o.Topics {
 		sub := &common.Subscription{PubsubName: o.PubSub, Topic: t, Metadata: map[string]string{"rawPayload": "true"}, DisableTopicValidation: i == 0}
 		if err := s.AddTopicEventHandler(sub, h.Handle); err != nil {

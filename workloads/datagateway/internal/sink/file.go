@@ -42,8 +42,12 @@ func (f *File) Name() string { return f.name }
 
 // Write appends the batch's lines with one write (and one fsync).
 func (f *File) Write(_ context.Context, msgs []message.Message) error {
+	size := 0
+	for _, m := range msgs {
+		size += len(m.Event) + len(m.ID) + len(m.Topic) + len(m.Key) + 128
+	}
 	var (
-		buf []byte
+		buf = make([]byte, 0, size)
 		err error
 		be  BatchError
 	)
