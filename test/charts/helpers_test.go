@@ -88,7 +88,8 @@ func objects(t testing.TB, manifest string) []*unstructured.Unstructured {
 func stripComments(doc []byte) []byte {
 	var b bytes.Buffer
 	for _, line := range bytes.Split(doc, []byte("\n")) {
-		if !bytes.HasPrefix(bytes.TrimSpace(line), []byte("#")) {
+		trimmed := bytes.TrimSpace(line)
+		if !bytes.HasPrefix(trimmed, []byte("#")) && !bytes.Equal(trimmed, []byte("---")) {
 			b.Write(line)
 			b.WriteByte('\n')
 		}
