@@ -36,7 +36,7 @@ func benchFastNodes(b *testing.B, queue uint32) {
 	port, web := testenv.FreePort(b), testenv.FreePort(b)
 	proc := testenv.StartProcess(b, testenv.ProcSpec{
 		Name: "opcplc", Path: bin,
-		Args: []string{"--ph=127.0.0.1", "--pn=" + strconv.Itoa(port), "--wp=" + strconv.Itoa(web), "--pki=" + b.TempDir(), "--ut", "--aa",
+		Args: []string{"--ph=127.0.0.1", "--listen=127.0.0.1", "--pn=" + strconv.Itoa(port), "--wp=" + strconv.Itoa(web), "--pki=" + b.TempDir(), "--ut", "--aa",
 			"--fn=" + strconv.Itoa(nodes), "--vfr=100", "--sn=0"},
 		Ready: testenv.DialReady(fmt.Sprintf("127.0.0.1:%d", port)),
 	})

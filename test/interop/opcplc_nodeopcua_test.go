@@ -35,7 +35,7 @@ func startOPCPLC(t *testing.T, args ...string) string {
 	port := testenv.FreePort(t)
 	testenv.StartProcess(t, testenv.ProcSpec{
 		Name: "opcplc", Path: bin,
-		Args:  append([]string{"--ph=127.0.0.1", "--pn=" + strconv.Itoa(port), "--wp=0", "--pki=" + filepath.Join(t.TempDir(), "pki")}, args...),
+		Args:  append([]string{"--ph=127.0.0.1", "--listen=127.0.0.1", "--pn=" + strconv.Itoa(port), "--wp=0", "--pki=" + filepath.Join(t.TempDir(), "pki")}, args...),
 		Ready: testenv.DialReady(fmt.Sprintf("127.0.0.1:%d", port)),
 	})
 	return fmt.Sprintf("opc.tcp://127.0.0.1:%d", port)

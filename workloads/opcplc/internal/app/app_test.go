@@ -78,7 +78,7 @@ func TestBadConfigurationNamesEveryProblem(t *testing.T) {
 
 func TestRunServesPNJSONHealthAndMetrics(t *testing.T) {
 	web, opc := testenv.FreePort(t), testenv.FreePort(t)
-	o, err := app.Parse([]string{"--ph=127.0.0.1", fmt.Sprintf("--pn=%d", opc), fmt.Sprintf("--wp=%d", web), "--ut",
+	o, err := app.Parse([]string{"--ph=127.0.0.1", "--listen=127.0.0.1", fmt.Sprintf("--pn=%d", opc), fmt.Sprintf("--wp=%d", web), "--ut",
 		"--pki=" + filepath.Join(t.TempDir(), "pki"), "--fn=5", "--vfr=100", "--writer-group=plc1"}, env(nil), io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -95,7 +95,7 @@ func TestRunServesPNJSONHealthAndMetrics(t *testing.T) {
 	base := fmt.Sprintf("http://127.0.0.1:%d", web)
 	get := func(path string) (int, string) {
 		var last error
-		for range 100 {
+		for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); {
 			resp, err := http.Get(base + path)
 			if err == nil {
 				b, _ := io.ReadAll(resp.Body)

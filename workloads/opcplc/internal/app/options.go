@@ -68,7 +68,8 @@ func Parse(args []string, lookup func(string) (string, bool), stderr io.Writer) 
 
 	sc := &o.Server
 	num(&sc.Port, "OPC UA TCP port", "pn", "portnum")
-	str(&sc.Host, "host name of the endpoint URL and certificate (the listener binds it)", "ph", "plchostname")
+	str(&sc.Host, "host name in the endpoint URL and the certificate", "ph", "plchostname")
+	str(&sc.Listen, "address the OPC UA listener binds (empty = every interface)", "listen")
 	boo(&sc.UnsecureTransport, "also offer SecurityPolicy None", "ut", "unsecuretransport")
 	boo(&sc.AutoAccept, "accept every client certificate", "aa", "autoaccept")
 	boo(&sc.DisableAnonymous, "refuse anonymous users", "daa", "disableanonymousauth")

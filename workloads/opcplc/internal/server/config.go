@@ -15,7 +15,8 @@ import (
 
 // Config is the OPC UA side of opcplc.
 type Config struct {
-	Host              string            // --ph: host name in the endpoint URL and the certificate; the listener binds it
+	Host              string            // --ph: host name in the endpoint URL and the certificate
+	Listen            string            // --listen: address to bind ("" = every interface)
 	Port              int               // --pn
 	UnsecureTransport bool              // --ut: also offer SecurityPolicy None
 	AutoAccept        bool              // --aa: trust every client certificate

@@ -43,7 +43,7 @@ func testLogger(t *testing.T) *slog.Logger {
 func start(t *testing.T, mutate func(*server.Config, *plc.Config)) *harness {
 	t.Helper()
 	cfg := server.DefaultConfig()
-	cfg.Host, cfg.Port, cfg.PKIDir = "127.0.0.1", testenv.FreePort(t), t.TempDir()
+	cfg.Host, cfg.Listen, cfg.Port, cfg.PKIDir = "127.0.0.1", "127.0.0.1", testenv.FreePort(t), t.TempDir()
 	simCfg := plc.DefaultConfig()
 	if mutate != nil {
 		mutate(&cfg, &simCfg)

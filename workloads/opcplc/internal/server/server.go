@@ -102,7 +102,7 @@ func (s *Server) NamespaceIndex() uint16 { return s.ns.id }
 // Start listens and serves until ctx ends or Close is called.
 func (s *Server) Start(ctx context.Context) error {
 	s.ctx, s.cancel = context.WithCancel(ctx)
-	l, err := net.Listen("tcp", net.JoinHostPort(s.cfg.Host, strconv.Itoa(s.cfg.Port)))
+	l, err := net.Listen("tcp", net.JoinHostPort(s.cfg.Listen, strconv.Itoa(s.cfg.Port)))
 	if err != nil {
 		return fmt.Errorf("opc ua listen on %s: %w", s.Endpoint(), err)
 	}
