@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
 	"regexp"
 	"strings"
 	"sync"
@@ -377,4 +379,42 @@ func TestSurvivesOPCPLCChaos(t *testing.T) {
 		last[m.DataSetWriterID] = m.SequenceNumber
 	}
 	t.Logf("%d messages, %d outages with a data gap", len(s.items()), strings.Count(logs.String(), "data gap after"))
+}
+
+// opcplc's /pn.json is valid input as it is: no error, no warning, and every node it
+// lists delivers values.
+func TestOPCPLCPublishedNodesJSONIsValidInput(t *testing.T) {
+	plc := testenv.StartOPCPLC(t, testenv.OPCPLCSpec{Unsecure: true, Args: []string{"--fn", "3", "--vfr", "200", "--sn", "2", "--sr", "1"}})
+	resp, err := http.Get(plc.WebURL + "/pn.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /pn.json: %s %v", resp.Status, err)
+	}
+	f, err := pnjson.Parse(b)
+	if err != nil || len(f.Warnings) > 0 {
+		t.Fatalf("opcplc's /pn.json: %v, warnings %v", err, f.Warnings)
+	}
+	fields := map[string]bool{}
+	for _, e := range f.Entries {
+		for _, n := range e.Nodes {
+			fields[n.FieldName()] = true
+		}
+	}
+	_, s, _, _ := start(t, publisher.Options{MessagingMode: publisher.ModePubSub, BatchSize: 1}, string(b))
+	seen := map[string]bool{}
+	waitFor(t, 30*time.Second, "not every node delivered", func() bool {
+		for _, it := range s.items() {
+			for _, m := range decodeNet(t, it).Messages {
+				for f := range m.Payload {
+					seen[f] = true
+				}
+			}
+		}
+		return len(seen) == len(fields)
+	})
+	t.Logf("%d nodes from /pn.json all delivered", len(fields))
 }
