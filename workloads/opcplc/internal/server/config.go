@@ -1,10 +1,12 @@
-// Package server serves the plc simulation over OPC UA with gopcua's server stack
-// (transport, secure channels, CreateSession, discovery) and our own implementation of
-// the services gopcua v0.8.0 lacks or gets wrong: user authentication and certificate
-// trust in ActivateSession, session-checked Read/Browse/Write, subscriptions with
-// keep-alive, lifetime, acknowledgements, republish and transfer, and monitored items
-// with sampling interval, queue size, monitoring mode and data change filters. It also
-// injects faults (--chaos) and exports Prometheus metrics.
+// Package server serves the plc simulation over OPC UA. It is built on gopcua v0.8.0's
+// protocol packages (ua encoding, uacp transport, uasc secure channels and crypto) and
+// uses gopcua's server package only for the namespace-0 address space. gopcua's server
+// cannot open Sign/SignAndEncrypt channels and lacks or stubs most services, so the rest
+// is ours: the channel broker (transport.go), discovery, sessions with user
+// authentication and a certificate trust store, session-checked Read/Browse/Write/
+// TranslateBrowsePaths, subscriptions with keep-alive, lifetime, acknowledgements,
+// republish and transfer, monitored items with sampling interval, queue size, monitoring
+// mode and data change filters, fault injection (--chaos) and Prometheus metrics.
 package server
 
 import (
