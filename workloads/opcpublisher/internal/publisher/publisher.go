@@ -343,13 +343,23 @@ func (p *Publisher) Apply(f *pnjson.File) {
 }
 
 // writerIndex is the numeric DataSetWriterId of strict mode: the configured id when it
-// is a number, else the next free index of the group.
+// is a number, else the next index of the group no other writer of the group uses.
 func (p *Publisher) writerIndex(group, id string) uint16 {
 	if n, err := strconv.ParseUint(id, 10, 16); err == nil {
 		return uint16(n)
 	}
-	p.nextIdx[group]++
-	return p.nextIdx[group]
+	used := map[uint16]bool{}
+	for _, w := range p.writers {
+		if w.group == group {
+			used[w.w.Config().Index] = true
+		}
+	}
+	for {
+		p.nextIdx[group]++
+		if i := p.nextIdx[group]; i != 0 && !used[i] {
+			return i
+		}
+	}
 }
 
 func (p *Publisher) newGroup(name string) *group {
