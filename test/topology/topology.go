@@ -271,18 +271,19 @@ func (t *Topology) StartBrokers(ctx context.Context) error {
 	if err := t.Ports.Check(); err != nil {
 		return err
 	}
+	// top level first; each child's link exists before the child, so its bridge
+	// connects on the first attempt
 	for i := len(Levels) - 1; i >= 0; i-- {
-		if err := t.startBroker(ctx, Levels[i]); err != nil {
-			return err
-		}
-	}
-	for _, l := range Levels {
+		l := Levels[i]
 		if port, ok := t.linkPorts[l]; ok {
 			link, err := NewLink(l+"-"+parent(l), fmt.Sprintf("127.0.0.1:%d", port), t.linkTargets[l])
 			if err != nil {
 				return err
 			}
 			t.Links[l] = link
+		}
+		if err := t.startBroker(ctx, l); err != nil {
+			return err
 		}
 	}
 	return nil

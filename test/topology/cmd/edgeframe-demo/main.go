@@ -177,8 +177,9 @@ loop:
 	drain, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	mon.WaitDelivered(drain)
 	cancel()
+	summary := mon.Summary(elapsed) // before the shutdown's own disconnect errors
 	topo.Close()
-	fmt.Fprint(out, mon.Summary(elapsed))
+	fmt.Fprint(out, summary)
 	if orphans := topo.Sup.Orphans(); len(orphans) > 0 {
 		return fmt.Errorf("processes left running: %s", strings.Join(orphans, ", "))
 	}
