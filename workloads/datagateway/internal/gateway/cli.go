@@ -79,7 +79,7 @@ func Parse(args []string, lookup func(string) (string, bool), stderr io.Writer) 
 // Run starts the gateway with s and blocks until ctx ends.
 func Run(ctx context.Context, s Settings, stdout io.Writer) error {
 	if s.PrintConfig {
-		return yaml.NewEncoder(stdout).Encode(s.Config)
+		return yaml.NewEncoder(stdout).Encode(Redacted(s.Config))
 	}
 	if _, set := os.LookupEnv("GOMEMLIMIT"); !set && s.MemoryLimit > 0 {
 		debug.SetMemoryLimit(int64(s.MemoryLimit))
@@ -101,4 +101,32 @@ func Run(ctx context.Context, s Settings, stdout io.Writer) error {
 	}
 	log.Info("datagateway starting", "version", version.Version)
 	return g.Run(ctx)
+}
+
+// Redacted is c with passwords and connection strings replaced, for printing.
+func Redacted(c config.Config) config.Config {
+	const r = "<redacted>"
+	sinks := make([]config.SinkConfig, len(c.Sinks))
+	for i, sc := range c.Sinks {
+		if sc.Kafka != nil {
+			k := *sc.Kafka
+			if k.Password != "" {
+				k.Password = r
+			}
+			if k.ConnectionString != "" {
+				k.ConnectionString = r
+			}
+			sc.Kafka = &k
+		}
+		if sc.Blob != nil {
+			b := *sc.Blob
+			if b.ConnectionString != "" {
+				b.ConnectionString = r
+			}
+			sc.Blob = &b
+		}
+		sinks[i] = sc
+	}
+	c.Sinks = sinks
+	return c
 }

@@ -1,0 +1,55 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func lookup(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestParseReadsFlagsEnvAndFileAndRedactsSecrets(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "gw.yaml")
+	y := "sinks:\n  - {name: hub, type: eventhubs, kafka: {namespace: plant1, topic: telemetry, connectionString: \"${EH}\"}}\n"
+	if err := os.WriteFile(path, []byte(y), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := lookup(map[string]string{
+		"EDGEFRAME_DATAGATEWAY_CONFIG":        path,
+		"EDGEFRAME_DATAGATEWAY_BUFFER_POLICY": "drop-oldest",
+		"EH":                                  "Endpoint=sb://plant1.servicebus.windows.net/;SharedAccessKeyName=k;SharedAccessKey=SECRET",
+	})
+	s, err := Parse([]string{"--data-dir", dir, "--app-port=7001", "--print-config"}, env, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.AppPort != 7001 || s.Config.Buffer.Policy != "drop-oldest" || s.Config.Sinks[0].Kafka.Brokers[0] != "plant1.servicebus.windows.net:9093" {
+		t.Fatalf("settings %+v", s)
+	}
+	var out bytes.Buffer
+	if err := Run(context.Background(), s, &out); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "SECRET") || !strings.Contains(out.String(), "<redacted>") {
+		t.Fatalf("--print-config leaks the connection string:\n%s", out.String())
+	}
+}
+
+func TestParseReportsEveryBadSetting(t *testing.T) {
+	_, err := Parse([]string{"--app-port=70000", "--log-level=loud", "--buffer-policy=keep", "--buffer-max-bytes=1KiB"}, lookup(nil), io.Discard)
+	for _, want := range []string{"--app-port", "--log-level", "buffer.policy", "buffer.maxBytes"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not name %s: %v", want, err)
+		}
+	}
+	if _, err := Parse([]string{"--buffer-max-bytes=lots"}, lookup(nil), io.Discard); err == nil {
+		t.Error("a bad size flag was accepted")
+	}
+}
