@@ -26,7 +26,7 @@ func TestPublisherSubscribesToNodeOPCUAServer(t *testing.T) {
 	   {"Id":"ns=2;g=09087e75-8e5e-499b-954f-f2a9603db28a","DisplayName":"Guid","OpcSamplingInterval":100,"OpcPublishingInterval":200},
 	   {"Id":"ns=2;b=AAECAw==","DisplayName":"Opaque","OpcSamplingInterval":100,"OpcPublishingInterval":200},
 	   {"Id":"ns=2;s=Temperature","DisplayName":"Temperature","OpcSamplingInterval":100,"OpcPublishingInterval":500,
-	    "DeadbandType":"Absolute","DeadbandValue":0.1}]},
+	    "DeadbandType":"Absolute","DeadbandValue":1.2,"QueueSize":10}]},
 	 {"EndpointUrl":%[1]q,"UseSecurity":true,"EndpointSecurityMode":"SignAndEncrypt","EndpointSecurityPolicy":"Basic256Sha256",
 	  "OpcAuthenticationMode":"UsernamePassword","OpcAuthenticationUsername":"user1","OpcAuthenticationPassword":"password",
 	  "DataSetWriterGroup":"nodeopcua","DataSetWriterId":"secure","OpcNodes":[{"Id":"ns=2;s=Fast3","OpcSamplingInterval":100,"OpcPublishingInterval":200}]}
@@ -35,11 +35,15 @@ func TestPublisherSubscribesToNodeOPCUAServer(t *testing.T) {
 
 	fields := map[string]map[float64]bool{}
 	writers := map[string]bool{}
+	var temps []float64 // Temperature changes (delta frames; key frames repeat values) in arrival order
 	got := collect(t, rig.sub, 60*time.Second, func(rs []received) bool {
 		for _, r := range rs[len(rs)-min(len(rs), 1):] {
 			for _, m := range decodeNetworkMessage(t, r.ev).Messages {
 				writers[fmt.Sprint(m.DataSetWriterID)] = true
 				for f, v := range m.Payload {
+					if x, ok := v.Value.(float64); ok && f == "Temperature" && m.MessageType == "ua-deltaframe" {
+						temps = append(temps, x)
+					}
 					if fields[f] == nil {
 						fields[f] = map[float64]bool{}
 					}
@@ -66,6 +70,17 @@ func TestPublisherSubscribesToNodeOPCUAServer(t *testing.T) {
 		if r.topic != "telemetry/opcua/nodeopcua" {
 			t.Fatalf("topic %s", r.topic)
 		}
+	}
+	// Temperature rises 0.5 per 100 ms; the absolute deadband of 1.2 the server applies
+	// lets only changes larger than 1.2 through: consecutive values differ by 1.5 (more
+	// when sampling skipped a step), never by the 0.5 or 1.0 an unfiltered item shows.
+	for i := 1; i < len(temps); i++ {
+		if d := temps[i] - temps[i-1]; d <= 1.2 {
+			t.Fatalf("Temperature values %v: step %v, want > 1.2 (absolute deadband 1.2 on steps of 0.5)", temps, d)
+		}
+	}
+	if len(temps) < 3 {
+		t.Fatalf("Temperature values %v", temps)
 	}
 }
 
