@@ -4,8 +4,12 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
@@ -18,6 +22,7 @@ import (
 	"github.com/edgeframe/edgeframe/mixin/pkg/arcflux"
 	"github.com/edgeframe/edgeframe/mixin/pkg/azurefake"
 	"github.com/edgeframe/edgeframe/mixin/pkg/version"
+	"github.com/edgeframe/edgeframe/test/testenv"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -44,13 +49,22 @@ type cmdCase struct {
 	arm      func(t *testing.T, m *arcflux.Mixin, a *azurefake.ARM)
 	wantCode int
 	check    func(t *testing.T, a *azurefake.ARM)
+	// dataPlane is the Arc data-plane base URL.
+	dataPlane string
+	// shared, when set, is the ARM the case runs against (state across cases).
+	shared *azurefake.ARM
+	// normalise rewrites stdout before the golden comparison (random keys).
+	normalise func([]byte) []byte
 	// forbid lists secrets that must appear in no stream and no output file.
 	forbid []string
 }
 
 func runCase(t *testing.T, tc cmdCase) {
 	version.Version, version.Commit = "v0.1.0", "abc1234"
-	a := azurefake.New(sub)
+	a := tc.shared
+	if a == nil {
+		a = azurefake.New(sub)
+	}
 	var stdout, stderr bytes.Buffer
 	outDir := t.TempDir()
 	env := map[string]string{"AZURE_SUBSCRIPTION_ID": sub}
@@ -66,6 +80,11 @@ func runCase(t *testing.T, tc cmdCase) {
 			Retry: policy.RetryOptions{MaxRetries: 3, RetryDelay: time.Millisecond, MaxRetryDelay: 5 * time.Millisecond},
 		},
 		Poll: time.Millisecond,
+	}
+	if tc.dataPlane != "" {
+		az := m.Azure.(arcflux.SDKAzure)
+		az.DataPlane = func(string) string { return tc.dataPlane }
+		m.Azure = az
 	}
 	if tc.input != "" {
 		f, err := os.Open(filepath.Join("testdata", tc.input))
@@ -84,7 +103,11 @@ func runCase(t *testing.T, tc cmdCase) {
 	if code != tc.wantCode {
 		t.Fatalf("exit code %d, want %d\nstdout:\n%s\nstderr:\n%s", code, tc.wantCode, stdout.String(), stderr.String())
 	}
-	golden(t, tc.name+".stdout", stdout.Bytes())
+	out := stdout.Bytes()
+	if tc.normalise != nil {
+		out = tc.normalise(out)
+	}
+	golden(t, tc.name+".stdout", out)
 	golden(t, tc.name+".stderr", stderr.Bytes())
 	entries, _ := os.ReadDir(outDir)
 	var names []string
@@ -146,7 +169,7 @@ func TestCommands(t *testing.T) {
 		{
 			name: "flux-install", args: []string{"install"}, input: "flux-install.yaml",
 			forbid: []string{"ghp_s3cr3t-token-value", "Z2hwX3MzY3IzdC10b2tlbi12YWx1ZQ=="},
-			arm: func(t *testing.T, _ *arcflux.Mixin, a *azurefake.ARM) { onboarded(a); a.CompliantAfterGets = 2 },
+			arm:    func(t *testing.T, _ *arcflux.Mixin, a *azurefake.ARM) { onboarded(a); a.CompliantAfterGets = 2 },
 			check: func(t *testing.T, a *azurefake.ARM) {
 				fc, ok := a.Configuration("rg-edge-l3", "l3-site-01", "platform")
 				if !ok {
@@ -171,8 +194,8 @@ func TestCommands(t *testing.T) {
 		{
 			name: "flux-install-debug", args: []string{"install"}, input: "flux-install-suppressed.yaml",
 			forbid: []string{"minio-secret-key"},
-			env: map[string]string{"PORTER_DEBUG": "true"},
-			arm: func(t *testing.T, _ *arcflux.Mixin, a *azurefake.ARM) { onboarded(a) },
+			env:    map[string]string{"PORTER_DEBUG": "true"},
+			arm:    func(t *testing.T, _ *arcflux.Mixin, a *azurefake.ARM) { onboarded(a) },
 		},
 		{
 			name: "flux-install-throttled", args: []string{"install", "-f", filepath.Join("testdata", "flux-install-suppressed.yaml")},
@@ -226,7 +249,7 @@ func TestCommands(t *testing.T) {
 		},
 		{
 			name: "flux-uninstall-absent", args: []string{"uninstall"}, input: "flux-uninstall.yaml",
-			arm:  func(t *testing.T, _ *arcflux.Mixin, a *azurefake.ARM) { onboarded(a) },
+			arm: func(t *testing.T, _ *arcflux.Mixin, a *azurefake.ARM) { onboarded(a) },
 		},
 		{
 			name: "status-invoke", args: []string{"invoke", "--action", "status"}, input: "status-invoke.yaml",
@@ -275,5 +298,45 @@ func TestDebugDefaultsFromPorterDebug(t *testing.T) {
 	}
 	if !m.Debug {
 		t.Fatal("PORTER_DEBUG=true was reset by the --debug flag default")
+	}
+}
+
+// TestConnectCommand runs connect install, install again, a conflicting install
+// and uninstall through the command, against a real kube-apiserver (agents via
+// the Helm SDK and the stand-in chart), ARM on the SDK fakes and the data plane
+// on httptest.
+func TestConnectCommand(t *testing.T) {
+	k := testenv.StartKubeAPIServer(t)
+	chart := filepath.Join("..", "..", "pkg", "arc", "testdata", "azure-arc-k8sagents")
+	dp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, `{"repositoryPath":%q}`, chart)
+	}))
+	defer dp.Close()
+	a := azurefake.New(sub)
+	env := map[string]string{"KUBECONFIG": k.Kubeconfig, "AZURE_TENANT_ID": "72f988bf-86f1-41af-91ab-2d7cd011db47"}
+	keyCert := regexp.MustCompile(`"agentPublicKeyCertificate":"[^"]+"`)
+	norm := func(b []byte) []byte {
+		return keyCert.ReplaceAll(b, []byte(`"agentPublicKeyCertificate":"<RSA-4096 public key>"`))
+	}
+	for _, tc := range []cmdCase{
+		{name: "connect-install", args: []string{"install"}, input: "connect-install.yaml"},
+		{name: "connect-upgrade", args: []string{"upgrade", "-f", filepath.Join("testdata", "connect-upgrade.yaml")}},
+		{name: "connect-reinstall", args: []string{"install"}, input: "connect-install.yaml",
+			check: func(t *testing.T, a *azurefake.ARM) {
+				if n := a.CallCount(azurefake.ClusterPut); n != 3 {
+					t.Errorf("connected cluster PUT %d times, want 3 (install, upgrade, install)", n)
+				}
+			}},
+		{name: "connect-elsewhere", args: []string{"install"}, input: "connect-install-elsewhere.yaml", wantCode: 1},
+		{name: "connect-uninstall", args: []string{"uninstall"}, input: "connect-uninstall.yaml",
+			check: func(t *testing.T, a *azurefake.ARM) {
+				if _, ok := a.Cluster("rg-edge-l3", "l3-site-01"); ok {
+					t.Error("connected cluster still present")
+				}
+			}},
+		{name: "connect-uninstall-again", args: []string{"uninstall"}, input: "connect-uninstall.yaml"},
+	} {
+		tc.shared, tc.env, tc.dataPlane, tc.normalise = a, env, dp.URL, norm
+		t.Run(tc.name, func(t *testing.T) { runCase(t, tc) })
 	}
 }

@@ -304,7 +304,9 @@ func TestConnectFailures(t *testing.T) {
 		want string
 	}{
 		{"failed provisioning", func(a *azurefake.ARM) { a.FailProvisioning[azurefake.ClusterPut] = true }, nil, "provisioning state Failed"},
-		{"conflict", func(a *azurefake.ARM) { a.Fail[azurefake.ClusterPut] = azurefake.Failure{Status: 409, Code: "Conflict"} }, nil, "RESPONSE 409"},
+		{"conflict", func(a *azurefake.ARM) {
+			a.Fail[azurefake.ClusterPut] = azurefake.Failure{Status: 409, Code: "Conflict"}
+		}, nil, "RESPONSE 409"},
 		{"forbidden resource group", func(a *azurefake.ARM) {
 			a.Fail[azurefake.GroupGet] = azurefake.Failure{Status: 403, Code: "AuthorizationFailed"}
 		}, nil, "get resource group rg-edge-l3"},
