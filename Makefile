@@ -58,13 +58,13 @@ lint: ## go vet + staticcheck + gofmt
 	@test -x $(EDGEFRAME_TOOLS)/bin/staticcheck || bash scripts/tools/90-lint.sh
 	$(EDGEFRAME_TOOLS)/bin/staticcheck ./...
 
+.PHONY: demo-tools
+demo-tools: ## install only what the demo needs (mosquitto, daprd, Azurite)
+	@for s in scripts/tools/00-mosquitto.sh scripts/tools/10-daprd.sh scripts/tools/40-azurite.sh; do bash "$$s"; done
+
 .PHONY: demo
-demo: build ## run the local topology (see README); ARGS="--duration 60s" passes flags
-	@if [ -d test/topology/cmd/edgeframe-demo ]; then \
-	  $(GO) run ./test/topology/cmd/edgeframe-demo $(ARGS); \
-	else \
-	  $(GO) run ./test/demo $(ARGS); \
-	fi
+demo: demo-tools build ## run the local topology L2 → L3 → L4 (ARGS="--duration 60s --rate 100")
+	$(GO) run ./test/topology/cmd/edgeframe-demo $(ARGS)
 
 .PHONY: clean
 clean: ## remove build outputs (not the tool cache)
