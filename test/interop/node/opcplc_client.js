@@ -89,7 +89,9 @@ const list = (s) => (s ? s.split(",").filter(Boolean) : []);
   } finally {
     await client.disconnect();
   }
-  process.stdout.write("RESULT " + JSON.stringify(out) + "\n");
+  // Exit once the line is written: node-opcua leaves timers and watchers behind that
+  // would keep the process alive for seconds.
+  process.stdout.write("RESULT " + JSON.stringify(out) + "\n", () => process.exit(0));
 })().catch((err) => {
   process.stderr.write(`node-opcua client failed: ${err && err.message ? err.message : err}\n`);
   process.exit(1);
