@@ -6,6 +6,7 @@ package azureauth
 
 import (
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
@@ -135,7 +136,25 @@ func NewCredential(getenv func(string) string, c Cloud) (azcore.TokenCredential,
 	var cred azcore.TokenCredential
 	switch kind {
 	case ServicePrincipal:
-		cred, err = azidentity.NewEnvironmentCredential(&azidentity.EnvironmentCredentialOptions{ClientOptions: opts})
+		tenant, client := getenv("AZURE_TENANT_ID"), getenv("AZURE_CLIENT_ID")
+		if secret := getenv("AZURE_CLIENT_SECRET"); secret != "" {
+			cred, err = azidentity.NewClientSecretCredential(tenant, client, secret, &azidentity.ClientSecretCredentialOptions{ClientOptions: opts})
+			break
+		}
+		path := getenv("AZURE_CLIENT_CERTIFICATE_PATH")
+		data, rerr := os.ReadFile(path)
+		if rerr != nil {
+			return nil, kind, fmt.Errorf("AZURE_CLIENT_CERTIFICATE_PATH: %w", rerr)
+		}
+		var pw []byte
+		if p := getenv("AZURE_CLIENT_CERTIFICATE_PASSWORD"); p != "" {
+			pw = []byte(p)
+		}
+		certs, key, perr := azidentity.ParseCertificates(data, pw)
+		if perr != nil {
+			return nil, kind, fmt.Errorf("AZURE_CLIENT_CERTIFICATE_PATH %s: %w", path, perr)
+		}
+		cred, err = azidentity.NewClientCertificateCredential(tenant, client, certs, key, &azidentity.ClientCertificateCredentialOptions{ClientOptions: opts})
 	case WorkloadIdentity:
 		cred, err = azidentity.NewWorkloadIdentityCredential(&azidentity.WorkloadIdentityCredentialOptions{
 			ClientOptions: opts,
