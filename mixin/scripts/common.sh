@@ -10,6 +10,6 @@ LDFLAGS="-w -s -X ${PKG}.Version=${VERSION} -X ${PKG}.Commit=${COMMIT}"
 # build GOOS GOARCH OUT
 build() {
   log "building ${MIXIN} ${VERSION} for $1/$2 -> $3"
-  (cd "$ROOT" && CGO_ENABLED=0 GOOS="$1" GOARCH="$2" go build -trimpath -ldflags "$LDFLAGS" -o "$3" ./mixin/cmd/arcflux)
+  (cd "$ROOT" && CGO_ENABLED=0 GOOS="$1" GOARCH="$2" go build -ldflags "$LDFLAGS" -o "$3" ./mixin/cmd/arcflux)
 }
 log() { printf '[arcflux] %s\n' "$*" >&2; }
