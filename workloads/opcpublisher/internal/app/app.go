@@ -63,7 +63,8 @@ func Run(ctx context.Context, args []string, lookup func(string) (string, bool),
 
 	pub := publisher.New(publisher.Options{
 		MessagingMode: cfg.MessagingMode, Strict: cfg.Strict, BatchSize: cfg.BatchSize, BatchInterval: cfg.BatchInterval(),
-		KeyFrameCount: cfg.KeyFrameCount, KeepAlive: cfg.KeepAlive, PubSub: cfg.PubSub, TopicTemplate: cfg.TopicTemplate,
+		MaxMessageBytes: cfg.MaxMessageSize,
+		KeyFrameCount:   cfg.KeyFrameCount, KeepAlive: cfg.KeepAlive, PubSub: cfg.PubSub, TopicTemplate: cfg.TopicTemplate,
 		Level: cfg.Level, PublisherID: cfg.PublisherID, PKIDir: cfg.PKIDir,
 		Session: session.Config{
 			Reconnect: backoff.Policy{Initial: 250 * time.Millisecond, Max: cfg.ReconnectMax, Multiplier: 2},

@@ -27,6 +27,7 @@ type Config struct {
 	Strict             bool
 	BatchSize          int
 	BatchIntervalMS    int
+	MaxMessageSize     int
 	QueueCapacity      int
 	KeyFrameCount      int
 	KeepAlive          bool
@@ -51,6 +52,7 @@ func Default() Config {
 		MessagingMode:      "PubSub",
 		BatchSize:          50,
 		BatchIntervalMS:    1000,
+		MaxMessageSize:     1 << 20,
 		QueueCapacity:      4096,
 		PubSub:             "edge-pubsub",
 		TopicTemplate:      "telemetry/opcua/{WriterGroup}",
@@ -93,6 +95,7 @@ func (c *Config) FlagSet(stderr io.Writer) *flag.FlagSet {
 	boolean(&c.Strict, "strict OPC UA Part 14 JSON (numeric DataSetWriterId and status codes)", "strict", "c")
 	num(&c.BatchSize, "data set messages (PubSub) or samples per published message", "bs", "batchsize")
 	num(&c.BatchIntervalMS, "most milliseconds a batch waits before it is published (0 = do not wait)", "bi", "batchtriggerinterval")
+	num(&c.MaxMessageSize, "most bytes of a published message's data before a batch is cut (0 = no limit; daprd accepts 4 MiB requests by default)", "ms", "maxmessagesize")
 	num(&c.QueueCapacity, "send queue capacity in messages; when full the oldest is dropped (counted, logged)", "om", "maxoutgressmessages")
 	num(&c.KeyFrameCount, "default DataSetKeyFrameCount for entries without one (0 = key frame only first and after gaps)", "kfc", "keyframecount")
 	boolean(&c.KeepAlive, "send ua-keepalive data set messages for writers without data", "ka", "sendkeepalivedatasetmessages")
@@ -150,6 +153,9 @@ func (c Config) Validate() error {
 	}
 	if c.BatchIntervalMS < 0 || c.BatchIntervalMS > 3600000 {
 		bad("bi", "want 0..3600000 ms, got %d", c.BatchIntervalMS)
+	}
+	if c.MaxMessageSize != 0 && (c.MaxMessageSize < 1024 || c.MaxMessageSize > 256<<20) {
+		bad("ms", "want 0 or 1024..%d bytes, got %d", 256<<20, c.MaxMessageSize)
 	}
 	if c.QueueCapacity < 1 {
 		bad("om", "want >= 1, got %d", c.QueueCapacity)

@@ -31,12 +31,12 @@ func TestOPCPublisherNamesAliasesAndEnv(t *testing.T) {
 }
 
 func TestEveryBadFlagIsNamed(t *testing.T) {
-	_, err := config.Load([]string{"--mm=Binary", "--bs=0", "--bi=-1", "--om=0", "--kfc=-2", "--dapr-grpc=nohost", "--pubsub=",
+	_, err := config.Load([]string{"--mm=Binary", "--bs=0", "--bi=-1", "--ms=10", "--om=0", "--kfc=-2", "--dapr-grpc=nohost", "--pubsub=",
 		"--topic-template=telemetry/#", "--level=l9", "--http=x", "--reconnect-max=1ms", "--log-level=loud"}, env(nil), io.Discard)
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, f := range []string{"--mm", "--bs", "--bi", "--om", "--kfc", "--dapr-grpc", "--pubsub", "--topic-template", "--level", "--http", "--reconnect-max", "--log-level"} {
+	for _, f := range []string{"--mm", "--bs", "--bi", "--ms", "--om", "--kfc", "--dapr-grpc", "--pubsub", "--topic-template", "--level", "--http", "--reconnect-max", "--log-level"} {
 		if !strings.Contains(err.Error(), f+":") {
 			t.Errorf("error does not name %s:\n%v", f, err)
 		}

@@ -192,3 +192,30 @@ func (o Options) appendDataSetMessage(b []byte, m DataSetMessage) []byte {
 	}
 	return append(b, '}')
 }
+
+// EstimateBytes is an upper estimate of a data set message's encoded size (with its
+// share of the network message envelope) for the usual scalar values: what
+// Batcher.MaxBytes is checked against.
+func EstimateBytes(m DataSetMessage) int {
+	n := 400 + 2*len(m.WriterID)
+	for _, v := range m.Payload {
+		n += 110 + 2*len(v.Field)
+		if s, ok := v.Value.(string); ok {
+			n += 2 * len(s)
+		} else if v.Value != nil {
+			if _, scalar := v.Value.(float64); !scalar {
+				n += 16
+			}
+		}
+	}
+	return n
+}
+
+// EstimateSampleBytes is EstimateBytes for a Samples-mode value.
+func EstimateSampleBytes(s Sample) int {
+	n := 250 + len(s.EndpointURL) + len(s.WriterID) + 2*len(s.Value.NodeID) + 2*len(s.Value.Field)
+	if str, ok := s.Value.Value.(string); ok {
+		n += 2 * len(str)
+	}
+	return n
+}

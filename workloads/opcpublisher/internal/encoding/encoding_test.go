@@ -2,6 +2,7 @@ package encoding_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"sync"
 	"testing"
@@ -241,4 +242,44 @@ func FuzzNetworkMessageJSON(f *testing.F) {
 			t.Fatalf("round trip of %q/%q: %s", field, value, b)
 		}
 	})
+}
+
+func TestBatcherFlushesBeforeMaxBytes(t *testing.T) {
+	var got [][]int
+	b := &encoding.Batcher[int]{Size: 100, Interval: time.Hour, MaxBytes: 10, Bytes: func(n int) int { return n },
+		Flush: func(items []int) { got = append(got, items) }}
+	b.Add(4, 4, 4, 20, 1)
+	b.FlushNow()
+	want := [][]int{{4, 4}, {4}, {20}, {1}}
+	if len(got) != len(want) {
+		t.Fatalf("batches %v, want %v", got, want)
+	}
+	for i := range want {
+		if len(got[i]) != len(want[i]) || got[i][0] != want[i][0] {
+			t.Fatalf("batches %v, want %v", got, want)
+		}
+	}
+}
+
+// EstimateBytes must not underestimate what Encode writes for typical values.
+func TestEstimateBytesCoversEncodedSize(t *testing.T) {
+	var vs []encoding.Value
+	var fields []string
+	for i := 0; i < 500; i++ {
+		f := fmt.Sprintf("FastUInt%d", i)
+		fields = append(fields, f)
+		vs = append(vs, encoding.Value{Field: f, Value: uint32(4000000000), SourceTimestamp: t0.Add(123456789), ServerTimestamp: t0.Add(123456789)})
+	}
+	w := encoding.NewWriter(encoding.WriterConfig{ID: "writer-1", Fields: fields})
+	m := w.Data(vs, t0)
+	if len(m.Payload) != 500 {
+		t.Fatalf("payload %d", len(m.Payload))
+	}
+	b, err := encoding.Options{}.Encode(encoding.NetworkMessage{MessageID: "g-1", WriterGroup: "g", Messages: []encoding.DataSetMessage{m}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if est := encoding.EstimateBytes(m); est < len(b) {
+		t.Fatalf("estimate %d < encoded %d", est, len(b))
+	}
 }

@@ -44,6 +44,8 @@ type Options struct {
 	Strict        bool
 	BatchSize     int
 	BatchInterval time.Duration
+	// MaxMessageBytes bounds a batch's estimated size (0 = no bound).
+	MaxMessageBytes int
 	// KeyFrameCount applies to writers whose entry has no DataSetKeyFrameCount.
 	KeyFrameCount int
 	// KeepAlive sends ua-keepalive data set messages for writers without data.
@@ -364,7 +366,14 @@ func (p *Publisher) writerIndex(group, id string) uint16 {
 
 func (p *Publisher) newGroup(name string) *group {
 	g := &group{name: name, topic: strings.NewReplacer("{WriterGroup}", name).Replace(p.opts.TopicTemplate)}
-	g.b = &encoding.Batcher[batchItem]{Size: p.opts.BatchSize, Interval: p.opts.BatchInterval, Flush: func(items []batchItem) { p.flush(g, items) }}
+	g.b = &encoding.Batcher[batchItem]{Size: p.opts.BatchSize, Interval: p.opts.BatchInterval, MaxBytes: p.opts.MaxMessageBytes,
+		Bytes: func(it batchItem) int {
+			if it.sample != nil {
+				return encoding.EstimateSampleBytes(*it.sample)
+			}
+			return encoding.EstimateBytes(*it.dsm)
+		},
+		Flush: func(items []batchItem) { p.flush(g, items) }}
 	return g
 }
 

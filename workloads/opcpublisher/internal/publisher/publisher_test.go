@@ -418,3 +418,16 @@ func TestOPCPLCPublishedNodesJSONIsValidInput(t *testing.T) {
 	})
 	t.Logf("%d nodes from /pn.json all delivered", len(fields))
 }
+
+// A batch is cut before it passes MaxMessageBytes, whatever the batch size.
+func TestBatchesStayUnderMaxMessageBytes(t *testing.T) {
+	plc := testenv.StartOPCPLC(t, testenv.OPCPLCSpec{Unsecure: true, Args: []string{"--fn", "2", "--vfr", "100"}})
+	_, s, _, _ := start(t, publisher.Options{MessagingMode: publisher.ModePubSub, BatchSize: 50, BatchInterval: time.Minute, MaxMessageBytes: 4096},
+		pnFor(plc.Endpoint, "small", 0))
+	waitFor(t, 30*time.Second, "no messages", func() bool { return len(s.items()) >= 3 })
+	for _, it := range s.items() {
+		if n := len(decodeNet(t, it).Messages); len(it.Event.Data) > 4096 || n < 2 {
+			t.Fatalf("event %s: %d bytes, %d data set messages", it.Event.ID, len(it.Event.Data), n)
+		}
+	}
+}
