@@ -66,6 +66,10 @@ demo-tools: ## install only what the demo needs (mosquitto, daprd, Azurite)
 demo: demo-tools build ## run the local topology L2 → L3 → L4 (ARGS="--duration 60s --rate 100")
 	$(GO) run ./test/topology/cmd/edgeframe-demo $(ARGS)
 
+.PHONY: charts
+charts: ## package the Helm charts into dist/charts (tgz + index.yaml); PUSH=oci://host/path also pushes them
+	$(GO) run ./charts/cmd/chartpkg --out dist/charts $(if $(CHARTS_URL),--url $(CHARTS_URL)) $(if $(PUSH),--push $(PUSH)) $(if $(PLAIN_HTTP),--plain-http)
+
 .PHONY: clean
 clean: ## remove build outputs (not the tool cache)
-	rm -rf $(BIN) .edgeframe
+	rm -rf $(BIN) .edgeframe dist
