@@ -53,7 +53,7 @@ func TestPublisherSubscribesToNodeOPCUAServer(t *testing.T) {
 				}
 			}
 		}
-		if len(fields) < 7 || !writers["forms"] || !writers["secure"] {
+		if len(fields) < 7 || !writers["forms"] || !writers["secure"] || len(temps) < 3 {
 			return false
 		}
 		for _, vs := range fields {
