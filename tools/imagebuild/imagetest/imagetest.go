@@ -116,11 +116,12 @@ func Unpack(img v1.Image, dir string) (map[string]*tar.Header, error) {
 }
 
 // RunEntrypoint runs the image's entrypoint from its unpacked root file system with the
-// image's environment, working directory and arguments, and returns its combined output.
+// image's environment, working directory and arguments, and returns its combined output
+// and exit code (a binary that cannot be started fails the test).
 // As root it runs chrooted into the file system as the image's user (what a container
 // runtime does, minus namespaces); otherwise it runs the binary in place with the
 // environment's absolute paths moved under root.
-func RunEntrypoint(t testing.TB, root string, cfg v1.Config, args ...string) string {
+func RunEntrypoint(t testing.TB, root string, cfg v1.Config, args ...string) (string, int) {
 	t.Helper()
 	if len(cfg.Entrypoint) == 0 {
 		t.Fatal("image has no entrypoint")
@@ -151,10 +152,14 @@ func RunEntrypoint(t testing.TB, root string, cfg v1.Config, args ...string) str
 		}
 	}
 	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) {
+		return string(out), exit.ExitCode()
+	}
 	if err != nil {
 		t.Fatalf("entrypoint %v: %v\n%s", cfg.Entrypoint, err, out)
 	}
-	return string(out)
+	return string(out), 0
 }
 
 func parseUser(s string) (uint32, uint32, error) {

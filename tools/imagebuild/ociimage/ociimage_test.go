@@ -213,7 +213,10 @@ func TestRootFileSystemRunsAsNonRoot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := imagetest.RunEntrypoint(t, root, cf.Config, "--probe")
+	out, code := imagetest.RunEntrypoint(t, root, cf.Config, "--probe")
+	if code != 0 {
+		t.Fatalf("entrypoint exited %d: %s", code, out)
+	}
 	if !strings.Contains(out, "version=1.2.3") || !strings.Contains(out, "certs=true") || !strings.Contains(out, "args=[--probe]") {
 		t.Fatalf("entrypoint printed %q", out)
 	}

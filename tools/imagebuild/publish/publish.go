@@ -9,17 +9,15 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sort"
+	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"helm.sh/helm/v3/pkg/chart/loader"
-	"helm.sh/helm/v3/pkg/chartutil"
-	"helm.sh/helm/v3/pkg/registry"
 
+	chartpublish "github.com/edgeframe/edgeframe/charts/publish"
 	"github.com/edgeframe/edgeframe/tools/imagebuild/imagelock"
 )
 
@@ -99,84 +97,48 @@ func (t Target) Images(ctx context.Context, lock imagelock.Lock, indexes map[str
 	return nil
 }
 
-// ChartDirs lists the application charts under dir (every <dir>/<name>/Chart.yaml whose
-// type is not "library").
-func ChartDirs(dir string) ([]string, error) {
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, e := range entries {
-		p := filepath.Join(dir, e.Name())
-		if !e.IsDir() {
-			continue
-		}
-		if _, err := os.Stat(filepath.Join(p, "Chart.yaml")); err != nil {
-			continue
-		}
-		ch, err := loader.LoadDir(p)
-		if err != nil {
-			return nil, fmt.Errorf("chart %s: %w", p, err)
-		}
-		if ch.Metadata.Type == "library" {
-			continue
-		}
-		out = append(out, p)
-	}
-	sort.Strings(out)
-	return out, nil
-}
-
 // ChartRepository is <Registry>/edgeframe/charts (charts are pushed as <it>/<name>:<version>).
 func (t Target) ChartRepository() string { return t.Registry + "/edgeframe/charts" }
 
-// Charts packages and pushes each chart directory, returning the lock entries by chart name.
-func (t Target) Charts(ctx context.Context, dirs []string) (map[string]imagelock.Chart, error) {
-	copts := []registry.ClientOption{registry.ClientOptWriter(io.Discard)}
-	if t.Insecure {
-		copts = append(copts, registry.ClientOptPlainHTTP())
-	}
-	if t.Transport != nil {
-		copts = append(copts, registry.ClientOptHTTPClient(&http.Client{Transport: t.Transport}))
-	}
-	client, err := registry.NewClient(copts...)
-	if err != nil {
-		return nil, fmt.Errorf("publish charts: %w", err)
-	}
+// Charts packages every application chart under chartsDir and pushes it with the charts
+// engineers' publisher (charts/publish), then asks the registry for each manifest digest.
+// It returns the lock entries by chart name.
+func (t Target) Charts(ctx context.Context, chartsDir string) (map[string]imagelock.Chart, error) {
 	tmp, err := os.MkdirTemp("", "edgeframe-charts-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
+	archives, err := chartpublish.Package(ctx, chartsDir, tmp, "")
+	if err != nil {
+		return nil, err
+	}
+	refs, err := chartpublish.PushOCI(ctx, archives, "oci://"+t.ChartRepository(), chartpublish.PushOptions{PlainHTTP: t.Insecure})
+	if err != nil {
+		return nil, err
+	}
+	var nopts []name.Option
+	if t.Insecure {
+		nopts = append(nopts, name.Insecure)
+	}
+	ropts := []remote.Option{remote.WithContext(ctx), remote.WithAuthFromKeychain(authn.DefaultKeychain)}
+	if t.Transport != nil {
+		ropts = append(ropts, remote.WithTransport(t.Transport))
+	}
 	out := map[string]imagelock.Chart{}
-	for _, dir := range dirs {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		ch, err := loader.LoadDir(dir)
+	for _, r := range refs {
+		tag, err := name.NewTag(r, nopts...)
 		if err != nil {
-			return nil, fmt.Errorf("chart %s: %w", dir, err)
+			return nil, fmt.Errorf("chart %s: %w", r, err)
 		}
-		tgz, err := chartutil.Save(ch, tmp)
+		desc, err := remote.Head(tag, ropts...)
 		if err != nil {
-			return nil, fmt.Errorf("chart %s: package: %w", dir, err)
+			return nil, fmt.Errorf("chart %s: %w", r, err)
 		}
-		data, err := os.ReadFile(tgz)
-		if err != nil {
-			return nil, err
-		}
-		ref := fmt.Sprintf("%s/%s:%s", t.ChartRepository(), ch.Name(), ch.Metadata.Version)
-		res, err := client.Push(data, ref)
-		if err != nil {
-			return nil, fmt.Errorf("chart %s: push %s: %w", dir, ref, err)
-		}
-		fmt.Fprintf(t.out(), "pushed oci://%s@%s\n", ref, res.Manifest.Digest)
-		out[ch.Name()] = imagelock.Chart{
-			Repository: t.ChartRepository() + "/" + ch.Name(),
-			Version:    ch.Metadata.Version,
-			Digest:     res.Manifest.Digest,
-		}
+		repo := tag.Context().String()
+		chartName := repo[strings.LastIndex(repo, "/")+1:]
+		fmt.Fprintf(t.out(), "pushed oci://%s@%s\n", r, desc.Digest)
+		out[chartName] = imagelock.Chart{Repository: repo, Version: tag.TagStr(), Digest: desc.Digest.String()}
 	}
 	return out, nil
 }

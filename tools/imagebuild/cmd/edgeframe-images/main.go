@@ -236,12 +236,8 @@ func publishAll(ctx context.Context, c config, logf func(string, ...any), stdout
 		return err
 	}
 	if !c.noCharts {
-		dirs, err := publish.ChartDirs(c.path(c.charts))
-		if err != nil {
+		if lock.Charts, err = t.Charts(ctx, c.path(c.charts)); err != nil {
 			return fmt.Errorf("--charts: %w", err)
-		}
-		if lock.Charts, err = t.Charts(ctx, dirs); err != nil {
-			return err
 		}
 	}
 	return writeLock(c, lock, stdout)
