@@ -34,7 +34,7 @@ func TestFeedIsWhatPorterReads(t *testing.T) {
 	files := []string{
 		"arcflux/v0.1.0/arcflux-linux-amd64", "arcflux/v0.1.0/arcflux-darwin-arm64", "arcflux/v0.1.0/arcflux-windows-amd64.exe",
 		"arcflux/v0.2.0/arcflux-linux-amd64",
-		"arcflux/v0.0.0-dev+abc/arcflux-linux-amd64", // not a release: skipped
+		"arcflux/v0.0.0-dev+abc/arcflux-linux-amd64",    // not a release: skipped
 		"arcflux/v0.2.0-3-gdeadbee/arcflux-linux-amd64", // untagged: skipped
 	}
 	for _, f := range files {

@@ -1,0 +1,118 @@
+package arcflux
+
+import (
+	"bytes"
+	"encoding/base64"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"sigs.k8s.io/yaml"
+
+	kc "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/kubernetesconfiguration/armkubernetesconfiguration/v2"
+)
+
+// Every runtime step fed to the command tests is valid against the mixin's own
+// schema (standalone, as porter prints it), and the invalid ones are not.
+func TestStepInputsAgainstOwnSchema(t *testing.T) {
+	doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(Schema()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := jsonschema.NewCompiler()
+	if err := c.AddResource("arcflux.json", doc); err != nil {
+		t.Fatal(err)
+	}
+	sch, err := c.Compile("arcflux.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := filepath.Glob(filepath.Join("..", "..", "cmd", "arcflux", "testdata", "*.yaml"))
+	if len(files) < 10 {
+		t.Fatalf("found %d inputs", len(files))
+	}
+	invalid := map[string]bool{"flux-install-unknown-field.yaml": true, "status-in-install.yaml": true, "flux-install-invalid.yaml": true, "lint-input.yaml": true}
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		var v any
+		if err := yaml.Unmarshal(b, &v); err != nil {
+			t.Fatal(err)
+		}
+		m := v.(map[string]any)
+		if a, ok := m["actions"]; ok { // build/lint input
+			m = a.(map[string]any)
+		}
+		j, _ := yaml.Marshal(m)
+		jj, _ := yaml.YAMLToJSON(j)
+		inst, _ := jsonschema.UnmarshalJSON(bytes.NewReader(jj))
+		err := sch.Validate(inst)
+		name := filepath.Base(f)
+		switch {
+		case invalid[name] && err == nil:
+			t.Errorf("%s: schema accepted it", name)
+		case !invalid[name] && err != nil:
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}
+
+func TestFluxSpecConversion(t *testing.T) {
+	s := FluxSpec(Flux{
+		Target: Target{ResourceGroup: "rg", ClusterName: "c"}, Name: "cfg", Scope: "namespace", Namespace: "edge-l3",
+		GitRepository: &GitRepository{URL: "ssh://git@git.example/edge", Semver: ">=1.0.0", SSHPrivateKey: "KEY", SSHKnownHosts: "git.example ssh-ed25519 AAAA", SyncInterval: "1h30m", Timeout: "90s"},
+		Kustomizations: []Kustomization{{Name: "apps", RetryInterval: "2m",
+			PostBuild: &PostBuild{SubstituteFrom: []SubstituteFrom{{Kind: "ConfigMap", Name: "vars", Optional: true}}}}},
+		WaitForCompliance: true, Timeout: "1h2m3s",
+	})
+	p := s.Configuration.Properties
+	if *p.Scope != kc.ScopeTypeNamespace || *p.Namespace != "edge-l3" || *p.SourceKind != kc.SourceKindTypeGitRepository {
+		t.Fatalf("scope/namespace/kind %s %s %s", *p.Scope, *p.Namespace, *p.SourceKind)
+	}
+	g := p.GitRepository
+	if *g.RepositoryRef.Semver != ">=1.0.0" || g.RepositoryRef.Branch != nil || *g.SyncIntervalInSeconds != 5400 || *g.TimeoutInSeconds != 90 {
+		t.Fatalf("git %+v", g)
+	}
+	if kh, _ := base64.StdEncoding.DecodeString(*g.SSHKnownHosts); string(kh) != "git.example ssh-ed25519 AAAA" {
+		t.Fatalf("known hosts %q", kh)
+	}
+	if k, _ := base64.StdEncoding.DecodeString(*p.ConfigurationProtectedSettings["sshPrivateKey"]); string(k) != "KEY" {
+		t.Fatal("ssh key not a base64 protected setting")
+	}
+	k := p.Kustomizations["apps"]
+	if *k.Path != "./" || *k.RetryIntervalInSeconds != 120 || *k.PostBuild.SubstituteFrom[0].Name != "vars" || !*k.PostBuild.SubstituteFrom[0].Optional {
+		t.Fatalf("kustomization %+v", k)
+	}
+	if *p.ReconciliationWaitDuration != "PT1H2M3S" || s.Timeout.String() != "1h2m3s" {
+		t.Fatalf("wait duration %s timeout %s", *p.ReconciliationWaitDuration, s.Timeout)
+	}
+	// defaults
+	d := FluxSpec(Flux{Name: "x", Bucket: &Bucket{URL: "https://b", BucketName: "b", SecretKey: "S"}})
+	if _, ok := d.Configuration.Properties.Kustomizations["kustomization-1"]; !ok || *d.Configuration.Properties.Namespace != "flux-system" {
+		t.Fatal("defaults not applied")
+	}
+	if d.Configuration.Properties.ConfigurationProtectedSettings["bucketSecretKey"] == nil {
+		t.Fatal("bucket secret key not protected")
+	}
+}
+
+func TestValidationNeverEchoesSecrets(t *testing.T) {
+	const secret = "TOP-SECRET-VALUE"
+	f := Flux{Target: Target{SubscriptionID: "00000000-0000-0000-0000-000000000001", ResourceGroup: "rg", ClusterName: "c"}, Name: "cfg",
+		GitRepository: &GitRepository{URL: "https://git.example/x", Branch: "main", SSHPrivateKey: secret, HTTPSKey: secret},
+		Bucket:        &Bucket{URL: "https://b", BucketName: "b", SecretKey: secret},
+		AzureBlob:     &AzureBlob{URL: "https://a", ContainerName: "c", AccountKey: secret, SASToken: secret},
+	}
+	for _, resolved := range []bool{true, false} {
+		ps := validateStep(Step{Description: "d", Flux: &f}, "install", false, resolved, func(string) string { return "" })
+		if len(ps) == 0 {
+			t.Fatal("no problems found")
+		}
+		for _, p := range ps {
+			if strings.Contains(p.String(), secret) {
+				t.Errorf("problem echoes the secret: %s", p)
+			}
+		}
+	}
+}
