@@ -70,6 +70,14 @@ demo: demo-tools build ## run the local topology L2 → L3 → L4 (ARGS="--durat
 charts: ## package the Helm charts into dist/charts (tgz + index.yaml); PUSH=oci://host/path also pushes them
 	$(GO) run ./charts/cmd/chartpkg --out dist/charts $(if $(CHARTS_URL),--url $(CHARTS_URL)) $(if $(PUSH),--push $(PUSH)) $(if $(PLAIN_HTTP),--plain-http)
 
+.PHONY: mixin-install
+mixin-install: ## install the arcflux mixin into $$PORTER_HOME/mixins/arcflux (client + runtimes/)
+	bash mixin/scripts/install.sh
+
+.PHONY: mixin-xbuild
+mixin-xbuild: ## cross-build arcflux for linux/darwin/windows x amd64/arm64 with an atom feed (bin/mixins)
+	bash mixin/scripts/xbuild.sh
+
 .PHONY: clean
 clean: ## remove build outputs (not the tool cache)
 	rm -rf $(BIN) .edgeframe dist
