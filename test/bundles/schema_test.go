@@ -1,0 +1,167 @@
+package bundles_test
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"sigs.k8s.io/yaml"
+
+	"github.com/edgeframe/edgeframe/mixin/pkg/porterschema"
+)
+
+func schemasDir(t testing.TB) string {
+	t.Helper()
+	for _, d := range []string{os.Getenv("EDGEFRAME_SHARED_SCHEMAS"), filepath.Join(root(t), "..", "shared", "schemas")} {
+		if d == "" {
+			continue
+		}
+		if _, err := os.Stat(filepath.Join(d, "porter-manifest.schema.json")); err == nil {
+			return d
+		}
+	}
+	t.Fatal("porter schemas not found: set EDGEFRAME_SHARED_SCHEMAS to the shared/schemas directory")
+	return ""
+}
+
+var arcfluxSchema struct {
+	once sync.Once
+	b    []byte
+	err  error
+}
+
+// arcfluxSchemaDoc builds the arcflux mixin and returns what `arcflux schema` prints.
+func arcfluxSchemaDoc(t testing.TB) []byte {
+	t.Helper()
+	arcfluxSchema.once.Do(func() {
+		dir, err := os.MkdirTemp("", "arcflux-")
+		if err != nil {
+			arcfluxSchema.err = err
+			return
+		}
+		defer os.RemoveAll(dir)
+		bin := filepath.Join(dir, "arcflux")
+		cmd := exec.Command("go", "build", "-o", bin, "./mixin/cmd/arcflux")
+		cmd.Dir = root(t)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			arcfluxSchema.err = err
+			arcfluxSchema.b = out
+			return
+		}
+		arcfluxSchema.b, arcfluxSchema.err = exec.Command(bin, "schema").Output()
+	})
+	if arcfluxSchema.err != nil {
+		t.Fatalf("arcflux schema: %v\n%s", arcfluxSchema.err, arcfluxSchema.b)
+	}
+	return arcfluxSchema.b
+}
+
+func manifestValidator(t testing.TB) *porterschema.Validator {
+	t.Helper()
+	dir := schemasDir(t)
+	var mixins []porterschema.Mixin
+	for _, n := range []string{"exec", "helm3", "az"} {
+		m, err := porterschema.MixinFromFile(n, filepath.Join(dir, "porter-"+n+"-mixin.schema.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		mixins = append(mixins, m)
+	}
+	mixins = append(mixins, porterschema.Mixin{Name: "arcflux", Schema: arcfluxSchemaDoc(t)})
+	v, err := porterschema.Load(filepath.Join(dir, "porter-manifest.schema.json"), mixins...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestManifestsValidateAgainstPorterSchemaWithMixins(t *testing.T) {
+	v := manifestValidator(t)
+	for _, b := range loadBundles(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			if err := v.ValidateFile(b.Path); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+// The validator must reject what porter rejects, or the test above proves nothing.
+func TestManifestValidatorRejectsBadSteps(t *testing.T) {
+	v := manifestValidator(t)
+	src, err := os.ReadFile(filepath.Join(root(t), "bundles", "platform", "porter.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string]struct{ old, new string }{
+		"step without description": {`description: "Install the Dapr control plane (pinned chart version)"`, `wait: true`},
+		"unknown arcflux field":    {`name: edge-platform`, "name: edge-platform\n        colour: blue"},
+		"undeclared mixin":         {"  - arcflux\n", "  - kubernetes\n"},
+	}
+	for name, c := range cases {
+		t.Run(name, func(t *testing.T) {
+			if !strings.Contains(string(src), c.old) {
+				t.Fatalf("fixture text %q not in the platform manifest", c.old)
+			}
+			bad := strings.Replace(string(src), c.old, c.new, 1)
+			if err := v.ValidateYAML([]byte(bad)); err == nil {
+				t.Fatal("accepted")
+			}
+		})
+	}
+}
+
+func TestManifestConventions(t *testing.T) {
+	version, err := os.ReadFile(filepath.Join(root(t), "bundles", "VERSION"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, b := range loadBundles(t) {
+		t.Run(b.Name, func(t *testing.T) {
+			if b.M["schemaVersion"] != "1.0.1" {
+				t.Errorf("schemaVersion %v, want 1.0.1", b.M["schemaVersion"])
+			}
+			if b.M["version"] != strings.TrimSpace(string(version)) {
+				t.Errorf("version %v, bundles/VERSION says %s", b.M["version"], version)
+			}
+			declared := map[string]bool{}
+			for _, m := range b.M["mixins"].([]any) {
+				switch x := m.(type) {
+				case string:
+					declared[x] = true
+				case map[string]any:
+					for k := range x {
+						declared[k] = true
+					}
+				}
+			}
+			for _, s := range b.allSteps() {
+				if d, _ := s.Body["description"].(string); strings.TrimSpace(d) == "" {
+					t.Errorf("%s: no description", s)
+				}
+				if !declared[s.Mixin] {
+					t.Errorf("%s: mixin %s not declared", s, s.Mixin)
+				}
+			}
+			for _, a := range []string{"install", "upgrade", "uninstall"} {
+				if len(b.steps(a)) == 0 {
+					t.Errorf("%s: no steps", a)
+				}
+			}
+		})
+	}
+}
+
+// YAML anchors (upgrade: *install) must survive as porter reads them.
+func TestUpgradeRepeatsInstall(t *testing.T) {
+	for _, b := range loadBundles(t) {
+		in, _ := yaml.Marshal(b.M["install"])
+		up, _ := yaml.Marshal(b.M["upgrade"])
+		if string(in) != string(up) {
+			t.Errorf("%s: upgrade differs from install (create-or-update semantics expected)", b.Name)
+		}
+	}
+}
