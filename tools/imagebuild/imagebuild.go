@@ -315,8 +315,14 @@ func GoVersion(ctx context.Context, root string) (string, error) {
 // SourceRevision returns the last commit touching SourcePaths and its commit time: the
 // reproducible revision and SOURCE_DATE_EPOCH of the images. Committing the lock file or a
 // bundle does not move it, so the lock never chases its own commit.
-func SourceRevision(ctx context.Context, root string) (string, time.Time, error) {
-	args := append([]string{"log", "-1", "--format=%H %ct", "--"}, SourcePaths...)
+//
+// rev limits the search to the history of that commit ("" = HEAD).
+func SourceRevision(ctx context.Context, root, rev string) (string, time.Time, error) {
+	args := []string{"log", "-1", "--format=%H %ct"}
+	if rev != "" {
+		args = append(args, rev)
+	}
+	args = append(append(args, "--"), SourcePaths...)
 	cmd := exec.CommandContext(ctx, "git", args...)
 	cmd.Dir = root
 	var stderr bytes.Buffer
@@ -377,4 +383,38 @@ func Verify(ctx context.Context, root string, l imagelock.Lock, caCerts string, 
 		}
 	}
 	return bad, nil
+}
+
+// ExportGit writes the tree of commit rev of the repository at root into a new temporary
+// directory (git archive) and returns it; the caller removes it.
+func ExportGit(ctx context.Context, root, rev string) (string, error) {
+	dir, err := os.MkdirTemp("", "edgeframe-src-")
+	if err != nil {
+		return "", err
+	}
+	archive := exec.CommandContext(ctx, "git", "archive", "--format=tar", rev)
+	archive.Dir = root
+	var stderr bytes.Buffer
+	archive.Stderr = &stderr
+	tarOut, err := archive.StdoutPipe()
+	if err != nil {
+		os.RemoveAll(dir)
+		return "", err
+	}
+	untar := exec.CommandContext(ctx, "tar", "-x", "-C", dir)
+	untar.Stdin = tarOut
+	if err := archive.Start(); err != nil {
+		os.RemoveAll(dir)
+		return "", err
+	}
+	uerr := untar.Run()
+	if err := archive.Wait(); err != nil {
+		os.RemoveAll(dir)
+		return "", fmt.Errorf("git archive %s: %w: %s", rev, err, strings.TrimSpace(stderr.String()))
+	}
+	if uerr != nil {
+		os.RemoveAll(dir)
+		return "", fmt.Errorf("untar %s: %w", rev, uerr)
+	}
+	return dir, nil
 }

@@ -45,7 +45,7 @@ func main() {
 
 type config struct {
 	root, registry, version, revision, created, platforms, caCerts string
-	lock, layout, manifests, charts                                string
+	lock, layout, manifests, charts, fromGit                       string
 	insecure, noCharts                                             bool
 }
 
@@ -71,6 +71,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&c.layout, "layout", "bin/images", "OCI image layout directory written by build (relative to --root; empty: none)")
 	fs.StringVar(&c.manifests, "manifests", "porter.yaml,bundles/*/porter.yaml", "comma-separated porter.yaml globs whose images: are updated (relative to --root)")
 	fs.StringVar(&c.charts, "charts", "charts", "chart directory published by publish (relative to --root)")
+	fs.StringVar(&c.fromGit, "from-git", "", "build from this commit (e.g. HEAD) exported with git archive instead of the working tree, so the lock matches what is committed")
 	fs.BoolVar(&c.insecure, "insecure", false, "talk plain HTTP to the registry (local registries)")
 	fs.BoolVar(&c.noCharts, "no-charts", false, "publish images only")
 	if err := fs.Parse(args[1:]); err != nil {
@@ -118,7 +119,7 @@ func options(ctx context.Context, c config) (imagebuild.Options, error) {
 	}
 	rev, created := c.revision, time.Time{}
 	if c.revision == "" || (c.created == "" && os.Getenv("SOURCE_DATE_EPOCH") == "") {
-		r, t, err := imagebuild.SourceRevision(ctx, c.root)
+		r, t, err := imagebuild.SourceRevision(ctx, c.root, c.fromGit)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("--revision/--created: %w", err))
 		}
@@ -162,6 +163,14 @@ func build(ctx context.Context, c config, logf func(string, ...any), stdout io.W
 		return nil, err
 	}
 	o.Log = logf
+	if c.fromGit != "" {
+		src, err := imagebuild.ExportGit(ctx, c.root, c.fromGit)
+		if err != nil {
+			return nil, fmt.Errorf("--from-git: %w", err)
+		}
+		defer os.RemoveAll(src)
+		o.Root = src
+	}
 	res, err := imagebuild.Build(ctx, o)
 	if err != nil {
 		return nil, err
