@@ -70,6 +70,19 @@ demo: demo-tools build ## run the local topology L2 → L3 → L4 (ARGS="--durat
 charts: ## package the Helm charts into dist/charts (tgz + index.yaml); PUSH=oci://host/path also pushes them
 	$(GO) run ./charts/cmd/chartpkg --out dist/charts $(if $(CHARTS_URL),--url $(CHARTS_URL)) $(if $(PUSH),--push $(PUSH)) $(if $(PLAIN_HTTP),--plain-http)
 
+.PHONY: images
+images: ## build workload images daemonlessly (amd64+arm64) from HEAD; writes bundles/images.lock.json + porter.yaml images:
+	$(GO) run ./tools/imagebuild/cmd/edgeframe-images build --from-git HEAD
+
+.PHONY: publish
+publish: ## push images + charts: make publish REGISTRY=host[:port] [INSECURE=true]
+	@test -n "$(REGISTRY)" || { echo "make publish: REGISTRY=host[:port] is required"; exit 1; }
+	$(GO) run ./tools/imagebuild/cmd/edgeframe-images publish --registry $(REGISTRY) $(if $(filter true,$(INSECURE)),--insecure)
+
+.PHONY: bundles
+bundles: ## stage charts, verify image digests, prove the bundles; porter lint/build when porter is on PATH
+	bash bundles/build.sh
+
 .PHONY: mixin-install
 mixin-install: ## install the arcflux mixin into $$PORTER_HOME/mixins/arcflux (client + runtimes/)
 	bash mixin/scripts/install.sh
