@@ -27,6 +27,37 @@ type Reader struct {
 	pos  Position
 	f    *os.File
 	fseg uint64
+	// lent are the read buffers the returned records alias; spare is one to read into
+	// again (see Recycle).
+	lent  [][]byte
+	spare []byte
+}
+
+// maxSpare bounds the read buffer a Reader keeps for reuse.
+const maxSpare = 4 << 20
+
+// Recycle tells the reader that the records it returned so far are no longer used, so
+// it may read the next ones into the same memory.
+func (r *Reader) Recycle() {
+	for _, b := range r.lent {
+		if cap(b) > cap(r.spare) && cap(b) <= maxSpare {
+			r.spare = b
+		}
+	}
+	clear(r.lent)
+	r.lent = r.lent[:0]
+}
+
+// readBuf returns a buffer of n bytes, the spare one when it is large enough.
+func (r *Reader) readBuf(n int64) []byte {
+	var b []byte
+	if int64(cap(r.spare)) >= n {
+		b, r.spare = r.spare[:n], nil
+	} else {
+		b = make([]byte, n)
+	}
+	r.lent = append(r.lent, b)
+	return b
 }
 
 // NewReader reads from p (usually the sink's Cursor). sink names the reader in drop reports.
@@ -158,7 +189,7 @@ func (r *Reader) read(s *segment, end uint64, size int64, sealed bool, maxN, max
 	if want < headerSize && size-r.pos.Pos >= headerSize {
 		want = headerSize
 	}
-	buf := make([]byte, min(max(want, readChunk/4), size-r.pos.Pos))
+	buf := r.readBuf(min(max(want, readChunk/4), size-r.pos.Pos))
 	n, err := r.f.ReadAt(buf, r.pos.Pos)
 	if err != nil && !errors.Is(err, io.EOF) {
 		return nil, fmt.Errorf("buffer: read %s: %w", s.path, err)

@@ -145,6 +145,7 @@ func (d *Drainer) Run(ctx context.Context) error {
 			return err
 		}
 		d.advance(false, batch[len(batch)-1].Next)
+		r.Recycle()
 		check = failed
 	}
 }
@@ -190,6 +191,7 @@ func (d *Drainer) replay(ctx context.Context, from buffer.Position, to uint64) {
 		}
 		d.m.Replayed.WithLabelValues(d.name).Add(float64(len(batch)))
 		d.advance(true, batch[len(batch)-1].Next)
+		r.Recycle()
 	}
 }
 

@@ -81,7 +81,7 @@ func Run(ctx context.Context, s Settings, stdout io.Writer) error {
 	if s.PrintConfig {
 		return yaml.NewEncoder(stdout).Encode(Redacted(s.Config))
 	}
-	if _, set := os.LookupEnv("GOMEMLIMIT"); !set && s.MemoryLimit > 0 {
+	if v, set := os.LookupEnv("GOMEMLIMIT"); (!set || v == "") && s.MemoryLimit > 0 {
 		debug.SetMemoryLimit(int64(s.MemoryLimit))
 	}
 	level, _ := observe.ParseLevel(s.LogLevel)

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/dapr/go-sdk/service/common"
@@ -21,6 +22,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/tap"
 
 	"github.com/edgeframe/edgeframe/pkg/cloudevent"
 	"github.com/edgeframe/edgeframe/workloads/datagateway/internal/buffer"
@@ -139,8 +141,10 @@ func (h *Handler) Handle(ctx context.Context, e *common.TopicEvent) (retry bool,
 type ServiceOptions struct {
 	PubSub string
 	Topics []string
-	// MaxConcurrent bounds the deliveries handled at once (HTTP/2 streams); daprd waits
-	// for a free stream, which bounds the gateway's memory (default 128).
+	// MaxConcurrent bounds the deliveries in the gateway at once, across every connection
+	// daprd opens (its pool adds a connection per 100 calls in flight, so HTTP/2 stream
+	// limits alone do not bound them). Further deliveries wait before their request is
+	// read, which bounds the gateway's memory (default 256).
 	MaxConcurrent uint32
 }
 
@@ -152,11 +156,15 @@ type ServiceOptions struct {
 // of the pub/sub; the others are listed so daprd subscribes to them.
 func NewService(lis net.Listener, o ServiceOptions, h *Handler) (common.Service, error) {
 	if o.MaxConcurrent == 0 {
-		o.MaxConcurrent = 128
+		o.MaxConcurrent = 256
 	}
-	// Fixed HTTP/2 windows (no BDP growth up to 16 MiB) bound what daprd can push ahead.
+	a := newAdmission(int(o.MaxConcurrent), admissionMaxWait)
+	// Fixed HTTP/2 windows (no BDP growth up to 16 MiB) bound what daprd can push ahead;
+	// small transport buffers, as daprd may hold many connections.
 	s := daprd.NewServiceWithListener(lis, grpc.MaxConcurrentStreams(o.MaxConcurrent),
-		grpc.InitialWindowSize(64<<10), grpc.InitialConnWindowSize(1<<20))
+		grpc.InitialWindowSize(64<<10), grpc.InitialConnWindowSize(1<<20),
+		grpc.ReadBufferSize(16<<10), grpc.WriteBufferSize(8<<10),
+		grpc.InTapHandle(a.admit), grpc.UnaryInterceptor(a.unary))
 	for i, t := range o.Topics {
 		sub := &common.Subscription{PubsubName: o.PubSub, Topic: t, Metadata: map[string]string{"rawPayload": "true"}, DisableTopicValidation: i == 0}
 		if err := s.AddTopicEventHandler(sub, h.Handle); err != nil {
@@ -164,6 +172,53 @@ func NewService(lis net.Listener, o ServiceOptions, h *Handler) (common.Service,
 		}
 	}
 	return s, nil
+}
+
+// admissionMaxWait is the longest a delivery waits for a slot before it is let in
+// anyway: the bound is soft, it must never stall delivery.
+const admissionMaxWait = 2 * time.Second
+
+// admission bounds the calls in progress across every connection. A call takes a slot
+// when its headers arrive (before its request is read, so daprd keeps what waits) and
+// gives it back when its handler returns, or when the stream ends without reaching the
+// handler.
+type admission struct {
+	slots   chan struct{}
+	maxWait time.Duration
+}
+
+func newAdmission(n int, maxWait time.Duration) *admission {
+	return &admission{slots: make(chan struct{}, n), maxWait: maxWait}
+}
+
+type releaseKey struct{}
+
+func (a *admission) admit(ctx context.Context, _ *tap.Info) (context.Context, error) {
+	select {
+	case a.slots <- struct{}{}:
+	default:
+		t := time.NewTimer(a.maxWait)
+		defer t.Stop()
+		select {
+		case a.slots <- struct{}{}:
+		case <-ctx.Done():
+			return ctx, nil
+		case <-t.C:
+			return ctx, nil // let it in without a slot
+		}
+	}
+	var once sync.Once
+	release := func() { once.Do(func() { <-a.slots }) }
+	context.AfterFunc(ctx, release) // the stream ended without reaching the handler
+	return context.WithValue(ctx, releaseKey{}, release), nil
+}
+
+func (a *admission) unary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+	resp, err := handler(ctx, req)
+	if release, ok := ctx.Value(releaseKey{}).(func()); ok {
+		release()
+	}
+	return resp, err
 }
 
 var _ Appender = (*buffer.Buffer)(nil)

@@ -198,3 +198,57 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestAdmissionBoundsCallsInProgress checks the soft bound on deliveries in progress: a
+// call past the bound waits for a slot, a slot comes back when the handler returns or
+// when the stream ends without reaching it, and a call never waits longer than maxWait.
+func TestAdmissionBoundsCallsInProgress(t *testing.T) {
+	a := newAdmission(1, 300*time.Millisecond)
+	handled := func(ctx context.Context) {
+		_, _ = a.unary(ctx, nil, nil, func(context.Context, any) (any, error) { return nil, nil })
+	}
+	ctx1, end1 := context.WithCancel(context.Background())
+	defer end1()
+	c1, _ := a.admit(ctx1, nil)
+
+	admitted := make(chan time.Duration, 1)
+	go func() {
+		start := time.Now()
+		c2, _ := a.admit(context.Background(), nil)
+		admitted <- time.Since(start)
+		handled(c2)
+	}()
+	select {
+	case <-admitted:
+		t.Fatal("a second call was let in while the only slot was taken")
+	case <-time.After(100 * time.Millisecond):
+	}
+	handled(c1) // the handler returns: its slot is free
+	if d := <-admitted; d >= 300*time.Millisecond {
+		t.Fatalf("the waiting call got in after %s, not when the slot was freed", d)
+	}
+
+	// a stream that ends before its handler runs gives its slot back
+	ctx3, end3 := context.WithCancel(context.Background())
+	if _, err := a.admit(ctx3, nil); err != nil {
+		t.Fatal(err)
+	}
+	end3()
+	start := time.Now()
+	c4, _ := a.admit(context.Background(), nil)
+	if d := time.Since(start); d >= 300*time.Millisecond {
+		t.Fatalf("the slot of an ended stream was not given back (waited %s)", d)
+	}
+
+	// with the slot held, a call is let in anyway after maxWait
+	start = time.Now()
+	c5, _ := a.admit(context.Background(), nil)
+	if d := time.Since(start); d < 250*time.Millisecond || d > 2*time.Second {
+		t.Fatalf("a call past the bound waited %s, want about maxWait (300ms)", d)
+	}
+	handled(c5) // holds no slot: must not free c4's
+	handled(c4)
+	if n := len(a.slots); n != 0 {
+		t.Fatalf("%d slots still taken after every call ended", n)
+	}
+}

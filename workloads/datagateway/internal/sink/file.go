@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"sync"
 	"time"
 
 	"github.com/edgeframe/edgeframe/workloads/datagateway/internal/message"
@@ -27,6 +29,33 @@ type FileOptions struct {
 type File struct {
 	name string
 	rot  *rotator
+
+	mu    sync.Mutex
+	spare []byte
+}
+
+// maxSpareLines bounds the batch buffer a File keeps for reuse.
+const maxSpareLines = 4 << 20
+
+// takeBuf returns the spare batch buffer (empty), so a steady drain does not allocate a
+// fresh one per batch.
+func (f *File) takeBuf() []byte {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b := f.spare
+	f.spare = nil
+	return b[:0]
+}
+
+func (f *File) putBuf(b []byte) {
+	if cap(b) > maxSpareLines {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if cap(b) > cap(f.spare) {
+		f.spare = b[:0]
+	}
 }
 
 // NewFile returns the file sink called name.
@@ -47,10 +76,11 @@ func (f *File) Write(_ context.Context, msgs []message.Message) error {
 		size += len(m.Event) + len(m.ID) + len(m.Topic) + len(m.Key) + 128
 	}
 	var (
-		buf = make([]byte, 0, size)
+		buf = slices.Grow(f.takeBuf(), size)
 		err error
 		be  BatchError
 	)
+	defer func() { f.putBuf(buf) }()
 	for i, m := range msgs {
 		n := len(buf)
 		if buf, err = message.AppendLine(buf, m); err != nil {
