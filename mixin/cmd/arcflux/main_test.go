@@ -19,6 +19,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/hybridkubernetes/armhybridkubernetes"
 
+	"github.com/edgeframe/edgeframe/mixin/pkg/agents"
+	"github.com/edgeframe/edgeframe/mixin/pkg/arc"
 	"github.com/edgeframe/edgeframe/mixin/pkg/arcflux"
 	"github.com/edgeframe/edgeframe/mixin/pkg/azurefake"
 	"github.com/edgeframe/edgeframe/mixin/pkg/version"
@@ -266,6 +268,24 @@ func TestCommands(t *testing.T) {
 				}
 			},
 		},
+		{
+			name: "flux-install-when-skipped", args: []string{"install"}, input: "flux-install-when-skipped.yaml",
+			check: func(t *testing.T, a *azurefake.ARM) {
+				if len(a.Calls) != 0 {
+					t.Errorf("a skipped step called Azure: %v", a.Calls)
+				}
+			},
+		},
+		{
+			name: "flux-install-when-runs", args: []string{"install"}, input: "flux-install-when-runs.yaml",
+			arm: func(t *testing.T, _ *arcflux.Mixin, a *azurefake.ARM) { onboarded(a) },
+			check: func(t *testing.T, a *azurefake.ARM) {
+				if _, ok := a.Configuration("rg-edge-l3", "l3-site-01", "edge-apps"); !ok {
+					t.Error("the step whose condition holds did not create the configuration")
+				}
+			},
+		},
+		{name: "flux-install-when-invalid", args: []string{"install"}, input: "flux-install-when-invalid.yaml", wantCode: 1},
 		{name: "status-not-found", args: []string{"invoke", "--action", "status"}, input: "status-invoke.yaml"},
 		{name: "status-in-install", args: []string{"install"}, input: "status-in-install.yaml", wantCode: 1,
 			arm: func(t *testing.T, _ *arcflux.Mixin, a *azurefake.ARM) { onboarded(a) }},
@@ -301,6 +321,30 @@ func TestDebugDefaultsFromPorterDebug(t *testing.T) {
 	}
 }
 
+// proxied is connect-install.yaml's proxy block as the agents' global Helm values.
+var proxied = map[string]any{
+	"isProxyEnabled": true,
+	"httpProxy":      "http://proxy.l4.edge.local:3128",
+	"httpsProxy":     "http://proxy.l4.edge.local:3128",
+	"noProxy":        "10.0.0.0/8,.svc,.cluster.local",
+}
+
+// agentProxy checks the proxy values of the agents' Helm release (want nil: none at all).
+func agentProxy(t *testing.T, kubeconfig string, want map[string]any) {
+	t.Helper()
+	rel, err := agents.FromKubeconfig(kubeconfig, "", nil).Get(context.Background(), arc.ReleaseNamespace, arc.ReleaseName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	global, _ := rel.Values["global"].(map[string]any)
+	for _, k := range []string{"isProxyEnabled", "httpProxy", "httpsProxy", "noProxy", "proxyCert"} {
+		got, ok := global[k]
+		if w, wok := want[k]; wok != ok || (ok && got != w) {
+			t.Errorf("agents' global.%s = %v (set %v), want %v (set %v)", k, got, ok, w, wok)
+		}
+	}
+}
+
 // TestConnectCommand runs connect install, install again, a conflicting install
 // and uninstall through the command, against a real kube-apiserver (agents via
 // the Helm SDK and the stand-in chart), ARM on the SDK fakes and the data plane
@@ -319,13 +363,17 @@ func TestConnectCommand(t *testing.T) {
 		return keyCert.ReplaceAll(b, []byte(`"agentPublicKeyCertificate":"<RSA-4096 public key>"`))
 	}
 	for _, tc := range []cmdCase{
-		{name: "connect-install", args: []string{"install"}, input: "connect-install.yaml"},
-		{name: "connect-upgrade", args: []string{"upgrade", "-f", filepath.Join("testdata", "connect-upgrade.yaml")}},
+		{name: "connect-install", args: []string{"install"}, input: "connect-install.yaml",
+			check: func(t *testing.T, _ *azurefake.ARM) { agentProxy(t, k.Kubeconfig, proxied) }},
+		// An all-empty proxy block (bundle parameters at their "" default) means no proxy.
+		{name: "connect-upgrade", args: []string{"upgrade", "-f", filepath.Join("testdata", "connect-upgrade.yaml")},
+			check: func(t *testing.T, _ *azurefake.ARM) { agentProxy(t, k.Kubeconfig, nil) }},
 		{name: "connect-reinstall", args: []string{"install"}, input: "connect-install.yaml",
 			check: func(t *testing.T, a *azurefake.ARM) {
 				if n := a.CallCount(azurefake.ClusterPut); n != 3 {
 					t.Errorf("connected cluster PUT %d times, want 3 (install, upgrade, install)", n)
 				}
+				agentProxy(t, k.Kubeconfig, proxied)
 			}},
 		{name: "connect-elsewhere", args: []string{"install"}, input: "connect-install-elsewhere.yaml", wantCode: 1},
 		{name: "connect-uninstall", args: []string{"uninstall"}, input: "connect-uninstall.yaml",

@@ -33,7 +33,7 @@ func TestStepInputsAgainstOwnSchema(t *testing.T) {
 	if len(files) < 10 {
 		t.Fatalf("found %d inputs", len(files))
 	}
-	invalid := map[string]bool{"flux-install-unknown-field.yaml": true, "status-in-install.yaml": true, "flux-install-invalid.yaml": true, "lint-input.yaml": true}
+	invalid := map[string]bool{"flux-install-unknown-field.yaml": true, "status-in-install.yaml": true, "flux-install-invalid.yaml": true, "lint-input.yaml": true, "flux-install-when-invalid.yaml": true}
 	for _, f := range files {
 		b, _ := os.ReadFile(f)
 		var v any
@@ -114,5 +114,66 @@ func TestValidationNeverEchoesSecrets(t *testing.T) {
 				t.Errorf("problem echoes the secret: %s", p)
 			}
 		}
+	}
+}
+
+// TestProxyAndWhenValidation: an all-empty proxy block is no proxy; everything else that is
+// wrong is reported naming the field and the value. Conditions are checked the same way.
+func TestProxyAndWhenValidation(t *testing.T) {
+	str := func(s string) *string { return &s }
+	connect := func(p *Proxy) Step {
+		return Step{Description: "d", Connect: &Connect{
+			Target: Target{SubscriptionID: "00000000-0000-0000-0000-000000000001", ResourceGroup: "rg", ClusterName: "c"}, Location: "westeurope", Proxy: p}}
+	}
+	flux := func(w *When, rg string) Step {
+		return Step{Description: "d", When: w, Flux: &Flux{
+			Target: Target{SubscriptionID: "00000000-0000-0000-0000-000000000001", ResourceGroup: rg, ClusterName: "c"}, Name: "cfg",
+			GitRepository: &GitRepository{URL: "https://git.example/x", Branch: "main"}}}
+	}
+	for _, tc := range []struct {
+		name     string
+		step     Step
+		resolved bool
+		want     []string // each problem, as field: message
+	}{
+		{"no proxy block", connect(nil), true, nil},
+		{"all-empty proxy block is no proxy", connect(&Proxy{}), true, nil},
+		{"https proxy only", connect(&Proxy{HTTPSProxy: "http://proxy.l4:3128"}), true, nil},
+		{"full proxy", connect(&Proxy{HTTPProxy: "http://proxy.l4:3128", HTTPSProxy: "https://proxy.l4:3129", NoProxy: "10.0.0.0/8,.svc", CACertFile: "ca.pem"}), true, nil},
+		{"CA without proxy", connect(&Proxy{CACertFile: "ca.pem"}), true,
+			[]string{`connect.proxy.caCertFile: "ca.pem" is set but neither httpProxy nor httpsProxy is`}},
+		{"noProxy without proxy", connect(&Proxy{NoProxy: ".svc"}), true,
+			[]string{`connect.proxy.noProxy: ".svc" is set but neither httpProxy nor httpsProxy is`}},
+		{"malformed https proxy", connect(&Proxy{HTTPSProxy: "proxy.l4:3128"}), true,
+			[]string{`connect.proxy.httpsProxy: "proxy.l4:3128" is not a http/https URL`}},
+		{"malformed http proxy", connect(&Proxy{HTTPProxy: "socks5://proxy.l4:1080", HTTPSProxy: "http://proxy.l4:3128"}), true,
+			[]string{`connect.proxy.httpProxy: "socks5://proxy.l4:1080" is not a http/https URL`}},
+		{"noProxy with spaces", connect(&Proxy{HTTPSProxy: "http://proxy.l4:3128", NoProxy: ".svc, .local"}), true,
+			[]string{`connect.proxy.noProxy: ".svc, .local" must be a comma-separated list without spaces`}},
+		{"templated proxy at lint time", connect(&Proxy{HTTPProxy: "${ bundle.parameters.http-proxy }", CACertFile: "${ bundle.parameters.proxy-ca-cert }"}), false, nil},
+		{"condition holds", flux(&When{Value: str("gitops"), Equals: str("gitops")}, "rg"), true, nil},
+		{"condition holds: the step is checked", flux(&When{Value: str("gitops"), Equals: str("gitops")}, ""), true,
+			[]string{"flux.resourceGroup: is required"}},
+		{"condition false: the rest is not checked", flux(&When{Value: str("offline"), Equals: str("gitops")}, ""), true, nil},
+		{"empty value equals empty", flux(&When{Value: str(""), Equals: str("")}, "rg"), true, nil},
+		{"value missing", flux(&When{Equals: str("gitops")}, "rg"), true,
+			[]string{"when.value: is required (e.g. ${ bundle.parameters.<name> })"}},
+		{"equals missing", flux(&When{Value: str("gitops")}, "rg"), true,
+			[]string{"when.equals: is required (the value for which the step runs)"}},
+		{"unresolved at run time", flux(&When{Value: str("${ bundle.parameters.delivery }"), Equals: str("gitops")}, "rg"), true,
+			[]string{`when.value: "${ bundle.parameters.delivery }" still holds an unresolved template`}},
+		{"template at lint time", flux(&When{Value: str("${ bundle.parameters.delivery }"), Equals: str("gitops")}, "rg"), false, nil},
+		{"constant at lint time", flux(&When{Value: str("offline"), Equals: str("gitops")}, "rg"), false,
+			[]string{`when.value: "offline" is a constant, so the step always or never runs; use a template such as ${ bundle.parameters.<name> }`}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var got []string
+			for _, p := range validateStep(tc.step, "install", false, tc.resolved, func(string) string { return "" }) {
+				got = append(got, p.String())
+			}
+			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Errorf("problems:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(tc.want, "\n"))
+			}
+		})
 	}
 }

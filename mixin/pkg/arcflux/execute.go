@@ -74,6 +74,12 @@ func (m *Mixin) Execute(ctx context.Context, opts ExecuteOptions) error {
 	if ps := errorsOnly(validateStep(step, opts.Action, opts.Custom, true, m.getenv)); len(ps) > 0 {
 		return &StepError{Action: opts.Action, Number: 1, Description: step.Description, Problems: ps}
 	}
+	if !step.When.Holds() {
+		// Condition false: no Azure call, no cluster access. Declared outputs are written
+		// empty so that bundle outputs applying to the action still exist.
+		fmt.Fprintf(m.Out, "skipped: %s step %q (when: value %q is not %q)\n", opts.Action, step.Description, *step.When.Value, *step.When.Equals)
+		return m.writeSkippedOutputs(step.Outputs)
+	}
 	m.debugf("%s step %q: %s", opts.Action, step.Description, step.Command())
 
 	resource, err := m.run(ctx, opts.Action, step)
@@ -499,6 +505,27 @@ func (m *Mixin) writeOutputs(outs []Output, resource []byte) error {
 			continue
 		}
 		if err := os.WriteFile(filepath.Join(dir, o.Name), b, 0o600); err != nil {
+			errs = append(errs, fmt.Errorf("output %s: %w", o.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// writeSkippedOutputs writes every output of a skipped step as an empty file.
+func (m *Mixin) writeSkippedOutputs(outs []Output) error {
+	if len(outs) == 0 {
+		return nil
+	}
+	dir := m.OutputsDir
+	if dir == "" {
+		dir = DefaultOutputsDir
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("outputs: %w", err)
+	}
+	var errs []error
+	for _, o := range outs {
+		if err := os.WriteFile(filepath.Join(dir, o.Name), nil, 0o600); err != nil {
 			errs = append(errs, fmt.Errorf("output %s: %w", o.Name, err))
 		}
 	}

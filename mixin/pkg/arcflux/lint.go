@@ -34,6 +34,7 @@ var lintTitles = map[string]string{
 	CodePrune:           "Prune deletes objects",
 	CodePlaintextSecret: "Secret in plain text",
 	CodeStatusAction:    "status outside a custom action",
+	CodeConstantWhen:    "Constant step condition",
 }
 
 // Lint returns porter lint results for the build input (templates unresolved).

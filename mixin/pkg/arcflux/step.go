@@ -18,6 +18,22 @@ type Step struct {
 	Outputs        []Output     `json:"outputs,omitempty"`
 	SuppressOutput bool         `json:"suppress-output,omitempty"`
 	IgnoreError    *IgnoreError `json:"ignoreError,omitempty"`
+	When           *When        `json:"when,omitempty"`
+}
+
+// When makes a step conditional (porter has no conditional steps): the step runs only when
+// Value equals Equals, typically a bundle parameter against one of its enum values. Otherwise
+// it prints "skipped: ..." and does nothing.
+type When struct {
+	// Value is usually a template, e.g. ${ bundle.parameters.delivery }.
+	Value *string `json:"value"`
+	// Equals is the value for which the step runs ("" is allowed).
+	Equals *string `json:"equals"`
+}
+
+// Holds reports whether the step's condition holds (true without a condition).
+func (w *When) Holds() bool {
+	return w == nil || w.Value == nil || w.Equals == nil || *w.Value == *w.Equals
 }
 
 // Command names the typed command of the step ("" when none or several).

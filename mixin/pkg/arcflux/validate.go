@@ -23,6 +23,7 @@ const (
 	CodePrune           = "arcflux-104" // prune deletes what the source no longer has
 	CodePlaintextSecret = "arcflux-105" // a secret written in the manifest instead of a template
 	CodeStatusAction    = "arcflux-106" // status only makes sense in a custom action
+	CodeConstantWhen    = "arcflux-107" // when.value is constant: the step always or never runs
 )
 
 // Level of a problem, as porter's linter.Level.
@@ -169,6 +170,12 @@ func contains(list []string, v string) bool {
 func validateStep(s Step, action string, custom, resolved bool, getenv func(string) string) []Problem {
 	c := &checker{resolved: resolved, getenv: getenv}
 	c.required("description", s.Description)
+	c.when(s.When)
+	if resolved && !s.When.Holds() {
+		// A skipped step touches nothing: its other fields may legitimately be empty
+		// (e.g. the Azure target of a Flux step on an offline site).
+		return c.problems
+	}
 	switch s.Command() {
 	case "connect":
 		c.connect(*s.Connect, action)
@@ -210,6 +217,29 @@ func validateStep(s Step, action string, custom, resolved bool, getenv func(stri
 		}
 	}
 	return c.problems
+}
+
+// when checks a step condition: both fields present; at lint time a value without a template
+// is a constant condition (a warning: the step always or never runs).
+func (c *checker) when(w *When) {
+	if w == nil {
+		return
+	}
+	if w.Value == nil {
+		c.bad("when.value", "is required (e.g. ${ bundle.parameters.<name> })")
+	}
+	if w.Equals == nil {
+		c.bad("when.equals", "is required (the value for which the step runs)")
+	}
+	if w.Value != nil && !c.resolved && !isTemplate(*w.Value) {
+		c.add(CodeConstantWhen, LevelWarning, "when.value", "%q is a constant, so the step always or never runs; use a template such as ${ bundle.parameters.<name> }", *w.Value)
+	}
+	if w.Equals != nil && isTemplate(*w.Equals) && c.resolved {
+		c.bad("when.equals", "%q still holds an unresolved template", *w.Equals)
+	}
+	if w.Value != nil && isTemplate(*w.Value) && c.resolved {
+		c.bad("when.value", "%q still holds an unresolved template", *w.Value)
+	}
 }
 
 func (c *checker) target(prefix string, t Target) {
@@ -277,8 +307,13 @@ func (c *checker) connect(s Connect, action string) {
 	if p := s.Proxy; p != nil {
 		c.url("connect.proxy.httpProxy", p.HTTPProxy, "http", "https")
 		c.url("connect.proxy.httpsProxy", p.HTTPSProxy, "http", "https")
-		if p.HTTPProxy == "" && p.HTTPSProxy == "" {
-			c.bad("connect.proxy", "needs httpProxy or httpsProxy")
+		// All fields empty means no proxy (e.g. bundle parameters left at their "" default).
+		if p.HTTPProxy == "" && p.HTTPSProxy == "" && (p.NoProxy != "" || p.CACertFile != "") {
+			for _, f := range []struct{ name, v string }{{"noProxy", p.NoProxy}, {"caCertFile", p.CACertFile}} {
+				if f.v != "" {
+					c.bad("connect.proxy."+f.name, "%q is set but neither httpProxy nor httpsProxy is", f.v)
+				}
+			}
 		}
 		if strings.ContainsAny(p.NoProxy, " \t") && !c.skip(p.NoProxy) {
 			c.bad("connect.proxy.noProxy", "%q must be a comma-separated list without spaces", p.NoProxy)
