@@ -200,54 +200,60 @@ func FuzzDecode(f *testing.F) {
 }
 
 // TestAdmissionBoundsCallsInProgress checks the soft bound on deliveries in progress: a
-// call past the bound waits for a slot, a slot comes back when the handler returns or
-// when the stream ends without reaching it, and a call never waits longer than maxWait.
+// call past the bound waits for a slot, a slot comes back when the handler returns, a
+// call whose stream ends while it waits gives up without one, and a call never waits
+// longer than maxWait.
 func TestAdmissionBoundsCallsInProgress(t *testing.T) {
 	a := newAdmission(1, 300*time.Millisecond)
-	handled := func(ctx context.Context) {
-		_, _ = a.unary(ctx, nil, nil, func(context.Context, any) (any, error) { return nil, nil })
+	unary := func(ctx context.Context, inHandler func()) {
+		_, _ = a.unary(ctx, nil, nil, func(context.Context, any) (any, error) { inHandler(); return nil, nil })
 	}
-	ctx1, end1 := context.WithCancel(context.Background())
-	defer end1()
-	c1, _ := a.admit(ctx1, nil)
+	// call 1 holds the only slot until done1 is closed
+	in1, done1 := make(chan struct{}), make(chan struct{})
+	go unary(context.Background(), func() { close(in1); <-done1 })
+	<-in1
 
 	admitted := make(chan time.Duration, 1)
-	go func() {
-		start := time.Now()
-		c2, _ := a.admit(context.Background(), nil)
-		admitted <- time.Since(start)
-		handled(c2)
-	}()
+	start := time.Now()
+	go unary(context.Background(), func() { admitted <- time.Since(start) })
 	select {
 	case <-admitted:
 		t.Fatal("a second call was let in while the only slot was taken")
 	case <-time.After(100 * time.Millisecond):
 	}
-	handled(c1) // the handler returns: its slot is free
+	close(done1) // the handler returns: its slot is free
 	if d := <-admitted; d >= 300*time.Millisecond {
 		t.Fatalf("the waiting call got in after %s, not when the slot was freed", d)
 	}
 
-	// a stream that ends before its handler runs gives its slot back
+	// hold the slot again: a call whose stream ends while it waits gives up without one
+	in4, done4 := make(chan struct{}), make(chan struct{})
+	go unary(context.Background(), func() { close(in4); <-done4 })
+	<-in4
 	ctx3, end3 := context.WithCancel(context.Background())
-	if _, err := a.admit(ctx3, nil); err != nil {
-		t.Fatal(err)
+	time.AfterFunc(50*time.Millisecond, end3)
+	start = time.Now()
+	release := a.acquire(ctx3)
+	if d := time.Since(start); d >= 250*time.Millisecond {
+		t.Fatalf("a call whose stream ended kept waiting (%s)", d)
 	}
-	end3()
-	start := time.Now()
-	c4, _ := a.admit(context.Background(), nil)
-	if d := time.Since(start); d >= 300*time.Millisecond {
-		t.Fatalf("the slot of an ended stream was not given back (waited %s)", d)
-	}
+	release()
 
 	// with the slot held, a call is let in anyway after maxWait
 	start = time.Now()
-	c5, _ := a.admit(context.Background(), nil)
-	if d := time.Since(start); d < 250*time.Millisecond || d > 2*time.Second {
-		t.Fatalf("a call past the bound waited %s, want about maxWait (300ms)", d)
+	var waited time.Duration
+	unary(context.Background(), func() { waited = time.Since(start) }) // holds no slot: must not free call 4's
+	if waited < 250*time.Millisecond || waited > 2*time.Second {
+		t.Fatalf("a call past the bound waited %s, want about maxWait (300ms)", waited)
 	}
-	handled(c5) // holds no slot: must not free c4's
-	handled(c4)
+	if n := len(a.slots); n != 1 {
+		t.Fatalf("%d slots taken while one call holds one", n)
+	}
+	close(done4)
+	deadline := time.Now().Add(time.Second)
+	for len(a.slots) != 0 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
 	if n := len(a.slots); n != 0 {
 		t.Fatalf("%d slots still taken after every call ended", n)
 	}
