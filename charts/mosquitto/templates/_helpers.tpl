@@ -29,6 +29,7 @@ max_queued_messages {{ .Values.queue.maxQueuedMessages | int64 }}
 max_queued_bytes {{ .Values.queue.maxQueuedBytes | int64 }}
 max_inflight_messages {{ .Values.queue.maxInflightMessages | int64 }}
 queue_qos0_messages false
+set_tcp_nodelay {{ .Values.tcpNoDelay }}
 
 # In-cluster listener: password authentication and ACLs.
 listener {{ .Values.listeners.internal.port | int }}{{ with .Values.listeners.internal.bindAddress }} {{ . }}{{ end }}
