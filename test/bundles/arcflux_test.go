@@ -54,12 +54,12 @@ func (m *memAgents) Uninstall(_ context.Context, ns, name string, _ time.Duratio
 // runner runs arcflux steps exactly as porter's runtime does: one step per call on stdin,
 // templates resolved, outputs harvested from the outputs directory after every step.
 type runner struct {
-	t       *testing.T
-	arm     *azurefake.ARM
-	mixin   *arcflux.Mixin
-	outDir  string
-	stdout  bytes.Buffer
-	secrets []string
+	t      *testing.T
+	arm    *azurefake.ARM
+	mixin  *arcflux.Mixin
+	outDir string
+	stdout bytes.Buffer
+	agents *memAgents
 }
 
 func newRunner(t *testing.T) *runner {
@@ -78,7 +78,7 @@ func newRunner(t *testing.T) *runner {
 		Status:     corev1.NodeStatus{NodeInfo: corev1.NodeSystemInfo{Architecture: "amd64", OperatingSystem: "linux", KubeletVersion: "v1.37.2"}},
 	})
 	mem := &memAgents{releases: map[string]*agents.Release{}}
-	r := &runner{t: t, arm: a, outDir: t.TempDir()}
+	r := &runner{t: t, arm: a, outDir: t.TempDir(), agents: mem}
 	env := map[string]string{"AZURE_SUBSCRIPTION_ID": sub, "AZURE_TENANT_ID": a.TenantID, "HOME": t.TempDir()}
 	r.mixin = &arcflux.Mixin{
 		Out: &r.stdout, Err: &r.stdout, OutputsDir: r.outDir,
@@ -163,6 +163,7 @@ func TestArcfluxStepsAgainstTheAzureFakes(t *testing.T) {
 	r.run(bs["infrastructure"], "install", smps["infrastructure"])
 	got := r.mutations()
 	wantPrefix(t, "infrastructure install", got, "resourceGroups.put rg-edge-l3", "connectedClusters.put edge-l3")
+	agentProxy(t, r, nil) // the proxy parameters default to "": no proxy
 	id := smps["infrastructure"].outputs["connected-cluster-id"]
 	if !strings.HasSuffix(id, "/providers/Microsoft.Kubernetes/connectedClusters/edge-l3") {
 		t.Fatalf("connected-cluster-id output %q", id)
@@ -219,6 +220,94 @@ func TestArcfluxStepsAgainstTheAzureFakes(t *testing.T) {
 	}
 	if strings.Contains(r.stdout.String(), "ghp_secret-token-value") {
 		t.Error("the GitOps token was printed")
+	}
+}
+
+// agentProxy checks the proxy values of the Arc agents' release (want nil: none at all).
+func agentProxy(t *testing.T, r *runner, want map[string]any) {
+	t.Helper()
+	rel, _ := r.agents.Get(context.Background(), "azure-arc-release", "azure-arc")
+	if rel == nil {
+		t.Fatal("no Arc agents release")
+	}
+	global, _ := rel.Values["global"].(map[string]any)
+	for _, k := range []string{"isProxyEnabled", "httpProxy", "httpsProxy", "noProxy", "proxyCert"} {
+		got, ok := global[k]
+		if w, wok := want[k]; wok != ok || (ok && got != w) {
+			t.Errorf("agents' global.%s = %v (set %v), want %v (set %v)", k, got, ok, w, wok)
+		}
+	}
+}
+
+// The infrastructure bundle's proxy parameters reach the Arc agents' Helm values through the
+// connect step's proxy block, CA certificate included; a CA without a proxy is an error.
+func TestInfrastructureProxyParametersReachTheAgents(t *testing.T) {
+	infra := byName(t)["infrastructure"]
+	r := newRunner(t)
+	smp := newSamples(t, infra, "l3")
+	ca := filepath.Join(t.TempDir(), "proxy-ca.crt")
+	const pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n"
+	if err := os.WriteFile(ca, []byte(pem), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	smp.params["http-proxy"] = "http://proxy.site.example:3128"
+	smp.params["https-proxy"] = "http://proxy.site.example:3128"
+	smp.params["no-proxy"] = "10.0.0.0/8,.svc,.cluster.local"
+	smp.params["proxy-ca-cert"] = ca
+	r.run(infra, "install", &smp)
+	agentProxy(t, r, map[string]any{
+		"isProxyEnabled": true,
+		"httpProxy":      "http://proxy.site.example:3128",
+		"httpsProxy":     "http://proxy.site.example:3128",
+		"noProxy":        "10.0.0.0/8,.svc,.cluster.local",
+		"proxyCert":      pem,
+	})
+	// The defaults ("") mean no proxy: TestArcfluxStepsAgainstTheAzureFakes.
+	for _, n := range []string{"http-proxy", "https-proxy", "no-proxy"} {
+		smp.params[n] = ""
+	}
+	// A CA without a proxy is rejected by the mixin, naming the field.
+	smp.params["proxy-ca-cert"] = ca
+	body := smp.resolve(t, connectStep(t, infra).Body)
+	in, _ := yaml.Marshal(map[string]any{"install": []any{map[string]any{"arcflux": body}}})
+	r.mixin.In = bytes.NewReader(in)
+	err := r.mixin.Execute(context.Background(), arcflux.ExecuteOptions{Action: "install"})
+	if err == nil || !strings.Contains(err.Error(), "connect.proxy.caCertFile: \""+ca+"\" is set but neither httpProxy nor httpsProxy is") {
+		t.Errorf("a CA without a proxy: %v", err)
+	}
+}
+
+func connectStep(t *testing.T, b bundle) step {
+	for _, s := range b.steps("install") {
+		if _, ok := s.Body["connect"]; ok && s.Mixin == "arcflux" {
+			return s
+		}
+	}
+	t.Fatalf("%s has no connect step", b.Name)
+	return step{}
+}
+
+// With delivery=offline the application bundle's arcflux steps make no Azure call at all
+// (they print "skipped"), on install, upgrade and uninstall; the Flux configuration output
+// is empty. The gitops branch is TestArcfluxStepsAgainstTheAzureFakes.
+func TestArcfluxStepsOfflineDelivery(t *testing.T) {
+	app := byName(t)["application"]
+	r := newRunner(t)
+	smp := newSamples(t, app, "l4")
+	smp.params["delivery"] = "offline"
+	for _, action := range []string{"install", "upgrade", "uninstall"} {
+		r.run(app, action, &smp)
+		if len(r.arm.Calls) != 0 {
+			t.Errorf("%s with delivery=offline called Azure: %v", action, r.arm.Calls)
+		}
+		if action != "uninstall" {
+			if got, ok := smp.outputs["apps-flux-config-id"]; !ok || got != "" {
+				t.Errorf("%s: apps-flux-config-id output %q (present %v), want empty", action, got, ok)
+			}
+		}
+	}
+	if n := strings.Count(r.stdout.String(), "skipped: "); n != 3 {
+		t.Errorf("%d skipped lines, want 3:\n%s", n, r.stdout.String())
 	}
 }
 

@@ -114,11 +114,17 @@ func TestUninstallReversesInstall(t *testing.T) {
 			for _, p := range pairs {
 				installed := map[string]int{} // namespace/release -> install position
 				var order []string
+				// The offline delivery script installs and removes edge-workloads in edge-<level>.
+				const scriptRelease = "edge-${ bundle.parameters.level }/edge-workloads"
 				for _, s := range b.steps(p[0]) {
 					if s.Mixin == "helm3" {
 						key := fmt.Sprint(s.Body["namespace"], "/", s.Body["name"])
 						installed[key] = len(order)
 						order = append(order, key)
+					}
+					if isWorkloadsScript(s) {
+						installed[scriptRelease] = len(order)
+						order = append(order, scriptRelease)
 					}
 				}
 				var removed []string
@@ -131,6 +137,10 @@ func TestUninstallReversesInstall(t *testing.T) {
 						}
 						lastRelease = i
 					case "exec":
+						if isWorkloadsScript(s) {
+							removed = append(removed, scriptRelease)
+							lastRelease = i
+						}
 						if env, _ := s.Body["envs"].(map[string]any); env["NAMESPACES"] != nil && firstNamespace < 0 {
 							firstNamespace = i
 						}

@@ -114,6 +114,38 @@ func TestManifestValidatorRejectsBadSteps(t *testing.T) {
 	}
 }
 
+// The arcflux step condition of the application bundle is schema-checked too.
+func TestManifestValidatorRejectsBadConditions(t *testing.T) {
+	v := manifestValidator(t)
+	src, err := os.ReadFile(filepath.Join(root(t), "bundles", "application", "porter.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const cond = "      when:\n        value: ${ bundle.parameters.delivery }\n        equals: gitops\n"
+	if strings.Count(string(src), cond) != 2 {
+		t.Fatalf("the application manifest should hold the gitops condition twice (install, uninstall)")
+	}
+	for name, bad := range map[string]string{
+		"condition without equals": "      when:\n        value: ${ bundle.parameters.delivery }\n",
+		"condition without value":  "      when:\n        equals: gitops\n",
+		"unknown condition field":  "      when:\n        value: ${ bundle.parameters.delivery }\n        equals: gitops\n        notEquals: offline\n",
+		"condition not an object":  "      when: gitops\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			if err := v.ValidateYAML([]byte(strings.Replace(string(src), cond, bad, 1))); err == nil {
+				t.Fatal("accepted")
+			}
+		})
+	}
+	// Both delivery values are valid values of the parameter (enum) as written in a parameter set.
+	for _, d := range deliveries {
+		ok := strings.Replace(string(src), "    default: gitops\n", "    default: "+d+"\n", 1)
+		if err := v.ValidateYAML([]byte(ok)); err != nil {
+			t.Errorf("delivery default %s: %v", d, err)
+		}
+	}
+}
+
 func TestManifestConventions(t *testing.T) {
 	version, err := os.ReadFile(filepath.Join(root(t), "bundles", "VERSION"))
 	if err != nil {
