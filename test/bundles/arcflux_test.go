@@ -3,6 +3,7 @@ package bundles_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -322,5 +323,45 @@ func wantPrefix(t *testing.T, what string, got []string, want ...string) {
 	t.Helper()
 	if len(got) < len(want) || strings.Join(got[:len(want)], "\n") != strings.Join(want, "\n") {
 		t.Errorf("%s: ARM writes\n  %s\nwant them to start with\n  %s", what, strings.Join(got, "\n  "), strings.Join(want, "\n  "))
+	}
+}
+
+// The mixin's own lint (what `porter lint`/`build` runs) finds no error in any bundle's arcflux
+// steps, and no constant step condition (arcflux-107).
+func TestArcfluxLintOfTheBundles(t *testing.T) {
+	for _, b := range loadBundles(t) {
+		actions := map[string]any{}
+		for _, a := range b.actions() {
+			var steps []any
+			for _, s := range b.steps(a) {
+				if s.Mixin == "arcflux" {
+					steps = append(steps, map[string]any{"arcflux": s.Body})
+				}
+			}
+			if len(steps) > 0 {
+				actions[a] = steps
+			}
+		}
+		if len(actions) == 0 {
+			continue
+		}
+		in, err := yaml.Marshal(map[string]any{"actions": actions})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		m := &arcflux.Mixin{In: bytes.NewReader(in), Out: &out, Err: &out}
+		if err := m.PrintLint(); err != nil {
+			t.Fatalf("%s: lint: %v", b.Name, err)
+		}
+		var results []arcflux.LintResult
+		if err := json.Unmarshal(out.Bytes(), &results); err != nil {
+			t.Fatalf("%s: lint output %s: %v", b.Name, out.String(), err)
+		}
+		for _, r := range results {
+			if r.Level == arcflux.LevelError || r.Code == arcflux.CodeConstantWhen {
+				t.Errorf("%s: %s step %d (%s): %s %s", b.Name, r.Location.Action, r.Location.StepNumber, r.Location.StepDescription, r.Code, r.Message)
+			}
+		}
 	}
 }
