@@ -93,7 +93,18 @@ func (p *Process) start() error {
 		return err
 	}
 	fmt.Fprintf(f, "=== start %s %s %s\n", time.Now().Format(time.RFC3339Nano), p.Spec.Path, strings.Join(p.Spec.Args, " "))
-	cmd := exec.Command(p.Spec.Path, p.Spec.Args...)
+	// A relative executable path such as bin/opcplc means relative to our working
+	// directory; exec would resolve it against cmd.Dir, the child's own directory.
+	path := p.Spec.Path
+	if !filepath.IsAbs(path) && strings.ContainsRune(path, filepath.Separator) {
+		abs, err := filepath.Abs(path)
+		if err != nil {
+			f.Close()
+			return err
+		}
+		path = abs
+	}
+	cmd := exec.Command(path, p.Spec.Args...)
 	cmd.Dir = p.Spec.Dir
 	cmd.Env = append(os.Environ(), p.Spec.Env...)
 	cmd.Stdout, cmd.Stderr = f, f

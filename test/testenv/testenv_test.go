@@ -1,6 +1,9 @@
 package testenv_test
 
 import (
+	"context"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -53,4 +56,23 @@ func TestDaprdPublishesToMosquitto(t *testing.T) {
 	if len(m.Payload) == 0 {
 		t.Fatal("empty payload")
 	}
+}
+
+// A relative executable path is relative to the test's working directory, not to the
+// child's own directory (exec would otherwise resolve it against ProcSpec.Dir).
+func TestStartProcessResolvesRelativePathFromOurDirectory(t *testing.T) {
+	root := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(root, "bin"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	marker := filepath.Join(t.TempDir(), "ran")
+	script := "#!/bin/sh\ntouch " + marker + "\nsleep 30\n"
+	if err := os.WriteFile(filepath.Join(root, "bin", "child"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Chdir(root)
+	testenv.StartProcess(t, testenv.ProcSpec{
+		Name: "child", Path: "bin/child", Dir: t.TempDir(),
+		Ready: func(context.Context) error { _, err := os.Stat(marker); return err },
+	})
 }

@@ -62,6 +62,18 @@ func parse(args []string, lookup func(string) (string, bool)) (options, error) {
 		return o, err
 	}
 	var errs []error
+	// Children run in their own directories: every path we hand them must be absolute.
+	for _, d := range []struct {
+		flag string
+		v    *string
+	}{{"--bin-dir", &o.binDir}, {"--data-dir", &o.dataDir}, {"--charts-dir", &o.chartsDir}} {
+		abs, err := filepath.Abs(*d.v)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", d.flag, err))
+			continue
+		}
+		*d.v = abs
+	}
 	if o.duration < 0 {
 		errs = append(errs, fmt.Errorf("--duration: %s is negative", o.duration))
 	}
