@@ -125,13 +125,9 @@ func (s *Server) createMonitoredItems(ch *channel, r ua.Request, _ uint32) (ua.R
 	if !ok {
 		return fault(r, ua.StatusBadRequestTypeInvalid)
 	}
-	sess, code := s.session(ch, req.RequestHeader)
+	sub, code := s.sessionSub(ch, req.RequestHeader, req.SubscriptionID)
 	if code != ua.StatusOK {
 		return fault(r, code)
-	}
-	sub := s.ownSub(sess, req.SubscriptionID)
-	if sub == nil {
-		return fault(r, ua.StatusBadSubscriptionIDInvalid)
 	}
 	if len(req.ItemsToCreate) == 0 {
 		return fault(r, ua.StatusBadNothingToDo)
@@ -187,13 +183,9 @@ func (s *Server) modifyMonitoredItems(ch *channel, r ua.Request, _ uint32) (ua.R
 	if !ok {
 		return fault(r, ua.StatusBadRequestTypeInvalid)
 	}
-	sess, code := s.session(ch, req.RequestHeader)
+	sub, code := s.sessionSub(ch, req.RequestHeader, req.SubscriptionID)
 	if code != ua.StatusOK {
 		return fault(r, code)
-	}
-	sub := s.ownSub(sess, req.SubscriptionID)
-	if sub == nil {
-		return fault(r, ua.StatusBadSubscriptionIDInvalid)
 	}
 	if len(req.ItemsToModify) == 0 {
 		return fault(r, ua.StatusBadNothingToDo)
@@ -225,13 +217,9 @@ func (s *Server) setMonitoringMode(ch *channel, r ua.Request, _ uint32) (ua.Resp
 	if !ok {
 		return fault(r, ua.StatusBadRequestTypeInvalid)
 	}
-	sess, code := s.session(ch, req.RequestHeader)
+	sub, code := s.sessionSub(ch, req.RequestHeader, req.SubscriptionID)
 	if code != ua.StatusOK {
 		return fault(r, code)
-	}
-	sub := s.ownSub(sess, req.SubscriptionID)
-	if sub == nil {
-		return fault(r, ua.StatusBadSubscriptionIDInvalid)
 	}
 	if len(req.MonitoredItemIDs) == 0 {
 		return fault(r, ua.StatusBadNothingToDo)
@@ -269,13 +257,9 @@ func (s *Server) deleteMonitoredItems(ch *channel, r ua.Request, _ uint32) (ua.R
 	if !ok {
 		return fault(r, ua.StatusBadRequestTypeInvalid)
 	}
-	sess, code := s.session(ch, req.RequestHeader)
+	sub, code := s.sessionSub(ch, req.RequestHeader, req.SubscriptionID)
 	if code != ua.StatusOK {
 		return fault(r, code)
-	}
-	sub := s.ownSub(sess, req.SubscriptionID)
-	if sub == nil {
-		return fault(r, ua.StatusBadSubscriptionIDInvalid)
 	}
 	if len(req.MonitoredItemIDs) == 0 {
 		return fault(r, ua.StatusBadNothingToDo)

@@ -108,18 +108,28 @@ func (s *Server) ownSub(sess *session, id uint32) *subscription {
 	return sess.subs[id]
 }
 
+// sessionSub resolves one subscription of the request's session: the preamble of every
+// service that acts on a subscription.
+func (s *Server) sessionSub(ch *channel, hdr *ua.RequestHeader, id uint32) (*subscription, ua.StatusCode) {
+	sess, code := s.session(ch, hdr)
+	if code != ua.StatusOK {
+		return nil, code
+	}
+	sub := s.ownSub(sess, id)
+	if sub == nil {
+		return nil, ua.StatusBadSubscriptionIDInvalid
+	}
+	return sub, ua.StatusOK
+}
+
 func (s *Server) modifySubscription(ch *channel, r ua.Request, _ uint32) (ua.Response, error) {
 	req, ok := r.(*ua.ModifySubscriptionRequest)
 	if !ok {
 		return fault(r, ua.StatusBadRequestTypeInvalid)
 	}
-	sess, code := s.session(ch, req.RequestHeader)
+	sub, code := s.sessionSub(ch, req.RequestHeader, req.SubscriptionID)
 	if code != ua.StatusOK {
 		return fault(r, code)
-	}
-	sub := s.ownSub(sess, req.SubscriptionID)
-	if sub == nil {
-		return fault(r, ua.StatusBadSubscriptionIDInvalid)
 	}
 	interval, lifetime, keepAlive := s.reviseSubscription(req.RequestedPublishingInterval, req.RequestedLifetimeCount, req.RequestedMaxKeepAliveCount)
 	sub.mu.Lock()
@@ -342,13 +352,9 @@ func (s *Server) republish(ch *channel, r ua.Request, _ uint32) (ua.Response, er
 	if !ok {
 		return fault(r, ua.StatusBadRequestTypeInvalid)
 	}
-	sess, code := s.session(ch, req.RequestHeader)
+	sub, code := s.sessionSub(ch, req.RequestHeader, req.SubscriptionID)
 	if code != ua.StatusOK {
 		return fault(r, code)
-	}
-	sub := s.ownSub(sess, req.SubscriptionID)
-	if sub == nil {
-		return fault(r, ua.StatusBadSubscriptionIDInvalid)
 	}
 	sub.mu.Lock()
 	msg := sub.retrans[req.RetransmitSequenceNumber]
