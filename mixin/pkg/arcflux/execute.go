@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -61,11 +63,7 @@ func (m *Mixin) Execute(ctx context.Context, opts ExecuteOptions) error {
 	}
 	steps, ok := actions[opts.Action]
 	if !ok {
-		var got []string
-		for n := range actions {
-			got = append(got, n)
-		}
-		return fmt.Errorf("step YAML has no %q action (found %s)", opts.Action, strings.Join(got, ", "))
+		return fmt.Errorf("step YAML has no %q action (found %s)", opts.Action, strings.Join(slices.Sorted(maps.Keys(actions)), ", "))
 	}
 	if len(steps) != 1 {
 		return fmt.Errorf("%s: porter sends exactly one step per call, got %d", opts.Action, len(steps))

@@ -10,7 +10,9 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -257,9 +259,9 @@ func (a *ARM) wire() {
 			defer a.mu.Unlock()
 			a.Calls = append(a.Calls, ExtensionList+" "+rg+"/"+cluster)
 			var page kc.ExtensionsClientListResponse
-			for ek, e := range a.extensions {
+			for _, ek := range slices.Sorted(maps.Keys(a.extensions)) {
 				if strings.HasPrefix(ek, key(rg, cluster)+"/") {
-					e := e
+					e := a.extensions[ek]
 					page.Value = append(page.Value, &e)
 				}
 			}
@@ -365,9 +367,9 @@ func (a *ARM) wire() {
 			defer a.mu.Unlock()
 			a.Calls = append(a.Calls, ConfigList+" "+rg+"/"+cluster)
 			var page kc.FluxConfigurationsClientListResponse
-			for ck, fc := range a.configs {
+			for _, ck := range slices.Sorted(maps.Keys(a.configs)) {
 				if strings.HasPrefix(ck, key(rg, cluster)+"/") {
-					fc := published(fc)
+					fc := published(a.configs[ck])
 					page.Value = append(page.Value, &fc)
 				}
 			}
@@ -433,7 +435,8 @@ func compliant(fc kc.FluxConfiguration, name string) kc.FluxConfiguration {
 	p.ComplianceState = to.Ptr(kc.FluxComplianceStateCompliant)
 	p.SourceSyncedCommitID = to.Ptr("main@sha1:0123456789abcdef0123456789abcdef01234567")
 	p.Statuses = nil
-	for kn := range p.Kustomizations {
+	// Sorted: ARM's order is stable, so the fake's must be too (golden files compare it).
+	for _, kn := range slices.Sorted(maps.Keys(p.Kustomizations)) {
 		p.Statuses = append(p.Statuses, &kc.ObjectStatusDefinition{
 			Kind: to.Ptr("Kustomization"), Name: to.Ptr(name + "-" + kn), Namespace: p.Namespace,
 			ComplianceState: to.Ptr(kc.FluxComplianceStateCompliant),
