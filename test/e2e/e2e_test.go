@@ -11,7 +11,9 @@ import (
 	"flag"
 	"io"
 	"log"
+	"maps"
 	"os"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -94,11 +96,15 @@ func waitSink(t *testing.T, mon *topology.Monitor, d time.Duration) {
 func TestSteadyStateBothProducers(t *testing.T) {
 	t.Parallel()
 	var shapes map[string]map[string]any
+	sinkTopics := map[string]int{} // the topic the gateway stored with each message
 	r := scenario(t, func(t *testing.T, topo *topology.Topology, mon *topology.Monitor) {
 		sub := testenv.Subscribe(t, topo.Brokers["l4"].URL, "telemetry/#",
 			testenv.WithCredentials(topology.MonitorUser, topo.Creds["l4"][topology.MonitorUser]))
 		shapes = firstPerTopic(t, sub, 2, 20*time.Second)
 		time.Sleep(10 * time.Second)
+		for _, d := range topology.NewSinkReader(topo.SinkDir).Poll() {
+			sinkTopics[d.Topic]++
+		}
 	})
 	wantTopics := map[string]string{
 		"telemetry/tempsensor/" + topology.TempSensorDevice: "tempsensor",
@@ -111,6 +117,12 @@ func TestSteadyStateBothProducers(t *testing.T) {
 			continue
 		}
 		checkEvent(t, topic, kind, ev)
+		if sinkTopics[topic] == 0 {
+			t.Errorf("no message stored under %s in the sink (topics: %v)", topic, sinkTopics)
+		}
+	}
+	if len(sinkTopics) != len(wantTopics) {
+		t.Errorf("sink topics %v, want exactly %v (bulk deliveries must keep each message's topic)", sinkTopics, keys(wantTopics))
 	}
 	if w, ok := r.Writers["tempsensor/"+topology.TempSensorDevice]; !ok || w.MinSeq != 1 {
 		t.Errorf("tempsensor sequence does not start at 1: %+v", w)
@@ -173,13 +185,7 @@ func firstPerTopic(t *testing.T, sub <-chan testenv.MQTTMessage, n int, d time.D
 	return out
 }
 
-func keys(m map[string]map[string]any) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	return out
-}
+func keys[V any](m map[string]V) []string { return slices.Sorted(maps.Keys(m)) }
 
 func TestKillL3BrokerRestartAfter15s(t *testing.T) {
 	t.Parallel()

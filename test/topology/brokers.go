@@ -39,7 +39,6 @@ type BrokerValues struct {
 	ParentAddr   string // "": no bridge upward (top level)
 	MaxQueued    int64
 	MaxQueuedB   int64
-	MaxInflight  int // QoS 1 messages in flight per client (bridges and the gateway's sidecar)
 	AutosaveSecs int
 	ACL          []any // the chart's default ACL plus the monitor user
 }
@@ -59,7 +58,7 @@ func (v BrokerValues) values() map[string]any {
 			"internal": map[string]any{"port": v.ClientPort, "bindAddress": "127.0.0.1"},
 			"bridge":   map[string]any{"enabled": v.BridgePort != 0, "port": max(v.BridgePort, 1), "bindAddress": "127.0.0.1"},
 		},
-		"queue": map[string]any{"maxQueuedMessages": v.MaxQueued, "maxQueuedBytes": v.MaxQueuedB, "maxInflightMessages": max(v.MaxInflight, 20)},
+		"queue": map[string]any{"maxQueuedMessages": v.MaxQueued, "maxQueuedBytes": v.MaxQueuedB},
 		"bridge": map[string]any{
 			"enabled":        v.ParentAddr != "",
 			"address":        v.ParentAddr,

@@ -68,10 +68,12 @@ type Tap struct {
 	count  atomic.Int64
 	bad    atomic.Int64
 	record bool
+	timed  atomic.Bool
 
-	mu     sync.Mutex
-	ids    map[string]int
-	topics map[string]time.Time // topic → when last seen
+	mu        sync.Mutex
+	ids       map[string]int
+	topics    map[string]time.Time // topic → when last seen
+	latencies []time.Duration      // event time → seen here, while timed
 }
 
 var tapSeq atomic.Int64
@@ -138,7 +140,8 @@ func (t *Tap) onMessage(_ mqtt.Client, m mqtt.Message) {
 	t.mu.Lock()
 	t.topics[m.Topic()] = now
 	t.mu.Unlock()
-	if !t.record {
+	timed := t.timed.Load()
+	if !t.record && !timed {
 		return
 	}
 	msg, err := DecodeMessage(m.Payload())
@@ -147,8 +150,26 @@ func (t *Tap) onMessage(_ mqtt.Client, m mqtt.Message) {
 		return
 	}
 	t.mu.Lock()
-	t.ids[msg.ID]++
+	if t.record {
+		t.ids[msg.ID]++
+	}
+	if timed && !msg.Time.IsZero() {
+		t.latencies = append(t.latencies, now.Sub(msg.Time))
+	}
 	t.mu.Unlock()
+}
+
+// SetTimed starts (true) or stops recording the latency from each message's event
+// time to its arrival at this level; it costs one JSON decode per message.
+func (t *Tap) SetTimed(on bool) { t.timed.Store(on) }
+
+// Latencies returns the latencies recorded while timed and forgets them.
+func (t *Tap) Latencies() []time.Duration {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := t.latencies
+	t.latencies = nil
+	return out
 }
 
 // Count is the number of messages seen.

@@ -67,12 +67,6 @@ type Topology struct {
 	closeOnce   sync.Once
 }
 
-// MaxInflight is every local broker's max_inflight_messages. mosquitto's default (20,
-// the chart's too) caps a QoS 1 consumer at 20 unacknowledged deliveries: the gateway's
-// sidecar hands each message to the gateway, which acknowledges it only once it is
-// durably buffered, so 20 × the buffer's commit latency bounds the L4 rate.
-const MaxInflight = 1000
-
 // parent is the level a level bridges to ("" at the top).
 func parent(level string) string {
 	for i, l := range Levels {
@@ -204,7 +198,7 @@ func (t *Topology) renderBrokers(ctx context.Context) error {
 		dir := filepath.Join(t.Cfg.RunDir, "brokers", l)
 		v := BrokerValues{
 			Level: l, Dir: dir, ClientPort: b.Port, BridgePort: b.BridgePort,
-			MaxQueued: maxMsgs, MaxQueuedB: maxBytes, MaxInflight: MaxInflight, AutosaveSecs: 1, ACL: acl,
+			MaxQueued: maxMsgs, MaxQueuedB: maxBytes, AutosaveSecs: 1, ACL: acl,
 		}
 		if p := parent(l); p != "" {
 			v.ParentAddr = fmt.Sprintf("127.0.0.1:%d", t.linkPorts[l])

@@ -357,8 +357,47 @@ func syncDir(dir string) error {
 // Append stores payload durably and returns its offset once it is on disk (fsynced).
 // Under PolicyReject it returns ErrFull when the record does not fit.
 func (b *Buffer) Append(ctx context.Context, payload []byte) (uint64, error) {
+	w, err := b.enqueue(ctx, payload)
+	if err != nil {
+		return 0, err
+	}
+	return w.wait(ctx)
+}
+
+// AppendBatch stores payloads durably, in order, in as few commits as the committer
+// needs (usually one), and returns each record's offset or error: errs[i] is nil once
+// payloads[i] is on disk. A record that does not fit (ErrFull) or is too large fails
+// alone; the others are still stored.
+func (b *Buffer) AppendBatch(ctx context.Context, payloads [][]byte) (offs []uint64, errs []error) {
+	offs, errs = make([]uint64, len(payloads)), make([]error, len(payloads))
+	ws := make([]*waiter, len(payloads))
+	for i, p := range payloads {
+		ws[i], errs[i] = b.enqueue(ctx, p)
+	}
+	for i, w := range ws {
+		if w != nil {
+			offs[i], errs[i] = w.wait(ctx)
+		}
+	}
+	return offs, errs
+}
+
+// wait returns the record's offset once it is durable.
+func (w *waiter) wait(ctx context.Context) (uint64, error) {
+	select {
+	case r := <-w.done:
+		return r.off, r.err
+	case <-ctx.Done():
+		// The record may still become durable; the caller will see it redelivered.
+		return 0, ctx.Err()
+	}
+}
+
+// enqueue makes room for payload (dropping old segments under PolicyDropOldest), adds it
+// to the records of the next commit and wakes the committer.
+func (b *Buffer) enqueue(ctx context.Context, payload []byte) (*waiter, error) {
 	if len(payload) > MaxRecordBytes {
-		return 0, fmt.Errorf("buffer: record of %d bytes exceeds the maximum of %d", len(payload), MaxRecordBytes)
+		return nil, fmt.Errorf("buffer: record of %d bytes exceeds the maximum of %d", len(payload), MaxRecordBytes)
 	}
 	need := int64(headerSize + len(payload))
 	w := &waiter{payload: payload, done: make(chan result, 1)}
@@ -366,18 +405,18 @@ func (b *Buffer) Append(ctx context.Context, payload []byte) (uint64, error) {
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
-		return 0, ErrClosed
+		return nil, ErrClosed
 	}
 	if b.err != nil {
 		err := b.err
 		b.mu.Unlock()
-		return 0, err
+		return nil, err
 	}
 	for b.total+b.pendSize+need > b.opts.MaxBytes {
 		if b.opts.Policy == PolicyReject {
 			b.refusing = true
 			b.mu.Unlock()
-			return 0, ErrFull
+			return nil, ErrFull
 		}
 		for b.total+b.pendSize+need > b.opts.MaxBytes && len(b.segs) > 1 {
 			drops = append(drops, b.dropOldestLocked("full")...)
@@ -388,7 +427,7 @@ func (b *Buffer) Append(ctx context.Context, payload []byte) (uint64, error) {
 		if b.pendSize == 0 {
 			b.mu.Unlock()
 			b.report(drops)
-			return 0, ErrFull
+			return nil, ErrFull
 		}
 		// Records in flight fill the room: once they are committed, their segment can be
 		// sealed and older ones dropped.
@@ -398,13 +437,13 @@ func (b *Buffer) Append(ctx context.Context, payload []byte) (uint64, error) {
 		case <-wait:
 		case <-ctx.Done():
 			b.report(drops)
-			return 0, ctx.Err()
+			return nil, ctx.Err()
 		}
 		b.mu.Lock()
 		if b.closed || b.err != nil {
 			b.mu.Unlock()
 			b.report(drops)
-			return 0, ErrClosed
+			return nil, ErrClosed
 		}
 	}
 	w.ts = b.opts.Now().UnixNano()
@@ -417,13 +456,7 @@ func (b *Buffer) Append(ctx context.Context, payload []byte) (uint64, error) {
 	case b.kick <- struct{}{}:
 	default:
 	}
-	select {
-	case r := <-w.done:
-		return r.off, r.err
-	case <-ctx.Done():
-		// The record may still become durable; the caller will see it redelivered.
-		return 0, ctx.Err()
-	}
+	return w, nil
 }
 
 type drop struct {
@@ -497,16 +530,25 @@ func (b *Buffer) commitLoop() {
 // commit writes every pending record with one write per segment and one fsync, then
 // acknowledges the waiters.
 func (b *Buffer) commit() {
+	// The batch's bytes stay counted in pendSize until they are counted in total, so an
+	// Append during the write still sees them and cannot overfill the buffer.
 	b.mu.Lock()
 	batch := b.pending
 	b.pending = nil
-	b.pendSize = 0
 	fatal := b.err
 	b.mu.Unlock()
 	if len(batch) == 0 {
 		return
 	}
+	unpend := func(ws []*waiter) { // mu held
+		for _, w := range ws {
+			b.pendSize -= int64(headerSize + len(w.payload))
+		}
+	}
 	if fatal != nil {
+		b.mu.Lock()
+		unpend(batch)
+		b.mu.Unlock()
 		for _, w := range batch {
 			w.done <- result{err: fatal}
 		}
@@ -542,6 +584,7 @@ func (b *Buffer) commit() {
 		}
 		b.mu.Lock()
 		if err != nil {
+			unpend(batch[i:])
 			b.err = fmt.Errorf("buffer: write segment %s: %w", seg.path, err)
 			b.log.Error("buffer: write failed; the buffer no longer accepts writes", "err", err)
 			b.mu.Unlock()
@@ -557,6 +600,7 @@ func (b *Buffer) commit() {
 		seg.count += uint64(j - i)
 		seg.size += int64(len(buf))
 		b.total += int64(len(buf))
+		unpend(batch[i:j])
 		if j > i {
 			seg.lastTS = batch[j-1].ts
 		}
@@ -564,6 +608,7 @@ func (b *Buffer) commit() {
 		b.notify = make(chan struct{})
 		if j < len(batch) || seg.size >= b.opts.SegmentBytes {
 			if err := b.newSegment(); err != nil {
+				unpend(batch[j:])
 				b.err = err
 				b.log.Error("buffer: cannot start a new segment; the buffer no longer accepts writes", "err", err)
 				b.mu.Unlock()

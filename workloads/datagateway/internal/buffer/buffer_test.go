@@ -325,3 +325,48 @@ func TestValidateNamesEveryField(t *testing.T) {
 		}
 	}
 }
+
+func TestAppendBatchStoresInOrderAndFailsOnlyWhatDoesNotFit(t *testing.T) {
+	o := testOpts(t, t.TempDir())
+	o.MaxBytes = 256 << 10
+	b := mustOpen(t, o)
+	ctx := context.Background()
+	fits := int(o.MaxBytes / (1000 + headerSize))
+	// one batch: a too-large record in the middle, then more than fits
+	var batch [][]byte
+	for i := 0; i < fits+5; i++ {
+		batch = append(batch, payload(i, 1000))
+		if i == 3 {
+			batch = append(batch, make([]byte, MaxRecordBytes+1))
+		}
+	}
+	offs, errs := b.AppendBatch(ctx, batch)
+	var stored []int
+	for i, err := range errs {
+		switch {
+		case i == 4:
+			if err == nil || !strings.Contains(err.Error(), "exceeds the maximum") {
+				t.Fatalf("record 4 (too large): %v", err)
+			}
+		case i <= fits:
+			if err != nil {
+				t.Fatalf("record %d: %v", i, err)
+			}
+			if len(stored) > 0 && offs[i] != offs[stored[len(stored)-1]]+1 {
+				t.Fatalf("record %d at offset %d, previous at %d: not in order", i, offs[i], offs[stored[len(stored)-1]])
+			}
+			stored = append(stored, i)
+		default:
+			if !errors.Is(err, ErrFull) {
+				t.Fatalf("record %d: want ErrFull, got %v", i, err)
+			}
+		}
+	}
+	c, _ := b.Cursor("a")
+	recs := readAll(t, b.NewReader("a", c), len(stored))
+	for k, i := range stored {
+		if string(recs[k].Payload) != string(batch[i]) {
+			t.Fatalf("record %d: read %q…", k, recs[k].Payload[:16])
+		}
+	}
+}

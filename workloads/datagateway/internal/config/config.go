@@ -34,11 +34,24 @@ type Config struct {
 	// DataDir is the root of the default buffer, dead-letter and file-sink directories.
 	DataDir string `yaml:"dataDir"`
 	// MaxMessageBytes: larger pub/sub messages are dead-lettered as oversized.
-	MaxMessageBytes ByteSize         `yaml:"maxMessageBytes"`
-	Buffer          BufferConfig     `yaml:"buffer"`
-	DeadLetter      DeadLetterConfig `yaml:"deadLetter"`
+	MaxMessageBytes ByteSize `yaml:"maxMessageBytes"`
+	// Bulk configures Dapr bulk subscribe.
+	Bulk       BulkConfig       `yaml:"bulk"`
+	Buffer     BufferConfig     `yaml:"buffer"`
+	DeadLetter DeadLetterConfig `yaml:"deadLetter"`
 	// Sinks; when empty, one file sink "local" under <dataDir>/telemetry.
 	Sinks []SinkConfig `yaml:"sinks"`
+}
+
+// BulkConfig configures Dapr bulk subscribe: daprd delivers up to MaxMessages
+// messages per call, waiting at most MaxAwait to fill one, and the gateway stores each
+// delivery with one buffer commit.
+type BulkConfig struct {
+	// MaxMessages per delivery (default 100; 1 = one message per call, no bulk).
+	MaxMessages int `yaml:"maxMessages"`
+	// MaxAwait is the longest daprd waits to fill a delivery (default 2ms, whole
+	// milliseconds, at least 1ms).
+	MaxAwait time.Duration `yaml:"maxAwait"`
 }
 
 // BufferConfig configures the durable buffer.
@@ -155,6 +168,10 @@ func (c *Config) SetDefaults() {
 	}
 	def(&c.DataDir, "data")
 	defSize(&c.MaxMessageBytes, 1<<20)
+	if c.Bulk.MaxMessages == 0 {
+		c.Bulk.MaxMessages = 100
+	}
+	defDur(&c.Bulk.MaxAwait, 2*time.Millisecond)
 	def(&c.Buffer.Dir, filepath.Join(c.DataDir, "buffer"))
 	defSize(&c.Buffer.MaxBytes, 1<<30)
 	defDur(&c.Buffer.MaxAge, 7*24*time.Hour)
@@ -260,6 +277,12 @@ func (c Config) Validate() error {
 	}
 	if c.MaxMessageBytes <= 0 {
 		bad("maxMessageBytes", "must be positive")
+	}
+	if c.Bulk.MaxMessages < 1 || c.Bulk.MaxMessages > 10000 {
+		bad("bulk.maxMessages", "must be 1–10000, got %d", c.Bulk.MaxMessages)
+	}
+	if c.Bulk.MaxAwait < time.Millisecond || c.Bulk.MaxAwait > time.Minute || c.Bulk.MaxAwait%time.Millisecond != 0 {
+		bad("bulk.maxAwait", "must be whole milliseconds from 1ms to 1m, got %s", c.Bulk.MaxAwait)
 	}
 	b := c.Buffer
 	if b.Dir == "" {

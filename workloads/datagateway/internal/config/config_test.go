@@ -103,6 +103,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	y := `
 pubsub: ""
 topics: ["a/#/b"]
+bulk: {maxMessages: 20000, maxAwait: 1500us}
 buffer: {maxBytes: 1MiB, segmentBytes: 1MiB, policy: keep-all}
 sinks:
   - {name: Bad_Name, type: file}
@@ -121,7 +122,7 @@ sinks:
 		t.Fatal("invalid config accepted")
 	}
 	for _, field := range []string{
-		"pubsub", "topics[0]", "buffer.maxBytes", "buffer.policy", "sinks[0].name",
+		"pubsub", "topics[0]", "bulk.maxMessages", "bulk.maxAwait", "buffer.maxBytes", "buffer.policy", "sinks[0].name",
 		"sinks[1].kafka.namespace", "sinks[1].kafka.topic", "sinks[1].kafka.username", "sinks[1].kafka.compression",
 		"sinks[2].name", "sinks[2].blob.connectionString", "sinks[2].blob.container", "sinks[3].type", "sinks[4].kafka",
 	} {

@@ -13,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/dapr/go-sdk/service/common"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.opentelemetry.io/otel/trace"
 
@@ -53,7 +52,7 @@ type Gateway struct {
 	dl       *sink.DeadLetters
 	sinks    []sink.Sink
 	drainers []*deliver.Drainer
-	app      common.Service
+	app      *ingest.Service
 	appLis   net.Listener
 	http     *observe.Server
 }
@@ -117,7 +116,7 @@ func New(cfg config.Config, o Options) (*Gateway, error) {
 		g.Buffer.Close()
 		return nil, fmt.Errorf("app listener %s: %w", o.AppAddr, err)
 	}
-	if g.app, err = ingest.NewService(g.appLis, ingest.ServiceOptions{PubSub: cfg.PubSub, Topics: cfg.Topics}, h); err != nil {
+	if g.app, err = ingest.NewService(g.appLis, ingest.ServiceOptions{PubSub: cfg.PubSub, Topics: cfg.Topics, BulkMaxMessages: cfg.Bulk.MaxMessages, BulkMaxAwait: cfg.Bulk.MaxAwait}, h); err != nil {
 		g.appLis.Close()
 		g.closeSinks()
 		g.Buffer.Close()
@@ -209,7 +208,7 @@ func (g *Gateway) Run(ctx context.Context) error {
 	case err = <-httpErr:
 		err = fmt.Errorf("http server: %w", err)
 	}
-	_ = g.app.GracefulStop()
+	g.app.GracefulStop()
 	stopDrain()
 	wg.Wait()
 	g.closeSinks()

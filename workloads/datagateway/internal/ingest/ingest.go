@@ -10,18 +10,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"sync"
+	"strings"
 	"time"
 
-	"github.com/dapr/go-sdk/service/common"
-	daprd "github.com/dapr/go-sdk/service/grpc"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
-	"google.golang.org/grpc"
 
 	"github.com/edgeframe/edgeframe/pkg/cloudevent"
 	"github.com/edgeframe/edgeframe/workloads/datagateway/internal/buffer"
@@ -52,7 +48,11 @@ type Poison struct {
 func (p *Poison) Error() string { return p.Class + ": " + p.Detail }
 
 // Decode turns one pub/sub payload on topic into a Message, or says why it is poison.
-// The partition key is the CloudEvent subject, else the topic after "telemetry/".
+// topic is the message's topic or, for a bulk delivery, the subscription's filter: Dapr
+// does not pass a bulk entry's topic, so a filter (telemetry/#) is replaced with the
+// topic Dapr recorded in the event when it was published (its "topic" attribute) when
+// that matches the filter. The partition key is the CloudEvent subject, else the topic
+// after "telemetry/".
 func Decode(topic string, raw []byte, maxBytes int, now time.Time) (message.Message, *Poison) {
 	if maxBytes > 0 && len(raw) > maxBytes {
 		return message.Message{}, &Poison{Class: "oversized", Detail: fmt.Sprintf("message of %d bytes exceeds maxMessageBytes %d", len(raw), maxBytes)}
@@ -60,6 +60,11 @@ func Decode(topic string, raw []byte, maxBytes int, now time.Time) (message.Mess
 	ev, err := cloudevent.Decode(raw)
 	if err != nil {
 		return message.Message{}, &Poison{Class: "undecodable", Detail: err.Error(), ID: ev.ID}
+	}
+	if isFilter(topic) {
+		if t, ok := ev.Extensions["topic"].(string); ok && t != "" && !isFilter(t) && matches(topic, t) {
+			topic = t
+		}
 	}
 	return message.Message{
 		ID:          ev.ID,
@@ -72,7 +77,24 @@ func Decode(topic string, raw []byte, maxBytes int, now time.Time) (message.Mess
 	}, nil
 }
 
-// Handler handles topic events.
+// isFilter reports whether topic has MQTT wildcards.
+func isFilter(topic string) bool { return strings.ContainsAny(topic, "+#") }
+
+// matches reports whether the MQTT topic filter matches topic.
+func matches(filter, topic string) bool {
+	fs, ts := strings.Split(filter, "/"), strings.Split(topic, "/")
+	for i, f := range fs {
+		if f == "#" {
+			return true
+		}
+		if i >= len(ts) || f != "+" && f != ts[i] {
+			return false
+		}
+	}
+	return len(fs) == len(ts)
+}
+
+// Handler turns pub/sub messages into durable buffer records.
 type Handler struct {
 	Buffer     Appender
 	DeadLetter DeadLetterer
@@ -84,139 +106,136 @@ type Handler struct {
 	Now             func() time.Time
 }
 
-// Handle is the go-sdk topic event handler: (retry=false, nil) acknowledges the message,
-// (retry=true, err) makes Dapr redeliver it.
-func (h *Handler) Handle(ctx context.Context, e *common.TopicEvent) (retry bool, err error) {
+// Result is what Dapr is told about one message: acknowledge it (Retry false, Err nil),
+// or redeliver it (Retry true, Err says why).
+type Result struct {
+	Retry bool
+	Err   error
+}
+
+// Handle takes one message: (retry=false, nil) acknowledges it, (retry=true, err)
+// makes Dapr redeliver it.
+func (h *Handler) Handle(ctx context.Context, topic string, raw []byte) (retry bool, err error) {
+	r := h.HandleBatch(ctx, topic, [][]byte{raw})[0]
+	return r.Retry, r.Err
+}
+
+// HandleBatch takes the messages of one delivery: poison goes to the dead-letter store
+// in one write, the rest to the buffer in one append (one commit), and only then is
+// each message acknowledged — or, when its write failed, redelivered.
+func (h *Handler) HandleBatch(ctx context.Context, topic string, raws [][]byte) []Result {
 	now := time.Now
 	if h.Now != nil {
 		now = h.Now
 	}
-	raw := e.RawData
-	m, poison := Decode(e.Topic, raw, h.MaxMessageBytes, now())
 	tp := h.Tracer
 	if tp == nil {
 		tp = tracenoop.NewTracerProvider()
 	}
-	carrier := propagation.MapCarrier{}
-	if poison == nil && m.TraceParent != "" {
-		carrier["traceparent"] = m.TraceParent
-	}
-	ctx = propagation.TraceContext{}.Extract(ctx, carrier)
-	ctx, span := tp.Tracer("edgeframe/datagateway/ingest").Start(ctx, "datagateway.ingest", trace.WithSpanKind(trace.SpanKindConsumer),
-		trace.WithAttributes(attribute.String("messaging.destination.name", e.Topic), attribute.String("messaging.message.id", m.ID), attribute.Int("messaging.message.body.size", len(raw))))
-	defer span.End()
 	log := h.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	if poison != nil {
-		span.SetStatus(codes.Error, poison.Error())
-		dead := sink.Dead{ID: poison.ID, Topic: e.Topic, Reason: poison.Error(), Stage: "ingest", ReceivedAt: now(), Payload: raw}
-		if err := h.DeadLetter.Put(ctx, dead); err != nil {
-			h.Metrics.Received.WithLabelValues("error").Inc()
-			log.Error("dead-letter store failed; the broker keeps the message", "topic", e.Topic, "err", err)
-			return true, fmt.Errorf("dead-letter: %w", err)
+	tracer := tp.Tracer("edgeframe/datagateway/ingest")
+	res := make([]Result, len(raws))
+	spans := make([]trace.Span, len(raws))
+	var (
+		records  [][]byte
+		recIdx   []int
+		dead     []sink.Dead
+		deadIdx  []int
+		poisons  []*Poison
+		received = now()
+	)
+	for i, raw := range raws {
+		m, poison := Decode(topic, raw, h.MaxMessageBytes, received)
+		carrier := propagation.MapCarrier{}
+		if poison == nil && m.TraceParent != "" {
+			carrier["traceparent"] = m.TraceParent
 		}
-		h.Metrics.DeadLettered.WithLabelValues("ingest", poison.Class).Inc()
-		h.Metrics.Received.WithLabelValues("deadlettered").Inc()
-		log.Warn("poison message dead-lettered", "topic", e.Topic, "id", poison.ID, "reason", poison.Error())
-		return false, nil
-	}
-	if _, err := h.Buffer.Append(ctx, m.Marshal()); err != nil {
-		span.SetStatus(codes.Error, err.Error())
-		if errors.Is(err, buffer.ErrFull) {
-			h.Metrics.Received.WithLabelValues("rejected_full").Inc()
-			return true, fmt.Errorf("message %s: %w", m.ID, err)
+		sctx := propagation.TraceContext{}.Extract(ctx, carrier)
+		t := m.Topic
+		if poison != nil {
+			t = topic
 		}
-		h.Metrics.Received.WithLabelValues("error").Inc()
-		log.Error("buffer append failed; the broker keeps the message", "id", m.ID, "err", err)
-		return true, fmt.Errorf("message %s: %w", m.ID, err)
+		_, spans[i] = tracer.Start(sctx, "datagateway.ingest", trace.WithSpanKind(trace.SpanKindConsumer),
+			trace.WithAttributes(attribute.String("messaging.destination.name", t), attribute.String("messaging.message.id", m.ID), attribute.Int("messaging.message.body.size", len(raw))))
+		if poison != nil {
+			spans[i].SetStatus(codes.Error, poison.Error())
+			dead = append(dead, sink.Dead{ID: poison.ID, Topic: topic, Reason: poison.Error(), Stage: "ingest", ReceivedAt: received, Payload: raw})
+			deadIdx = append(deadIdx, i)
+			poisons = append(poisons, poison)
+			continue
+		}
+		records = append(records, m.Marshal())
+		recIdx = append(recIdx, i)
 	}
-	h.Metrics.Received.WithLabelValues("accepted").Inc()
-	return false, nil
-}
-
-// ServiceOptions configures the Dapr gRPC app.
-type ServiceOptions struct {
-	PubSub string
-	Topics []string
-	// MaxConcurrent bounds the deliveries in the gateway at once, across every connection
-	// daprd opens (its pool adds a connection per 100 calls in flight, so HTTP/2 stream
-	// limits alone do not bound them). Further deliveries wait, their request read but
-	// not yet handled, which bounds the gateway's memory (default 256).
-	MaxConcurrent uint32
-}
-
-// NewService returns the go-sdk gRPC service on lis with h subscribed to every topic
-// with rawPayload=true, so the handler gets the producer's CloudEvent bytes unchanged.
-//
-// Wildcard topics (telemetry/#) arrive under the concrete topic, so the first
-// subscription disables the SDK's topic validation: it is the handler for every topic
-// of the pub/sub; the others are listed so daprd subscribes to them.
-func NewService(lis net.Listener, o ServiceOptions, h *Handler) (common.Service, error) {
-	if o.MaxConcurrent == 0 {
-		o.MaxConcurrent = 256
-	}
-	a := newAdmission(int(o.MaxConcurrent), admissionMaxWait)
-	// Fixed HTTP/2 windows (no BDP growth up to 16 MiB) bound what daprd can push ahead;
-	// small transport buffers, as daprd may hold many connections.
-	s := daprd.NewServiceWithListener(lis, grpc.MaxConcurrentStreams(o.MaxConcurrent),
-		grpc.InitialWindowSize(64<<10), grpc.InitialConnWindowSize(1<<20),
-		grpc.ReadBufferSize(16<<10), grpc.WriteBufferSize(8<<10),
-		grpc.UnaryInterceptor(a.unary))
-	for i, t := range o.Topics {
-		sub := &common.Subscription{PubsubName: o.PubSub, Topic: t, Metadata: map[string]string{"rawPayload": "true"}, DisableTopicValidation: i == 0}
-		if err := s.AddTopicEventHandler(sub, h.Handle); err != nil {
-			return nil, fmt.Errorf("subscribe %s/%s: %w", o.PubSub, t, err)
+	if len(dead) > 0 {
+		if err := h.DeadLetter.Put(ctx, dead...); err != nil {
+			h.Metrics.Received.WithLabelValues("error").Add(float64(len(dead)))
+			log.Error("dead-letter store failed; the broker keeps the messages", "topic", topic, "messages", len(dead), "err", err)
+			for _, i := range deadIdx {
+				res[i] = Result{Retry: true, Err: fmt.Errorf("dead-letter: %w", err)}
+			}
+		} else {
+			for k, p := range poisons {
+				h.Metrics.DeadLettered.WithLabelValues("ingest", p.Class).Inc()
+				log.Warn("poison message dead-lettered", "topic", dead[k].Topic, "id", p.ID, "reason", p.Error())
+			}
+			h.Metrics.Received.WithLabelValues("deadlettered").Add(float64(len(dead)))
 		}
 	}
-	return s, nil
-}
-
-// admissionMaxWait is the longest a delivery waits for a slot before it is let in
-// anyway: the bound is soft, it must never stall delivery.
-const admissionMaxWait = 2 * time.Second
-
-// admission bounds the calls in progress across every connection. A call waits for a
-// slot in the unary interceptor (its request, at most one HTTP/2 stream window, is read
-// by then) and gives it back when its handler returns. It must not wait in a tap handle
-// (grpc.InTapHandle): that runs in the connection's reader goroutine under the
-// transport's lock, so one waiting call stops every stream of the connection — including
-// the request bodies of calls that already hold slots — until maxWait: stalls of up to
-// 2 s, seen as p99 end-to-end latencies of 0.3–3 s in the topology benchmark.
-type admission struct {
-	slots   chan struct{}
-	maxWait time.Duration
-}
-
-func newAdmission(n int, maxWait time.Duration) *admission {
-	return &admission{slots: make(chan struct{}, n), maxWait: maxWait}
-}
-
-// acquire waits for a slot, at most maxWait or until ctx ends, and returns the function
-// that gives it back (a no-op when the call was let in without one).
-func (a *admission) acquire(ctx context.Context) (release func()) {
-	select {
-	case a.slots <- struct{}{}:
-	default:
-		t := time.NewTimer(a.maxWait)
-		defer t.Stop()
-		select {
-		case a.slots <- struct{}{}:
-		case <-ctx.Done():
-			return func() {}
-		case <-t.C:
-			return func() {} // let it in without a slot
+	if len(records) > 0 {
+		_, errs := h.append(ctx, records)
+		var accepted, full, failed int
+		for k, err := range errs {
+			i := recIdx[k]
+			if err == nil {
+				accepted++
+				continue
+			}
+			spans[i].SetStatus(codes.Error, err.Error())
+			res[i] = Result{Retry: true, Err: fmt.Errorf("message %d of %d: %w", i+1, len(raws), err)}
+			if errors.Is(err, buffer.ErrFull) {
+				full++
+				continue
+			}
+			failed++
+			if failed == 1 {
+				log.Error("buffer append failed; the broker keeps the message", "topic", topic, "err", err)
+			}
+		}
+		h.Metrics.Received.WithLabelValues("accepted").Add(float64(accepted))
+		if full > 0 {
+			h.Metrics.Received.WithLabelValues("rejected_full").Add(float64(full))
+		}
+		if failed > 0 {
+			h.Metrics.Received.WithLabelValues("error").Add(float64(failed))
 		}
 	}
-	var once sync.Once
-	return func() { once.Do(func() { <-a.slots }) }
+	for _, sp := range spans {
+		sp.End()
+	}
+	return res
 }
 
-func (a *admission) unary(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-	release := a.acquire(ctx)
-	defer release()
-	return handler(ctx, req)
+// append stores records with one AppendBatch when the buffer has it.
+func (h *Handler) append(ctx context.Context, records [][]byte) ([]uint64, []error) {
+	if b, ok := h.Buffer.(BatchAppender); ok {
+		return b.AppendBatch(ctx, records)
+	}
+	offs, errs := make([]uint64, len(records)), make([]error, len(records))
+	for i, r := range records {
+		offs[i], errs[i] = h.Buffer.Append(ctx, r)
+	}
+	return offs, errs
 }
+
+// BatchAppender stores several records with one commit (the buffer).
+type BatchAppender interface {
+	AppendBatch(ctx context.Context, payloads [][]byte) ([]uint64, []error)
+}
+
+var _ BatchAppender = (*buffer.Buffer)(nil)
 
 var _ Appender = (*buffer.Buffer)(nil)

@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dapr/go-sdk/service/common"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -69,13 +68,10 @@ func (f *fixture) deadLetters(t *testing.T) []sink.DeadLetterLine {
 	return out
 }
 
-func event(topic, raw string) *common.TopicEvent {
-	return &common.TopicEvent{Topic: topic, PubsubName: "edge-pubsub", RawData: []byte(raw), DataContentType: "application/octet-stream"}
-}
 
 func TestValidEventIsDurableBeforeSuccessAndContinuesTheTrace(t *testing.T) {
 	f := newFixture(t, 1<<20)
-	retry, err := f.h.Handle(context.Background(), event("telemetry/tempsensor/dev1", validEvent))
+	retry, err := f.h.Handle(context.Background(), "telemetry/tempsensor/dev1", []byte(validEvent))
 	if retry || err != nil {
 		t.Fatalf("valid event: retry=%v err=%v", retry, err)
 	}
@@ -119,7 +115,7 @@ func TestPoisonMessagesAreDeadLetteredWithTheirReasonAndAcknowledged(t *testing.
 		{"oversized", strings.Replace(validEvent, `"temperature":21.5`, `"temperature":21.5,"pad":"`+strings.Repeat("x", 3000)+`"`, 1), "oversized: message of"},
 	}
 	for _, c := range cases {
-		retry, err := f.h.Handle(context.Background(), event("telemetry/x", c.raw))
+		retry, err := f.h.Handle(context.Background(), "telemetry/x", []byte(c.raw))
 		if retry || err != nil {
 			t.Fatalf("%s: poison must be acknowledged, got retry=%v err=%v", c.name, retry, err)
 		}
@@ -151,7 +147,7 @@ func TestFullBufferUnderRejectPolicyAsksDaprToRetry(t *testing.T) {
 	f := newFixture(t, 16384) // 4 segments of 4 KiB
 	var retried int
 	for i := 0; i < 100; i++ {
-		retry, err := f.h.Handle(context.Background(), event("telemetry/tempsensor/dev1", validEvent))
+		retry, err := f.h.Handle(context.Background(), "telemetry/tempsensor/dev1", []byte(validEvent))
 		if err != nil {
 			if !retry || !errors.Is(err, buffer.ErrFull) {
 				t.Fatalf("full buffer: retry=%v err=%v", retry, err)
