@@ -68,7 +68,6 @@ func (f *fixture) deadLetters(t *testing.T) []sink.DeadLetterLine {
 	return out
 }
 
-
 func TestValidEventIsDurableBeforeSuccessAndContinuesTheTrace(t *testing.T) {
 	f := newFixture(t, 1<<20)
 	retry, err := f.h.Handle(context.Background(), "telemetry/tempsensor/dev1", []byte(validEvent))
