@@ -1,0 +1,238 @@
+package cloudevent
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"reflect"
+	"slices"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// Encoding appends the attributes to one buffer in a fixed order — specversion, id,
+// source, type, subject, time, datacontenttype, sequence, traceparent, tracestate, the
+// extensions sorted by name, data last — escaping strings exactly as encoding/json does
+// (including its HTML escaping of <, > and &). Data is written as it is, not re-compacted:
+// Encode has validated it already. Only an extension value other than a string goes
+// through json.Marshal.
+
+// MarshalJSON writes the structured-mode JSON form.
+func (e Event) MarshalJSON() ([]byte, error) {
+	return e.appendJSON(make([]byte, 0, e.sizeHint()), false)
+}
+
+// Encode is Validate, then MarshalJSON; an error is worded as json.Marshal words it.
+func Encode(e Event) ([]byte, error) {
+	if err := e.validate(false); err != nil {
+		return nil, err
+	}
+	b, err := e.appendJSON(make([]byte, 0, e.sizeHint()), true)
+	if err != nil {
+		// what json.Marshal says of an error from a MarshalJSON method
+		return nil, &json.MarshalerError{Type: reflect.TypeFor[Event](), Err: err}
+	}
+	return b, nil
+}
+
+// sizeHint is about the length of e encoded, so that encoding allocates once.
+func (e *Event) sizeHint() int {
+	n := 200 + len(e.SpecVersion) + len(e.ID) + len(e.Source) + len(e.Type) + len(e.Subject) +
+		len(e.DataContentType) + len(e.TraceParent) + len(e.TraceState) + len(e.Data)
+	for k, v := range e.Extensions {
+		n += len(k) + 4
+		if s, ok := v.(string); ok {
+			n += len(s) + 3
+		} else {
+			n += 24
+		}
+	}
+	return n
+}
+
+// shadowed reports whether extension name is also an attribute e writes: then, as
+// before, the attribute wins and the extension is not written.
+func (e *Event) shadowed(name string) bool {
+	switch name {
+	case "specversion", "id", "source", "type", "sequence":
+		return true
+	case "subject":
+		return e.Subject != ""
+	case "time":
+		return !e.Time.IsZero()
+	case "datacontenttype":
+		return e.DataContentType != ""
+	case "data":
+		return len(e.Data) > 0
+	case "traceparent":
+		return e.TraceParent != ""
+	case "tracestate":
+		return e.TraceState != ""
+	}
+	return false
+}
+
+// appendJSON appends e in structured mode to b. validated says Validate passed, so Data
+// is a valid JSON object once bytes.TrimSpace has cut Unicode space off its ends.
+func (e *Event) appendJSON(b []byte, validated bool) ([]byte, error) {
+	data := trimSpace(e.Data)
+	var dataErr error
+	if len(e.Data) > 0 {
+		ok := false
+		if validated {
+			// valid unless the ends held Unicode space that JSON does not allow
+			ok = len(data) == len(bytes.TrimSpace(e.Data))
+		} else {
+			ok = validJSON(data)
+		}
+		if !ok {
+			// what json.Marshal says of this data, for want of a better word
+			if _, dataErr = json.Marshal(json.RawMessage(e.Data)); dataErr == nil {
+				dataErr = errors.New("json: invalid data")
+			}
+		}
+	}
+
+	b = append(b, `{"specversion":`...)
+	b = appendString(b, e.SpecVersion)
+	b = append(b, `,"id":`...)
+	b = appendString(b, e.ID)
+	b = append(b, `,"source":`...)
+	b = appendString(b, e.Source)
+	b = append(b, `,"type":`...)
+	b = appendString(b, e.Type)
+	if e.Subject != "" {
+		b = append(b, `,"subject":`...)
+		b = appendString(b, e.Subject)
+	}
+	if !e.Time.IsZero() {
+		b = append(b, `,"time":"`...)
+		b = e.Time.UTC().AppendFormat(b, time.RFC3339Nano)
+		b = append(b, '"')
+	}
+	if e.DataContentType != "" {
+		b = append(b, `,"datacontenttype":`...)
+		b = appendString(b, e.DataContentType)
+	}
+	b = append(b, `,"sequence":`...)
+	b = strconv.AppendInt(b, e.Sequence, 10)
+	if e.TraceParent != "" {
+		b = append(b, `,"traceparent":`...)
+		b = appendString(b, e.TraceParent)
+	}
+	if e.TraceState != "" {
+		b = append(b, `,"tracestate":`...)
+		b = appendString(b, e.TraceState)
+	}
+	if len(e.Extensions) > 0 {
+		var small [8]string
+		names := small[:0]
+		for k := range e.Extensions {
+			if !e.shadowed(k) {
+				names = append(names, k)
+			}
+		}
+		slices.Sort(names)
+		for _, k := range names {
+			b = append(b, ',')
+			b = appendString(b, k)
+			b = append(b, ':')
+			var err error
+			if b, err = appendValue(b, e.Extensions[k]); err != nil {
+				// json.Marshal of the old map[string]any failed on the first key in order
+				if dataErr != nil && "data" < k {
+					return nil, dataErr
+				}
+				return nil, err
+			}
+		}
+	}
+	if dataErr != nil {
+		return nil, dataErr
+	}
+	if len(e.Data) > 0 {
+		b = append(b, `,"data":`...)
+		b = append(b, data...)
+	}
+	return append(b, '}'), nil
+}
+
+// appendValue appends v as json.Marshal encodes it.
+func appendValue(b []byte, v any) ([]byte, error) {
+	switch v := v.(type) {
+	case string:
+		return appendString(b, v), nil
+	case bool:
+		return strconv.AppendBool(b, v), nil
+	case nil:
+		return append(b, "null"...), nil
+	}
+	j, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return append(b, j...), nil
+}
+
+const hexDigits = "0123456789abcdef"
+
+// htmlSafe marks the ASCII bytes encoding/json writes as they are in a string (its
+// htmlSafeSet): printable, and not '"', '\\', '<', '>' or '&'.
+var htmlSafe = func() (t [utf8.RuneSelf]bool) {
+	for c := ' '; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
+	}
+	return t
+}()
+
+// appendString appends s as a JSON string literal exactly as json.Marshal writes it:
+// HTML-escaped, invalid UTF-8 replaced by U+FFFD, U+2028 and U+2029 escaped.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf {
+			if htmlSafe[c] {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '\\', '"':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}

@@ -1,0 +1,11 @@
+package cloudevent
+
+// Internals the external tests check against encoding/json and strconv.
+var (
+	ValidJSON    = validJSON
+	ParseInt     = parseInt[string]
+	AppendString = appendString
+)
+
+// MaxDepth is encoding/json's nesting limit, which ValidJSON shares.
+const MaxDepth = maxDepth
