@@ -10,6 +10,10 @@ import (
 	"fmt"
 	"io"
 	"log"
+	"maps"
+	"os"
+	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -43,7 +47,9 @@ const (
 // (daprd at L2 → L2 → L3 → L4 → daprd → datagateway → file sink) at maximum rate,
 // driven by concurrent publishers on the tempsensor's sidecar, and the ratio (target
 // ≥ 0.5); (3) p50/p99 end-to-end latency at 1,000 msg/s
-// (target p99 ≤ 25 ms); (4) the peak RSS of every process.
+// (target p99 ≤ 25 ms); (4) the peak RSS of every process. For (2) and (3) it also
+// prints the CPU every process used per message — on a small machine the path is CPU
+// bound, and that says which process to make cheaper.
 func BenchmarkTopology(b *testing.B) {
 	log.SetOutput(io.Discard)
 	raw := rawLimit(b)
@@ -51,35 +57,28 @@ func BenchmarkTopology(b *testing.B) {
 	b.Logf("(1) raw limit through three bridged brokers: %.0f msg/s (QoS 1, %d B payload, window %d)", raw, rawPayload, rawWindow)
 
 	cfg := topology.TestConfig(b, false)
-	cfg.Rate, cfg.OPCRate = latencyRate, 0
+	cfg.Rate, cfg.OPCRate, cfg.DirectBridges = latencyRate, 0, true
 	topo, mon := topology.StartMonitoredT(b, cfg)
 
-	// (3) latency at 1,000 msg/s: the tempsensor at 1 ms
+	// (3) latency at 1,000 msg/s: the tempsensor at 1 ms. The taps are closed first: on
+	// two cores every observer's CPU comes out of the path being measured (the sink
+	// gives the latency: producer event time → gateway receipt).
 	waitDeliveries(b, mon, 30*time.Second)
+	mon.Close()
 	time.Sleep(5 * time.Second) // warm-up
 	before := len(mon.Latencies())
-	c0 := levelCounts(mon)
-	for _, tap := range mon.Taps {
-		tap.Latencies()
-		tap.SetTimed(true)
-	}
+	cpu0, t0 := cpuNow(topo), time.Now()
 	time.Sleep(measureWindow)
 	lat := mon.Latencies()[before:]
-	var hops []string
-	for _, l := range topology.Levels {
-		tap := mon.Taps[l]
-		tap.SetTimed(false)
-		tl := tap.Latencies()
-		hops = append(hops, fmt.Sprintf("%s broker p50 %.1f ms p99 %.1f ms", strings.ToUpper(l), ms(topology.Percentile(tl, 50)), ms(topology.Percentile(tl, 99))))
-	}
-	b.Logf("(3) per-level rates: %s", levelRates(c0, levelCounts(mon), measureWindow))
-	b.Logf("(3) event time → seen at: %s", strings.Join(hops, "; "))
+	cpu := cpuSince(topo, cpu0, time.Since(t0))
 	p50, p99 := topology.Percentile(lat, 50), topology.Percentile(lat, 99)
 	atRate := float64(len(lat)) / measureWindow.Seconds()
 	b.ReportMetric(atRate, "delivered_msg/s_at_1000")
 	b.ReportMetric(ms(p50), "p50_ms_at_1000")
 	b.ReportMetric(ms(p99), "p99_ms_at_1000")
 	b.Logf("(3) tempsensor at %d msg/s: %.0f msg/s delivered, end-to-end p50 %.1f ms, p99 %.1f ms (target p99 ≤ 25 ms)", latencyRate, atRate, ms(p50), ms(p99))
+	b.Logf("(3) CPU at that rate: %s", cpu.describe(atRate))
+	b.Logf("(3) where the time goes (event time → seen at each broker, taps reconnected for %s): %s", hopWindow, hops(b, topo))
 
 	// (2) maximum rate: stop the sensor and drive its sidecar with concurrent
 	// publishers as fast as it accepts; the rate is what reaches the sink
@@ -87,10 +86,11 @@ func BenchmarkTopology(b *testing.B) {
 	if err := topo.Stop(topology.TempSensor); err != nil {
 		b.Fatal(err)
 	}
-	full, offered := maxRate(b, topo, mon)
+	full, offered, cpuMax := maxRate(b, topo)
 	b.ReportMetric(full, "edgeframe_msg/s")
 	b.ReportMetric(full/raw, "ratio")
 	b.Logf("(2) full edgeframe path: %.0f msg/s into the sink (%.0f msg/s accepted by daprd at L2); ratio to raw %.2f (target ≥ 0.5)", full, offered, full/raw)
+	b.Logf("(2) CPU at that rate: %s", cpuMax.describe(full))
 
 	// (4) peak RSS of every process of the full topology
 	rss := topo.PeakRSS()
@@ -108,17 +108,93 @@ func BenchmarkTopology(b *testing.B) {
 	b.Logf("(4) peak RSS (VmHWM): %s", strings.Join(lines, ", "))
 }
 
+// hopWindow is how long hops watches the brokers.
+const hopWindow = 5 * time.Second
+
+// hops connects a timed tap to every broker for hopWindow and reports the latency from
+// each message's event time to its arrival at that level.
+func hops(b *testing.B, topo *topology.Topology) string {
+	b.Helper()
+	var taps []*topology.Tap
+	for _, l := range topology.Levels {
+		tap, err := topology.NewTap(l, topo.Brokers[l].URL, topology.MonitorUser, topo.Creds[l][topology.MonitorUser], false)
+		if err != nil {
+			b.Fatal(err)
+		}
+		tap.SetTimed(true)
+		taps = append(taps, tap)
+	}
+	time.Sleep(hopWindow)
+	var out []string
+	for _, tap := range taps {
+		tap.Close()
+		tl := tap.Latencies()
+		out = append(out, fmt.Sprintf("%s p50 %.1f ms p99 %.1f ms", strings.ToUpper(tap.Level), ms(topology.Percentile(tl, 50)), ms(topology.Percentile(tl, 99))))
+	}
+	return strings.Join(out, "; ")
+}
+
+// cpuUse is the CPU each process used over a window.
+type cpuUse struct {
+	window time.Duration
+	by     map[string]time.Duration
+}
+
+// cpuNow samples the CPU time of every topology process and of this one (the harness).
+func cpuNow(topo *topology.Topology) map[string]time.Duration {
+	m := topo.CPUTime()
+	if d, err := topology.CPUTimeOf(os.Getpid()); err == nil {
+		m["harness"] = d
+	}
+	return m
+}
+
+func cpuSince(topo *topology.Topology, before map[string]time.Duration, window time.Duration) cpuUse {
+	u := cpuUse{window: window, by: map[string]time.Duration{}}
+	for n, d := range cpuNow(topo) {
+		if d0, ok := before[n]; ok {
+			u.by[n] = d - d0
+		}
+	}
+	return u
+}
+
+// describe prints each process's share of a core and CPU per message at rate msg/s,
+// and the rate the machine's cores could carry at that cost (harness excluded).
+func (u cpuUse) describe(rate float64) string {
+	names := slices.Sorted(maps.Keys(u.by))
+	var parts []string
+	var path time.Duration
+	for _, n := range names {
+		d := u.by[n]
+		if n != "harness" {
+			path += d
+		}
+		parts = append(parts, fmt.Sprintf("%s %.0f%% (%.0f µs/msg)", n, 100*d.Seconds()/u.window.Seconds(), perMsg(d, u.window, rate)))
+	}
+	perPath := perMsg(path, u.window, rate)
+	ceiling := float64(runtime.NumCPU()) * 1e6 / perPath
+	return fmt.Sprintf("%s; path total %.0f µs/msg → at most %.0f msg/s on %d cores", strings.Join(parts, ", "), perPath, ceiling, runtime.NumCPU())
+}
+
+// perMsg is CPU microseconds per message.
+func perMsg(d, window time.Duration, rate float64) float64 {
+	if rate <= 0 {
+		return 0
+	}
+	return d.Seconds() * 1e6 / (rate * window.Seconds())
+}
+
 // maxRate publishes ~1 KB CloudEvents through the tempsensor's daprd the way edgeframe
 // producers do (daprpub bulk publish, batches of loadBatch) from loadWriters
 // goroutines for measureWindow after a warm-up and returns the rate at which the
 // gateway delivers them to the sink (its delivered counter) and the rate daprd accepted
 // them. The monitor's taps are closed first: on two cores every observer's CPU comes
 // out of the path being measured, and the raw limit has a single subscriber too.
-func maxRate(b *testing.B, topo *topology.Topology, mon *topology.Monitor) (sink, accepted float64) {
+func maxRate(b *testing.B, topo *topology.Topology) (sink, accepted float64, cpu cpuUse) {
 	b.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	mon.Close()
 	cli, err := daprpub.Dial(ctx, topo.Sidecars[topology.TempSensor].GRPCAddr)
 	if err != nil {
 		b.Fatal(err)
@@ -156,29 +232,14 @@ func maxRate(b *testing.B, topo *topology.Topology, mon *topology.Monitor) (sink
 		}()
 	}
 	time.Sleep(5 * time.Second) // warm-up
-	d0, p0, t0 := delivered(), published.Load(), time.Now()
+	d0, p0, t0, cpu0 := delivered(), published.Load(), time.Now(), cpuNow(topo)
 	time.Sleep(measureWindow)
 	d1, p1 := delivered(), published.Load()
+	cpu = cpuSince(topo, cpu0, time.Since(t0))
 	el := time.Since(t0).Seconds()
 	cancel()
 	wg.Wait()
-	return (d1 - d0) / el, float64(p1-p0) / el
-}
-
-func levelCounts(mon *topology.Monitor) map[string]int64 {
-	out := map[string]int64{}
-	for l, tap := range mon.Taps {
-		out[l] = tap.Count()
-	}
-	return out
-}
-
-func levelRates(c0, c1 map[string]int64, d time.Duration) string {
-	var parts []string
-	for _, l := range topology.Levels {
-		parts = append(parts, fmt.Sprintf("%s %.0f msg/s", strings.ToUpper(l), float64(c1[l]-c0[l])/d.Seconds()))
-	}
-	return strings.Join(parts, ", ")
+	return (d1 - d0) / el, float64(p1-p0) / el, cpu
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -199,7 +260,9 @@ func waitDeliveries(b *testing.B, mon *topology.Monitor, d time.Duration) {
 // at L4.
 func rawLimit(b *testing.B) float64 {
 	b.Helper()
-	topo := topology.StartT(b, topology.TestConfig(b, true))
+	cfg := topology.TestConfig(b, true)
+	cfg.DirectBridges = true
+	topo := topology.StartT(b, cfg)
 	l2, l4 := topo.Brokers["l2"], topo.Brokers["l4"]
 	var got atomic.Int64
 	done := make(chan struct{})

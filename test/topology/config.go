@@ -55,6 +55,10 @@ type Config struct {
 	BasePort int
 	// BrokersOnly runs the three bridged brokers and nothing else (the raw benchmark).
 	BrokersOnly bool
+	// DirectBridges connects each bridge straight to its parent's bridge listener,
+	// without the link proxy that lets tests cut it (Links stays empty). The benchmarks
+	// use it: the proxy runs in the harness process and costs CPU the path needs.
+	DirectBridges bool
 	// NoTempSensor leaves the tempsensor out (an OPC UA-only topology).
 	NoTempSensor bool
 	// Azurite, when set, is the azurite-blob executable: the topology starts a local

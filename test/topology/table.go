@@ -44,8 +44,12 @@ func (t *Topology) Describe(w io.Writer) {
 			fmt.Fprintln(w)
 		}
 		if p := parent(l); p != "" {
-			fmt.Fprintf(w, "      ↑ bridge-%s: telemetry/# QoS 1, cleansession false, mTLS via link 127.0.0.1:%d → %s\n",
-				l, t.linkPorts[l], t.linkTargets[l])
+			if port, ok := t.linkPorts[l]; ok {
+				fmt.Fprintf(w, "      ↑ bridge-%s: telemetry/# QoS 1, cleansession false, mTLS via link 127.0.0.1:%d → %s\n",
+					l, port, t.linkTargets[l])
+			} else {
+				fmt.Fprintf(w, "      ↑ bridge-%s: telemetry/# QoS 1, cleansession false, mTLS → 127.0.0.1:%d\n", l, t.Brokers[parent(l)].BridgePort)
+			}
 		}
 	}
 	if _, ok := t.Apps[DataGateway]; ok {

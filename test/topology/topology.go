@@ -1,6 +1,7 @@
 package topology
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -149,7 +150,7 @@ func (t *Topology) allocate() error {
 		t.Brokers[l].BridgePort = alloc(strings.ToUpper(l) + " broker TLS bridge listener")
 	}
 	for _, l := range Levels {
-		if p := parent(l); p != "" {
+		if p := parent(l); p != "" && !t.Cfg.DirectBridges {
 			t.linkPorts[l] = alloc(fmt.Sprintf("%s → %s link", strings.ToUpper(l), strings.ToUpper(p)))
 			t.linkTargets[l] = fmt.Sprintf("127.0.0.1:%d", t.Brokers[p].BridgePort)
 		}
@@ -201,7 +202,10 @@ func (t *Topology) renderBrokers(ctx context.Context) error {
 			MaxQueued: maxMsgs, MaxQueuedB: maxBytes, AutosaveSecs: 1, ACL: acl,
 		}
 		if p := parent(l); p != "" {
-			v.ParentAddr = fmt.Sprintf("127.0.0.1:%d", t.linkPorts[l])
+			v.ParentAddr = fmt.Sprintf("127.0.0.1:%d", t.Brokers[p].BridgePort)
+			if port, ok := t.linkPorts[l]; ok {
+				v.ParentAddr = fmt.Sprintf("127.0.0.1:%d", port)
+			}
 		}
 		if b.Files, err = RenderBroker(ctx, chart, v, creds); err != nil {
 			return err
@@ -454,6 +458,47 @@ func (t *Topology) PeakRSS() map[string]int64 {
 		}
 	}
 	return out
+}
+
+// CPUTime returns the CPU time (user + system) every running process has used so far,
+// by process name.
+func (t *Topology) CPUTime() map[string]time.Duration {
+	out := map[string]time.Duration{}
+	for _, p := range t.Sup.Processes() {
+		if pid := p.PID(); pid != 0 && !p.Exited() {
+			if v, err := CPUTimeOf(pid); err == nil {
+				out[p.Spec.Name] = v
+			}
+		}
+	}
+	return out
+}
+
+// clockTicks is USER_HZ, the unit of /proc/<pid>/stat times: 100 on every Linux ABI Go
+// supports.
+const clockTicks = 100
+
+// CPUTimeOf reads the CPU time (utime + stime) of pid from /proc/<pid>/stat.
+func CPUTimeOf(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	// the command name (field 2) may hold spaces: the fields after it follow the last ')'
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("/proc/%d/stat: no command field", pid)
+	}
+	f := strings.Fields(string(b[i+1:])) // f[0] is field 3 (state); utime is field 14
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(f)+2)
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64)
+	st, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: %w", pid, err)
+	}
+	return time.Duration(ut+st) * time.Second / clockTicks, nil
 }
 
 // vmHWM reads the peak RSS of pid from /proc/<pid>/status.
