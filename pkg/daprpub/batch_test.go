@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"strings"
 	"testing"
 	"time"
 
@@ -116,6 +117,28 @@ func TestClientPublishBatchThroughDaprd(t *testing.T) {
 			t.Fatalf("event %+v data %s", ev, ev.Data)
 		}
 		seen[ev.Sequence] = true
+	}
+	// the queue with calls in flight at once over the real sidecar: every event arrives
+	q := daprpub.NewQueue(l, daprpub.QueueConfig{Capacity: 1000, MaxBatch: 20, InFlight: 4})
+	for i := int64(1); i <= 300; i++ {
+		ev := cloudevent.New("tempsensor", "q1", i, cloudevent.SourceFor("l2", "tempsensor"), time.Now(), json.RawMessage(`{}`))
+		if err := q.Enqueue(daprpub.Item{PubSub: "edge-pubsub", Topic: "telemetry/tempsensor/q1", Event: ev}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	q.Close()
+	if err := q.Run(ctx); err != nil {
+		t.Fatalf("queue: %v", err)
+	}
+	queued := map[int64]bool{}
+	for len(queued) < 300 {
+		ev, err := cloudevent.Decode(testenv.Receive(t, sub, 10*time.Second).Payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.HasPrefix(ev.ID, "tempsensor/q1/") {
+			queued[ev.Sequence] = true
+		}
 	}
 	bad := []cloudevent.Event{evs[0], {ID: "no-source"}}
 	if err := l.PublishBatch(ctx, "edge-pubsub", "telemetry/x", bad); err == nil {

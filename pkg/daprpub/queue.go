@@ -41,22 +41,29 @@ type QueueConfig struct {
 	// daprd publishes a batch's entries concurrently, so the broker may see them out of
 	// order; a failed batch is retried whole. 0 or 1: one item per call, in order.
 	MaxBatch int
+	// InFlight is how many publish calls may be in progress at once (default 1). With 1
+	// the queue publishes strictly in order; with more, a call does not wait for the
+	// previous one's broker acknowledgement, which takes the sidecar's round trip out of
+	// every queued event's latency, but events may reach the broker out of order (and a
+	// failed call's events are retried after later ones). Consumers order by sequence.
+	InFlight int
 	Hooks    Hooks
 	Logger   *slog.Logger
 }
 
-// Queue is a bounded, ordered send queue: one sender publishes items in order and
-// retries the head with backoff until it succeeds, so a sidecar or broker outage
-// delays events instead of losing them, until Capacity is reached. Then the oldest
-// item is dropped — never silently.
+// Queue is a bounded send queue: a sender publishes items in order (up to InFlight
+// calls at once) and retries a failed call's items with backoff until they succeed, so
+// a sidecar or broker outage delays events instead of losing them, until Capacity is
+// reached. Then the oldest waiting item is dropped — never silently.
 type Queue struct {
 	pub Publisher
 	cfg QueueConfig
 
-	mu     sync.Mutex
-	items  []Item
-	wake   chan struct{}
-	closed bool
+	mu       sync.Mutex
+	items    []Item // waiting, oldest first
+	inflight int    // items in calls in progress (they count against Capacity)
+	wake     chan struct{}
+	closed   bool
 }
 
 // NewQueue returns a queue that publishes through pub.
@@ -72,6 +79,9 @@ func NewQueue(pub Publisher, cfg QueueConfig) *Queue {
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.InFlight < 1 {
+		cfg.InFlight = 1
 	}
 	return &Queue{pub: pub, cfg: cfg, wake: make(chan struct{}, 1)}
 }
@@ -91,7 +101,7 @@ func (q *Queue) Enqueue(it Item) error {
 		return ErrClosed
 	}
 	var dropped *Item
-	if len(q.items) >= q.cfg.Capacity {
+	if len(q.items) > 0 && len(q.items)+q.inflight >= q.cfg.Capacity {
 		d := q.items[0]
 		dropped = &d
 		q.items[0] = Item{} // release the event: the backing array outlives the slice head
@@ -112,11 +122,11 @@ func (q *Queue) Enqueue(it Item) error {
 	return nil
 }
 
-// Len is the number of items waiting.
+// Len is the number of items waiting or being published.
 func (q *Queue) Len() int {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	return len(q.items)
+	return len(q.items) + q.inflight
 }
 
 // Close stops accepting items; Run drains what is queued until its context ends.
@@ -130,93 +140,143 @@ func (q *Queue) Close() {
 	}
 }
 
-// headBatch appends to buf the head item and up to max-1 following items for the same
-// pubsub and topic.
-func (q *Queue) headBatch(buf []Item, max int) ([]Item, bool) {
+// take removes and returns the head item and up to max-1 following items for the same
+// pubsub and topic, counting them in flight.
+func (q *Queue) take(max int) []Item {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	buf = buf[:0]
-	for _, it := range q.items {
-		if len(buf) == max || (len(buf) > 0 && (it.PubSub != buf[0].PubSub || it.Topic != buf[0].Topic)) {
-			break
+	n := 0
+	for n < len(q.items) && n < max && (n == 0 || q.items[n].PubSub == q.items[0].PubSub && q.items[n].Topic == q.items[0].Topic) {
+		n++
+	}
+	if n == 0 {
+		return nil
+	}
+	batch := append([]Item(nil), q.items[:n]...)
+	clear(q.items[:n]) // release the events: the backing array outlives the slice head
+	q.items = q.items[n:]
+	q.inflight += n
+	return batch
+}
+
+// settle ends a call: its items leave the queue (sent) or go back to wait, merged in
+// enqueue order with the others (failed).
+func (q *Queue) settle(batch []Item, failed bool) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	q.inflight -= len(batch)
+	if !failed {
+		return
+	}
+	merged := make([]Item, 0, len(batch)+len(q.items))
+	i, j := 0, 0
+	for i < len(batch) || j < len(q.items) {
+		if j == len(q.items) || i < len(batch) && !q.items[j].Enqueued.Before(batch[i].Enqueued) {
+			merged = append(merged, batch[i])
+			i++
+		} else {
+			merged = append(merged, q.items[j])
+			j++
 		}
-		buf = append(buf, it)
 	}
-	return buf, q.closed
+	q.items = merged
 }
 
-// pop removes the head if it is still it (a drop may have removed it meanwhile).
-func (q *Queue) pop(it Item) {
+// drained reports whether the queue is closed with nothing waiting or in flight.
+func (q *Queue) drained() bool {
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	if len(q.items) > 0 && q.items[0].Event.ID == it.Event.ID && q.items[0].Enqueued.Equal(it.Enqueued) {
-		q.items[0] = Item{} // release the event: the backing array outlives the slice head
-		q.items = q.items[1:]
-	}
+	return q.closed && len(q.items) == 0 && q.inflight == 0
 }
 
-// Run publishes until ctx is done, or until the queue is closed and empty.
+// call is one publish call's outcome.
+type call struct {
+	batch []Item
+	err   error
+}
+
+// publish sends one batch.
+func (q *Queue) publish(ctx context.Context, batch []Item) error {
+	actx, cancel := context.WithTimeout(ctx, q.cfg.AttemptTimeout)
+	defer cancel()
+	it := batch[0]
+	if len(batch) == 1 {
+		return q.pub.Publish(actx, it.PubSub, it.Topic, it.Event)
+	}
+	events := make([]cloudevent.Event, len(batch))
+	for i, b := range batch {
+		events[i] = b.Event
+	}
+	return q.pub.(BatchPublisher).PublishBatch(actx, it.PubSub, it.Topic, events)
+}
+
+// Run publishes until ctx is done, or until the queue is closed and empty. After a
+// failed call it starts no new call until the backoff delay has passed; calls already
+// in progress finish.
 func (q *Queue) Run(ctx context.Context) error {
-	bp, batching := q.pub.(BatchPublisher)
+	_, batching := q.pub.(BatchPublisher)
 	max := q.cfg.MaxBatch
 	if !batching || max < 1 {
 		max = 1
 	}
-	var (
-		batch  []Item
-		events []cloudevent.Event
-		closed bool
-	)
-	attempt := 0
+	done := make(chan call, q.cfg.InFlight) // buffered: a call never blocks on a Run that returned
+	running, attempt := 0, 0
+	var pause *time.Timer // set while backing off
+	defer func() {
+		if pause != nil {
+			pause.Stop()
+		}
+	}()
 	for {
-		batch, closed = q.headBatch(batch, max)
-		if len(batch) == 0 {
-			if closed {
-				return nil
+		for pause == nil && running < q.cfg.InFlight {
+			batch := q.take(max)
+			if batch == nil {
+				break
 			}
-			select {
-			case <-ctx.Done():
-				return ctx.Err()
-			case <-q.wake:
+			running++
+			go func() { done <- call{batch, q.publish(ctx, batch)} }()
+		}
+		if running == 0 && q.drained() {
+			return nil
+		}
+		var resume <-chan time.Time
+		if pause != nil {
+			resume = pause.C
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-q.wake:
+		case <-resume:
+			pause = nil
+		case c := <-done:
+			running--
+			if c.err == nil {
+				q.settle(c.batch, false)
+				if q.cfg.Hooks.Sent != nil {
+					for _, b := range c.batch {
+						q.cfg.Hooks.Sent(b, time.Since(b.Enqueued))
+					}
+				}
+				attempt = 0
 				continue
 			}
-		}
-		it := batch[0]
-		actx, cancel := context.WithTimeout(ctx, q.cfg.AttemptTimeout)
-		var err error
-		if len(batch) == 1 {
-			err = q.pub.Publish(actx, it.PubSub, it.Topic, it.Event)
-		} else {
-			events = events[:0]
-			for _, b := range batch {
-				events = append(events, b.Event)
+			q.settle(c.batch, true)
+			if ctx.Err() != nil {
+				return ctx.Err()
 			}
-			err = bp.PublishBatch(actx, it.PubSub, it.Topic, events)
-		}
-		cancel()
-		if err == nil {
-			for _, b := range batch {
-				q.pop(b)
-				if q.cfg.Hooks.Sent != nil {
-					q.cfg.Hooks.Sent(b, time.Since(b.Enqueued))
-				}
+			attempt++
+			it := c.batch[0]
+			if q.cfg.Hooks.Retried != nil {
+				q.cfg.Hooks.Retried(it, attempt, c.err)
 			}
-			clear(events) // release the sent events until the next batch
-			clear(batch)
-			attempt = 0
-			continue
-		}
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		attempt++
-		if q.cfg.Hooks.Retried != nil {
-			q.cfg.Hooks.Retried(it, attempt, err)
-		}
-		d := q.cfg.Backoff.Delay(attempt-1, rand.Float64)
-		q.cfg.Logger.Warn("publish failed, retrying", "id", it.Event.ID, "topic", it.Topic, "batch", len(batch), "attempt", attempt, "retry_in", d.String(), "err", err)
-		if err := backoff.Sleep(ctx, d); err != nil {
-			return err
+			d := q.cfg.Backoff.Delay(attempt-1, rand.Float64)
+			q.cfg.Logger.Warn("publish failed, retrying", "id", it.Event.ID, "topic", it.Topic, "batch", len(c.batch), "attempt", attempt, "retry_in", d.String(), "err", c.err)
+			if pause == nil {
+				pause = time.NewTimer(d)
+			} else {
+				pause.Reset(d)
+			}
 		}
 	}
 }

@@ -99,3 +99,82 @@ func TestQueueDropsOldestWhenFullAndReportsIt(t *testing.T) {
 		t.Fatalf("enqueue after close: %v", err)
 	}
 }
+
+// gate is a Publisher whose calls block until released; it records the most calls in
+// progress at once and fails the calls whose first event is in failOnce, once.
+type gate struct {
+	release  chan struct{}
+	running  atomic.Int64
+	maxSeen  atomic.Int64
+	mu       sync.Mutex
+	failOnce map[string]bool
+	got      map[string]int
+}
+
+func (g *gate) Publish(ctx context.Context, _, _ string, ev cloudevent.Event) error {
+	n := g.running.Add(1)
+	defer g.running.Add(-1)
+	for {
+		m := g.maxSeen.Load()
+		if n <= m || g.maxSeen.CompareAndSwap(m, n) {
+			break
+		}
+	}
+	select {
+	case <-g.release:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.failOnce[ev.ID] {
+		delete(g.failOnce, ev.ID)
+		return errors.New("broker refused")
+	}
+	g.got[ev.ID]++
+	return nil
+}
+
+// With InFlight 4 the queue keeps four calls going (never more), counts their items in
+// Len and Capacity, and retries a failed call's item: every event is published once.
+func TestQueueKeepsInFlightCallsGoingAndRetriesFailedOnes(t *testing.T) {
+	g := &gate{release: make(chan struct{}), failOnce: map[string]bool{"t/x/3": true}, got: map[string]int{}}
+	q := daprpub.NewQueue(g, daprpub.QueueConfig{Capacity: 100, InFlight: 4,
+		Backoff: backoff.Policy{Initial: time.Millisecond, Max: 2 * time.Millisecond}})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	done := make(chan error)
+	go func() { done <- q.Run(ctx) }()
+	for i := int64(1); i <= 20; i++ {
+		if err := q.Enqueue(item(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for g.running.Load() < 4 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond) // a fifth call would have started by now
+	if n := g.running.Load(); n != 4 {
+		t.Fatalf("%d calls in progress, want 4", n)
+	}
+	if q.Len() != 20 {
+		t.Fatalf("Len %d while 4 are in flight and 16 wait, want 20", q.Len())
+	}
+	q.Close()
+	close(g.release) // let every call through
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if g.maxSeen.Load() > 4 {
+		t.Fatalf("%d calls at once, want at most 4", g.maxSeen.Load())
+	}
+	for i := int64(1); i <= 20; i++ {
+		if id := cloudevent.NewID("t", "x", i); g.got[id] != 1 {
+			t.Fatalf("%s published %d times: %v", id, g.got[id], g.got)
+		}
+	}
+	if q.Len() != 0 {
+		t.Fatalf("Len %d after the queue drained", q.Len())
+	}
+}
