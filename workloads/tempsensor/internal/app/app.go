@@ -71,7 +71,7 @@ func Run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	var q *daprpub.Queue
 	met := sensor.NewMetrics(reg, func() int { return q.Len() })
 	health := &publishHealth{}
-	q = daprpub.NewQueue(side, daprpub.QueueConfig{Capacity: cfg.QueueSize, MaxBatch: cfg.PublishBatch, Hooks: health.wrap(met.Hooks()), Logger: log})
+	q = daprpub.NewQueue(side, daprpub.QueueConfig{Capacity: cfg.QueueSize, MaxBatch: cfg.PublishBatch, InFlight: cfg.PublishCalls, Hooks: health.wrap(met.Hooks()), Logger: log})
 
 	batchID, err := newBatchID()
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"io"
 	"math"
 	"net"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -46,8 +47,12 @@ type Config struct {
 	HTTP         string // address of /healthz, /readyz, /metrics
 	QueueSize    int    // send queue capacity; the oldest message is dropped (counted) beyond it
 	PublishBatch int    // most queued messages per sidecar call (Dapr bulk publish); 1 = one at a time, in order
+	PublishCalls int    // sidecar calls in flight at once; 1 = each waits for the previous one's broker acknowledgement
 	ExitWhenDone bool   // exit once MessageCount messages are published
 	LogLevel     string // debug, info, warn, error
+	// StateDir holds the sequence state file seq-<DeviceID>, so ids never repeat across
+	// restarts; "" keeps the sequence in memory (it starts at 1 in every process).
+	StateDir string
 
 	// rateAndDelay records that both Rate and MessageDelay were given.
 	rateAndDelay bool
@@ -68,6 +73,7 @@ func Default() Config {
 		HTTP:         ":8080",
 		QueueSize:    4096,
 		PublishBatch: 100,
+		PublishCalls: 4,
 		LogLevel:     "info",
 	}
 }
@@ -110,8 +116,10 @@ func FlagSet(c *Config, out io.Writer) *flag.FlagSet {
 	fs.StringVar(&c.HTTP, "http", c.HTTP, "address of /healthz, /readyz and /metrics")
 	fs.IntVar(&c.QueueSize, "queue-size", c.QueueSize, "send queue capacity (oldest dropped and counted beyond it)")
 	fs.IntVar(&c.PublishBatch, "publish-batch", c.PublishBatch, "most queued messages per sidecar call (Dapr bulk publish, unordered within a call); 1 = one at a time")
+	fs.IntVar(&c.PublishCalls, "publish-calls", c.PublishCalls, "sidecar calls in flight at once (messages may reach the broker out of order); 1 = strictly in order")
 	fs.BoolVar(&c.ExitWhenDone, "exit-when-done", c.ExitWhenDone, "exit once --message-count messages are published")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
+	fs.StringVar(&c.StateDir, "state-dir", c.StateDir, "directory of the sequence state file seq-<device-id> (message ids never repeat across restarts); empty = in memory, ids repeat after a restart")
 	for name, alias := range iotEdgeNames {
 		f := fs.Lookup(name)
 		fs.Var(f.Value, alias, "IoT Edge name of --"+name)
@@ -140,6 +148,14 @@ func Load(args []string, lookup func(string) (string, bool), out io.Writer) (Con
 	}
 	errs = append(errs, c.Validate())
 	return c, errors.Join(errs...)
+}
+
+// SequenceFile is the sequence state file, "" without StateDir.
+func (c Config) SequenceFile() string {
+	if c.StateDir == "" {
+		return ""
+	}
+	return filepath.Join(c.StateDir, "seq-"+c.DeviceID)
 }
 
 // Delay is the message period: 1/Rate when Rate is set, else MessageDelay.
@@ -204,6 +220,9 @@ func (c Config) Validate() error {
 	}
 	if c.QueueSize < 1 {
 		bad("queue-size", "must be >= 1, got %d", c.QueueSize)
+	}
+	if c.PublishCalls < 1 || c.PublishCalls > 64 {
+		bad("publish-calls", "must be 1..64, got %d", c.PublishCalls)
 	}
 	if c.PublishBatch < 1 || c.PublishBatch > 1000 {
 		bad("publish-batch", "must be 1..1000, got %d", c.PublishBatch)
