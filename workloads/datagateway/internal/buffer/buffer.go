@@ -74,6 +74,9 @@ type Options struct {
 	Sinks []string
 	// OnDrop is called (outside the lock) for records a sink lost: reason "full" or "age" or "corrupt".
 	OnDrop func(sink string, n uint64, reason string)
+	// OnCommit is called after each successful write + fsync with the records it made
+	// durable and how long the write and fsync took.
+	OnCommit func(records int, took time.Duration)
 	// Now is the clock (default time.Now).
 	Now    func() time.Time
 	Logger *slog.Logger
@@ -578,8 +581,12 @@ func (b *Buffer) commit() {
 		}
 		var err error
 		if len(buf) > 0 {
+			start := time.Now()
 			if _, err = b.active.Write(buf); err == nil {
 				err = datasync(b.active)
+			}
+			if err == nil && b.opts.OnCommit != nil {
+				b.opts.OnCommit(j-i, time.Since(start))
 			}
 		}
 		b.mu.Lock()

@@ -82,6 +82,10 @@ func New(cfg config.Config, o Options) (*Gateway, error) {
 		Sinks:  names,
 		Logger: o.Logger,
 		OnDrop: func(s string, n uint64, reason string) { g.Metrics.Dropped.WithLabelValues(s, reason).Add(float64(n)) },
+		OnCommit: func(records int, took time.Duration) {
+			g.Metrics.Commit.Observe(took.Seconds())
+			g.Metrics.CommitRecords.Observe(float64(records))
+		},
 	})
 	if err != nil {
 		return nil, err

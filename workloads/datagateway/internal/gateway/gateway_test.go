@@ -126,6 +126,9 @@ func TestEndToEndThroughDaprdToTheFileSink(t *testing.T) {
 		`edgeframe_datagateway_delivered_messages_total{sink="local"}`,
 		`edgeframe_datagateway_backlog_oldest_age_seconds{sink="local"}`,
 		`edgeframe_datagateway_deadlettered_messages_total{reason="oversized",stage="ingest"} 1`,
+		`edgeframe_datagateway_buffer_commit_seconds_count`,
+		`edgeframe_datagateway_buffer_commit_records_bucket`,
+		`edgeframe_datagateway_ingest_delivery_seconds_count`,
 	} {
 		if !strings.Contains(metrics, m) {
 			t.Errorf("/metrics lacks %s", m)

@@ -124,6 +124,8 @@ func (h *Handler) Handle(ctx context.Context, topic string, raw []byte) (retry b
 // in one write, the rest to the buffer in one append (one commit), and only then is
 // each message acknowledged — or, when its write failed, redelivered.
 func (h *Handler) HandleBatch(ctx context.Context, topic string, raws [][]byte) []Result {
+	start := time.Now()
+	defer func() { h.Metrics.Delivery.Observe(time.Since(start).Seconds()) }()
 	now := time.Now
 	if h.Now != nil {
 		now = h.Now

@@ -28,6 +28,12 @@ type Metrics struct {
 	BreakerOpen *prometheus.GaugeVec
 	// ReplayActive is 1 while a sink replays a backlog at the capped rate.
 	ReplayActive *prometheus.GaugeVec
+	// Commit is the time of one buffer write + fsync; CommitRecords the records it held.
+	Commit        prometheus.Histogram
+	CommitRecords prometheus.Histogram
+	// Delivery is how long the gateway takes to answer one daprd delivery (a message,
+	// or a bulk of them): decode, durable append, dead letters.
+	Delivery prometheus.Histogram
 }
 
 // New registers the metrics on reg.
@@ -49,8 +55,15 @@ func New(reg prometheus.Registerer) *Metrics {
 			Help: "1 while the sink's circuit breaker is open."}, []string{"sink"}),
 		ReplayActive: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: ns + "replay_active",
 			Help: "1 while the sink replays a backlog at the capped rate."}, []string{"sink"}),
+		Commit: prometheus.NewHistogram(prometheus.HistogramOpts{Name: ns + "buffer_commit_seconds",
+			Help: "Time of one buffer write + fsync.", Buckets: prometheus.ExponentialBuckets(0.00025, 2, 13)}),
+		CommitRecords: prometheus.NewHistogram(prometheus.HistogramOpts{Name: ns + "buffer_commit_records",
+			Help: "Records made durable by one buffer commit.", Buckets: prometheus.ExponentialBuckets(1, 4, 8)}),
+		Delivery: prometheus.NewHistogram(prometheus.HistogramOpts{Name: ns + "ingest_delivery_seconds",
+			Help: "Time to answer one daprd delivery (one message or a bulk): decode, durable append, dead letters.", Buckets: prometheus.ExponentialBuckets(0.00025, 2, 13)}),
 	}
-	reg.MustRegister(m.Received, m.Delivered, m.Retries, m.Dropped, m.DeadLettered, m.Replayed, m.BreakerOpen, m.ReplayActive)
+	reg.MustRegister(m.Received, m.Delivered, m.Retries, m.Dropped, m.DeadLettered, m.Replayed, m.BreakerOpen, m.ReplayActive,
+		m.Commit, m.CommitRecords, m.Delivery)
 	return m
 }
 
