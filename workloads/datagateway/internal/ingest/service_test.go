@@ -122,9 +122,10 @@ func TestBulkDeliveryAnswersEveryEntry(t *testing.T) {
 	if dl := f.deadLetters(t); len(dl) != 1 || dl[0].Topic != "telemetry/#" {
 		t.Fatalf("dead letters: %+v", dl)
 	}
-	// daprd before 1.17 calls the alpha method: the same handling
+	// daprd before 1.17 calls the alpha method (deprecated, still served): the same handling
 	retried := f.buf.End()
 	again := &runtimev1pb.TopicEventBulkRequest{PubsubName: "edge-pubsub", Topic: "telemetry/#", Entries: req.Entries[:1]}
+	//lint:ignore SA1019 the alpha method is what daprd before 1.17 calls
 	if resp, err := alpha.OnBulkTopicEventAlpha1(context.Background(), again); err != nil || resp.Statuses[0].Status != runtimev1pb.TopicEventResponse_RETRY {
 		t.Fatalf("alpha bulk delivery into the full buffer: %v %v", resp, err)
 	}
