@@ -436,21 +436,6 @@ func FuzzParseInt(f *testing.F) {
 	})
 }
 
-func FuzzAppendString(f *testing.F) {
-	for _, s := range []string{"", "plain", `"\`, "<>&", "\u2028\u2029", "\x00\x01\x1f\x7f", "\b\f\n\r\t", "\xff", "a\xc3", "é😀", "\xed\xa0\x80"} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		want, err := json.Marshal(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := cloudevent.AppendString([]byte("x"), s); string(got) != "x"+string(want) {
-			t.Errorf("AppendString(%q) = %s, json.Marshal %s", s, got[1:], want)
-		}
-	})
-}
-
 // FuzzEncode checks Encode and MarshalJSON against the reference on events built from
 // arbitrary strings, data and extensions.
 func FuzzEncode(f *testing.F) {

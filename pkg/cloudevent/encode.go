@@ -8,7 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"time"
-	"unicode/utf8"
+
+	"github.com/edgeframe/edgeframe/pkg/jsonenc"
 )
 
 // Encoding appends the attributes to one buffer in a fixed order — specversion, id,
@@ -95,16 +96,16 @@ func (e *Event) appendJSON(b []byte, validated bool) ([]byte, error) {
 	}
 
 	b = append(b, `{"specversion":`...)
-	b = appendString(b, e.SpecVersion)
+	b = jsonenc.AppendString(b, e.SpecVersion)
 	b = append(b, `,"id":`...)
-	b = appendString(b, e.ID)
+	b = jsonenc.AppendString(b, e.ID)
 	b = append(b, `,"source":`...)
-	b = appendString(b, e.Source)
+	b = jsonenc.AppendString(b, e.Source)
 	b = append(b, `,"type":`...)
-	b = appendString(b, e.Type)
+	b = jsonenc.AppendString(b, e.Type)
 	if e.Subject != "" {
 		b = append(b, `,"subject":`...)
-		b = appendString(b, e.Subject)
+		b = jsonenc.AppendString(b, e.Subject)
 	}
 	if !e.Time.IsZero() {
 		b = append(b, `,"time":"`...)
@@ -113,17 +114,17 @@ func (e *Event) appendJSON(b []byte, validated bool) ([]byte, error) {
 	}
 	if e.DataContentType != "" {
 		b = append(b, `,"datacontenttype":`...)
-		b = appendString(b, e.DataContentType)
+		b = jsonenc.AppendString(b, e.DataContentType)
 	}
 	b = append(b, `,"sequence":`...)
 	b = strconv.AppendInt(b, e.Sequence, 10)
 	if e.TraceParent != "" {
 		b = append(b, `,"traceparent":`...)
-		b = appendString(b, e.TraceParent)
+		b = jsonenc.AppendString(b, e.TraceParent)
 	}
 	if e.TraceState != "" {
 		b = append(b, `,"tracestate":`...)
-		b = appendString(b, e.TraceState)
+		b = jsonenc.AppendString(b, e.TraceState)
 	}
 	if len(e.Extensions) > 0 {
 		var small [8]string
@@ -136,7 +137,7 @@ func (e *Event) appendJSON(b []byte, validated bool) ([]byte, error) {
 		slices.Sort(names)
 		for _, k := range names {
 			b = append(b, ',')
-			b = appendString(b, k)
+			b = jsonenc.AppendString(b, k)
 			b = append(b, ':')
 			var err error
 			if b, err = appendValue(b, e.Extensions[k]); err != nil {
@@ -162,7 +163,7 @@ func (e *Event) appendJSON(b []byte, validated bool) ([]byte, error) {
 func appendValue(b []byte, v any) ([]byte, error) {
 	switch v := v.(type) {
 	case string:
-		return appendString(b, v), nil
+		return jsonenc.AppendString(b, v), nil
 	case bool:
 		return strconv.AppendBool(b, v), nil
 	case nil:
@@ -173,66 +174,4 @@ func appendValue(b []byte, v any) ([]byte, error) {
 		return nil, err
 	}
 	return append(b, j...), nil
-}
-
-const hexDigits = "0123456789abcdef"
-
-// htmlSafe marks the ASCII bytes encoding/json writes as they are in a string (its
-// htmlSafeSet): printable, and not '"', '\\', '<', '>' or '&'.
-var htmlSafe = func() (t [utf8.RuneSelf]bool) {
-	for c := ' '; c < utf8.RuneSelf; c++ {
-		t[c] = c != '"' && c != '\\' && c != '<' && c != '>' && c != '&'
-	}
-	return t
-}()
-
-// appendString appends s as a JSON string literal exactly as json.Marshal writes it:
-// HTML-escaped, invalid UTF-8 replaced by U+FFFD, U+2028 and U+2029 escaped.
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		if c := s[i]; c < utf8.RuneSelf {
-			if htmlSafe[c] {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '\\', '"':
-				b = append(b, '\\', c)
-			case '\b':
-				b = append(b, '\\', 'b')
-			case '\f':
-				b = append(b, '\\', 'f')
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		switch {
-		case r == utf8.RuneError && size == 1:
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-		case r == '\u2028' || r == '\u2029':
-			b = append(b, s[start:i]...)
-			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
-		default:
-			i += size
-			continue
-		}
-		i += size
-		start = i
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
 }

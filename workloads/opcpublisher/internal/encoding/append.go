@@ -5,59 +5,15 @@ import (
 	"math"
 	"strconv"
 	"time"
-	"unicode/utf8"
 
 	"github.com/gopcua/opcua/ua"
+
+	"github.com/edgeframe/edgeframe/pkg/jsonenc"
 )
 
 // The network message is written straight into a byte slice: at 10,000 value changes/s
 // building a map per value (and letting encoding/json reflect over it) dominated the
 // publisher's allocations and its peak memory.
-
-const hexDigits = "0123456789abcdef"
-
-// appendString writes s as a JSON string (invalid UTF-8 becomes U+FFFD, as
-// encoding/json does).
-func appendString(b []byte, s string) []byte {
-	b = append(b, '"')
-	start := 0
-	for i := 0; i < len(s); {
-		c := s[i]
-		if c < utf8.RuneSelf {
-			if c >= 0x20 && c != '"' && c != '\\' {
-				i++
-				continue
-			}
-			b = append(b, s[start:i]...)
-			switch c {
-			case '"', '\\':
-				b = append(b, '\\', c)
-			case '\n':
-				b = append(b, '\\', 'n')
-			case '\r':
-				b = append(b, '\\', 'r')
-			case '\t':
-				b = append(b, '\\', 't')
-			default:
-				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
-			}
-			i++
-			start = i
-			continue
-		}
-		r, size := utf8.DecodeRuneInString(s[i:])
-		if r == utf8.RuneError && size == 1 {
-			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
-			i += size
-			start = i
-			continue
-		}
-		i += size
-	}
-	b = append(b, s[start:]...)
-	return append(b, '"')
-}
 
 func appendTime(b []byte, t time.Time) []byte {
 	b = append(b, '"')
@@ -106,7 +62,7 @@ func appendValue(b []byte, v any) []byte {
 	case float64:
 		return appendFloat(b, x, 64)
 	case string:
-		return appendString(b, x)
+		return jsonenc.AppendString(b, x)
 	case time.Time:
 		return appendTime(b, x)
 	case []uint32:
@@ -121,7 +77,7 @@ func appendValue(b []byte, v any) []byte {
 	}
 	j, err := json.Marshal(JSONValue(v))
 	if err != nil {
-		return appendString(b, "unencodable value")
+		return jsonenc.AppendString(b, "unencodable value")
 	}
 	return append(b, j...)
 }
@@ -133,7 +89,7 @@ func (o Options) appendStatus(b []byte, s ua.StatusCode) []byte {
 	b = append(b, `{"Code":`...)
 	b = strconv.AppendUint(b, uint64(s), 10)
 	b = append(b, `,"Symbol":`...)
-	b = appendString(b, symbol(s))
+	b = jsonenc.AppendString(b, symbol(s))
 	return append(b, '}')
 }
 
@@ -160,9 +116,9 @@ func (o Options) appendDataSetMessage(b []byte, m DataSetMessage) []byte {
 	if o.Strict {
 		b = strconv.AppendUint(b, uint64(m.WriterIndex), 10)
 		b = append(b, `,"DataSetWriterName":`...)
-		b = appendString(b, m.WriterID)
+		b = jsonenc.AppendString(b, m.WriterID)
 	} else {
-		b = appendString(b, m.WriterID)
+		b = jsonenc.AppendString(b, m.WriterID)
 	}
 	b = append(b, `,"SequenceNumber":`...)
 	b = strconv.AppendUint(b, uint64(m.SequenceNumber), 10)
@@ -171,7 +127,7 @@ func (o Options) appendDataSetMessage(b []byte, m DataSetMessage) []byte {
 	b = append(b, `,"MinorVersion":`...)
 	b = strconv.AppendUint(b, uint64(m.MetaDataVersion.MinorVersion), 10)
 	b = append(b, `},"MessageType":`...)
-	b = appendString(b, m.MessageType)
+	b = jsonenc.AppendString(b, m.MessageType)
 	b = append(b, `,"Timestamp":`...)
 	b = appendTime(b, m.Timestamp)
 	if m.Status != ua.StatusOK {
@@ -184,7 +140,7 @@ func (o Options) appendDataSetMessage(b []byte, m DataSetMessage) []byte {
 			if i > 0 {
 				b = append(b, ',')
 			}
-			b = appendString(b, v.Field)
+			b = jsonenc.AppendString(b, v.Field)
 			b = append(b, ':')
 			b = o.appendDataValue(b, v)
 		}

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/gopcua/opcua/ua"
+
+	"github.com/edgeframe/edgeframe/pkg/jsonenc"
 )
 
 // Message types.
@@ -83,11 +85,11 @@ func (o Options) Encode(nm NetworkMessage) ([]byte, error) {
 	}
 	b := make([]byte, 0, n)
 	b = append(b, `{"MessageId":`...)
-	b = appendString(b, nm.MessageID)
+	b = jsonenc.AppendString(b, nm.MessageID)
 	b = append(b, `,"MessageType":"ua-data","PublisherId":`...)
-	b = appendString(b, o.PublisherID)
+	b = jsonenc.AppendString(b, o.PublisherID)
 	b = append(b, `,"WriterGroupName":`...)
-	b = appendString(b, nm.WriterGroup)
+	b = jsonenc.AppendString(b, nm.WriterGroup)
 	b = append(b, `,"Messages":[`...)
 	for i, m := range nm.Messages {
 		if i > 0 {
