@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
@@ -431,4 +433,133 @@ func httpGet(t *testing.T, url string) string {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
+}
+
+// With --state-dir a restarted sensor — after SIGTERM or after SIGKILL — continues after
+// every sequence of the previous process: no message id repeats, so a consumer that
+// deduplicates by id keeps every new message. Each process has its own batchid.
+func TestRestartWithStateDirNeverRepeatsAnID(t *testing.T) {
+	state := t.TempDir()
+	r := start(t, "--rate=100", "--message-count=-1", "--device-id=press-7", "--state-dir", state)
+	byBatch := map[string][]int64{}
+	var order []string
+	ids := map[string]string{} // id -> batch
+	collect := func(n int) string {
+		t.Helper()
+		var batch string
+		for got := 0; got < n; {
+			rd := r.next(t, 20*time.Second)
+			b, _ := rd.ev.Extensions["batchid"].(string)
+			if prev, dup := ids[rd.ev.ID]; dup && prev != b {
+				t.Fatalf("id %s produced by two processes (batches %s and %s)", rd.ev.ID, prev, b)
+			}
+			ids[rd.ev.ID] = b
+			if _, ok := byBatch[b]; !ok {
+				order = append(order, b)
+			}
+			byBatch[b] = append(byBatch[b], rd.ev.Sequence)
+			batch = b
+			got++
+		}
+		return batch
+	}
+	span := func(b string) (lo, hi int64) {
+		lo, hi = byBatch[b][0], byBatch[b][0]
+		for _, s := range byBatch[b] {
+			lo, hi = min(lo, s), max(hi, s)
+		}
+		return lo, hi
+	}
+
+	first := collect(50)
+	if lo, _ := span(first); lo != 1 {
+		t.Fatalf("a fresh state dir starts at %d, want 1", lo)
+	}
+	if !strings.Contains(r.sensor.Log(), `"msg":"sequence store opened"`) {
+		t.Error("the log does not say where the sequence resumes")
+	}
+
+	// SIGTERM: the exact next sequence is recorded, the next process continues without a gap.
+	r.sensor.Stop()
+	r.sensor.Restart(t)
+	var second string
+	for second == "" || second == first {
+		second = collect(1) // messages of the first process may still be in flight
+	}
+	collect(49)
+	_, hi1 := span(first)
+	lo2, hi2 := span(second)
+	if lo2 <= hi1 {
+		t.Fatalf("after SIGTERM the new process started at %d, not after %d", lo2, hi1)
+	}
+	st := r.invoke(t, "status")
+	if seq := int64(st["sequence"].(float64)); seq < hi2 {
+		t.Errorf("status sequence %d, but %d was delivered", seq, hi2)
+	}
+
+	// SIGKILL: the new process resumes at the reserved mark, at most a block (1000) ahead.
+	r.sensor.Kill()
+	r.sensor.Restart(t)
+	var third string
+	for third == "" || third == first || third == second {
+		third = collect(1)
+	}
+	collect(20)
+	lo3, _ := span(third)
+	_, hi2 = span(second)
+	if lo3 <= hi2 || lo3 > hi2+1000+1 {
+		t.Fatalf("after SIGKILL the new process started at %d; want after %d and within a block of it", lo3, hi2)
+	}
+	t.Logf("sequences: run 1 %v…, run 2 from %d, run 3 from %d (batches %v)", byBatch[first][:3], lo2, lo3, order)
+	if body := httpGet(t, "http://"+r.http+"/readyz"); body != "ok\n" {
+		t.Errorf("/readyz %q", body)
+	}
+}
+
+// A state directory that cannot be written stops sending, says why on /readyz and in
+// the log, and the process keeps running (no crash loop); once it is writable sending resumes.
+func TestUnwritableStateDirStopsSendingAndShowsOnReadyz(t *testing.T) {
+	parent := t.TempDir()
+	state := filepath.Join(parent, "state")
+	r := start(t, "--rate=200", "--message-count=-1", "--device-id=press-8", "--state-dir", state)
+	r.next(t, 20*time.Second)
+	// The first block (1..1000) is reserved; at 200/s the next write is due within 5 s.
+	if err := os.Rename(state, state+".away"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(httpGet(t, "http://"+r.http+"/readyz"), "sequence store") && time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+	}
+	body := httpGet(t, "http://"+r.http+"/readyz")
+	if !strings.Contains(body, "sequence store") || !strings.Contains(body, filepath.Join(state, "seq-press-8")) {
+		t.Fatalf("/readyz while the state dir is gone: %q", body)
+	}
+	last := r.quiet(t, time.Second, 1500*time.Millisecond)
+	if last > 1000 {
+		t.Fatalf("sequence %d sent beyond the durable mark 1001", last)
+	}
+	if r.sensor.Exited() {
+		t.Fatalf("the sensor exited: %v", r.sensor.ExitErr())
+	}
+	if !strings.Contains(r.sensor.Log(), "cannot persist the message sequence") {
+		t.Error("the failure is not in the log")
+	}
+	if err := os.Rename(state+".away", state); err != nil {
+		t.Fatal(err)
+	}
+	// Sidecar calls run concurrently (--publish-calls), so the order of arrival is not the
+	// order of production: the lowest of the first messages is the next unused sequence.
+	lowest := int64(-1)
+	for range 20 {
+		if seq := r.next(t, 20*time.Second).ev.Sequence; lowest < 0 || seq < lowest {
+			lowest = seq
+		}
+	}
+	if lowest != 1001 {
+		t.Fatalf("after the repair the lowest sequence is %d, want 1001", lowest)
+	}
+	if body := httpGet(t, "http://"+r.http+"/readyz"); body != "ok\n" {
+		t.Errorf("/readyz after the repair %q", body)
+	}
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/edgeframe/edgeframe/pkg/cloudevent"
 	"github.com/edgeframe/edgeframe/pkg/daprpub"
 	"github.com/edgeframe/edgeframe/pkg/observe"
+	"github.com/edgeframe/edgeframe/pkg/seqstore"
 	"github.com/edgeframe/edgeframe/pkg/version"
 	"github.com/edgeframe/edgeframe/workloads/tempsensor/internal/config"
 	"github.com/edgeframe/edgeframe/workloads/tempsensor/internal/control"
@@ -77,10 +78,16 @@ func Run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	if err != nil {
 		return err
 	}
+	if cfg.StateDir == "" {
+		log.Warn("no --state-dir: the message sequence starts at 1 in every process, so message ids repeat after a restart and consumers that deduplicate by id drop the new messages",
+			"deviceId", cfg.DeviceID)
+	}
+	seq := seqstore.NewLazy(cfg.SequenceFile())
 	s := sensor.New(sensor.Config{
 		DeviceID: cfg.DeviceID, Source: cloudevent.SourceFor(cfg.Level, config.AppID), PubSub: cfg.PubSub, Topic: cfg.Topic,
 		BatchID: batchID, Delay: cfg.Delay(), Count: cfg.MessageCount, SendData: cfg.SendData,
 		Tracer: tel.Tracer.Tracer("github.com/edgeframe/edgeframe/workloads/tempsensor"),
+		Seq:    seq,
 	}, model.New(cfg.Model, rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))), q, sensor.SystemClock{}, met, log)
 
 	lis, err := net.Listen("tcp", net.JoinHostPort("", strconv.Itoa(cfg.AppPort)))
@@ -92,7 +99,7 @@ func Run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		lis.Close()
 		return err
 	}
-	web, err := observe.NewServer(cfg.HTTP, reg, health.ready)
+	web, err := observe.NewServer(cfg.HTTP, reg, func() error { return errors.Join(health.ready(), s.SequenceErr()) })
 	if err != nil {
 		lis.Close()
 		return fmt.Errorf("--http: %w", err)
@@ -102,7 +109,7 @@ func Run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		_ = json.NewEncoder(w).Encode(s.State())
 	})
 	log.Info("tempsensor starting", "version", version.Version, "appPort", cfg.AppPort, "http", web.Addr(),
-		"pubsub", cfg.PubSub, "controlTopic", cfg.ControlTopic)
+		"pubsub", cfg.PubSub, "controlTopic", cfg.ControlTopic, "stateDir", cfg.StateDir)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -130,13 +137,23 @@ func Run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		_ = q.Run(qctx)
 	}()
 	sent := make(chan error, 1)
-	go func() { sent <- s.Run(ctx) }()
+	loopDone := make(chan struct{})
+	go func() {
+		defer close(loopDone)
+		sent <- s.Run(ctx)
+	}()
 
 	runErr := supervise(ctx, sent, errc, drained, q.Close, cfg.ExitWhenDone)
 	if runErr == nil && cfg.ExitWhenDone && s.State().Done {
 		log.Info("all messages published, exiting", "messageCount", cfg.MessageCount)
 	}
 	cancel()
+	// The loop has stopped taking sequences: record the exact next one, so the next start
+	// continues without a gap.
+	<-loopDone
+	if err := seq.Close(); err != nil {
+		log.Warn("sequence store: the exact next sequence was not recorded; the next start skips to the reserved mark", "err", err.Error())
+	}
 	q.Close()
 	select {
 	case <-drained:

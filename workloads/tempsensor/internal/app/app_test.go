@@ -3,9 +3,14 @@ package app_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"net"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/edgeframe/edgeframe/workloads/tempsensor/internal/app"
 )
@@ -35,5 +40,60 @@ func TestHelpIsNotAnError(t *testing.T) {
 	}
 	if !strings.Contains(usage.String(), "-MessageCount") {
 		t.Errorf("usage %q", usage.String())
+	}
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// runPaused starts tempsensor (paused: no sidecar needed) until its log has "tempsensor starting"
+// and the sensor loop has begun, then stops it and returns the log.
+func runPaused(t *testing.T, args ...string) string {
+	t.Helper()
+	var out syncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	args = append([]string{"--send-data=false", "--http=127.0.0.1:0", fmt.Sprintf("--app-port=%d", freePort(t))}, args...)
+	go func() { done <- app.Run(ctx, args, func(string) (string, bool) { return "", false }, &out, io.Discard) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), `"msg":"sending"`) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	return out.String()
+}
+
+func TestWithoutStateDirItWarnsThatIDsRepeat(t *testing.T) {
+	log := runPaused(t)
+	if !strings.Contains(log, `"level":"WARN","msg":"no --state-dir`) || !strings.Contains(log, "ids repeat after a restart") {
+		t.Errorf("no warning about repeating ids:\n%s", log)
+	}
+	dir := t.TempDir()
+	log = runPaused(t, "--state-dir", dir, "--device-id=m9")
+	if strings.Contains(log, "no --state-dir") || !strings.Contains(log, `"msg":"sequence store opened"`) ||
+		!strings.Contains(log, filepath.Join(dir, "seq-m9")) {
+		t.Errorf("with --state-dir:\n%s", log)
 	}
 }

@@ -54,6 +54,12 @@ func TestSources(t *testing.T) {
 			func(c config.Config) bool {
 				return c.Delay() == 2*time.Second && c.MessageCount == -1 && c.Model.AmbientTemp == 30 && c.Model.AmbientHumidity == 60 && !c.SendData
 			}},
+		{"state dir from the environment", []string{"--device-id=m7"}, map[string]string{"EDGEFRAME_TEMPSENSOR_STATE_DIR": "/var/lib/tempsensor"},
+			func(c config.Config) bool {
+				return c.StateDir == "/var/lib/tempsensor" && c.SequenceFile() == "/var/lib/tempsensor/seq-m7"
+			}},
+		{"no state dir: sequences in memory", nil, nil,
+			func(c config.Config) bool { return c.StateDir == "" && c.SequenceFile() == "" }},
 		{"flag beats EDGEFRAME beats IoT Edge variable", []string{"--message-count=1"},
 			map[string]string{"EDGEFRAME_TEMPSENSOR_MESSAGE_COUNT": "2", "MessageCount": "3", "EDGEFRAME_TEMPSENSOR_MACHINE_TEMP_MIN": "10", "machineTempMin": "11"},
 			func(c config.Config) bool { return c.MessageCount == 1 && c.Model.MachineTempMin == 10 }},

@@ -19,6 +19,8 @@ type Metrics struct {
 	SendData    prometheus.Gauge
 	Resets      prometheus.Counter
 	Resyncs     prometheus.Counter
+	// SequenceFailures counts failed attempts to open the sequence store or persist its mark.
+	SequenceFailures prometheus.Counter
 }
 
 // NewMetrics registers the metrics with reg (nil = unregistered); queueLen, when not
@@ -44,9 +46,11 @@ func NewMetrics(reg prometheus.Registerer, queueLen func() int) *Metrics {
 			Help: "Machine temperature resets applied."}),
 		Resyncs: prometheus.NewCounter(prometheus.CounterOpts{Name: "edgeframe_tempsensor_schedule_resyncs_total",
 			Help: "Times the loop fell more than a second behind its schedule and skipped the lost periods."}),
+		SequenceFailures: prometheus.NewCounter(prometheus.CounterOpts{Name: "edgeframe_tempsensor_sequence_store_failures_total",
+			Help: "Failed attempts to open the sequence state file or persist its mark; nothing is sent while it fails."}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.Produced, m.Published, m.Retries, m.Dropped, m.Latency, m.Temperature, m.SendData, m.Resets, m.Resyncs)
+		reg.MustRegister(m.Produced, m.Published, m.Retries, m.Dropped, m.Latency, m.Temperature, m.SendData, m.Resets, m.Resyncs, m.SequenceFailures)
 		if queueLen != nil {
 			reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "edgeframe_tempsensor_queue_messages",
 				Help: "Messages waiting in the send queue."}, func() float64 { return float64(queueLen()) }))

@@ -3,6 +3,11 @@
 // messages are out (-1 = never). Periods are scheduled against deadlines, not slept one
 // after another, so a 1 ms period holds 1,000 messages/s. Reset and SendData come from
 // other goroutines (the control service) and take effect at the next period.
+//
+// Sequence numbers come from a seqstore (durable with --state-dir), so a restarted sensor
+// never reuses an id. While the store cannot persist its mark the loop sends nothing: the
+// periods pass, the failure is logged, counted and reported by SequenceErr (/readyz), and
+// the store is tried again with backoff.
 package sensor
 
 import (
@@ -22,6 +27,7 @@ import (
 	"github.com/edgeframe/edgeframe/pkg/backoff"
 	"github.com/edgeframe/edgeframe/pkg/cloudevent"
 	"github.com/edgeframe/edgeframe/pkg/daprpub"
+	"github.com/edgeframe/edgeframe/pkg/seqstore"
 	"github.com/edgeframe/edgeframe/workloads/tempsensor/internal/model"
 )
 
@@ -64,13 +70,18 @@ type Config struct {
 	// Tracer, when set, records a producer span per message and puts its context in the
 	// CloudEvent's traceparent, so consumers continue the trace.
 	Tracer trace.Tracer
+	// Seq hands out the sequence numbers (nil = in memory, from 1).
+	Seq *seqstore.Lazy
 }
+
+// seqRetry paces the attempts to persist the sequence mark after a failure.
+var seqRetry = backoff.Policy{Initial: 100 * time.Millisecond, Max: 5 * time.Second, Multiplier: 2}
 
 // State is what the sensor reports about itself (the status method).
 type State struct {
 	DeviceID     string  `json:"deviceId"`
 	BatchID      string  `json:"batchId"`
-	Sequence     int64   `json:"sequence"` // last sequence number produced (0 = none yet)
+	Sequence     int64   `json:"sequence"` // last sequence number produced by this process (0 = none yet)
 	MessageCount int64   `json:"messageCount"`
 	SendData     bool    `json:"sendData"`
 	Done         bool    `json:"done"`
@@ -92,6 +103,13 @@ type Sensor struct {
 	done  atomic.Bool
 	sent  atomic.Int64
 	temp  atomic.Uint64
+
+	// seqErr is the sequence store's failure while it lasts (nil = working).
+	seqErr atomic.Pointer[error]
+	// Used by Run only: the failure streak and when to try again.
+	seqAttempt int
+	seqRetryAt time.Time
+	seqSince   time.Time
 }
 
 // New returns a sensor; met and log may be nil.
@@ -104,6 +122,9 @@ func New(cfg Config, m *model.Model, q Enqueuer, clock Clock, met *Metrics, log 
 	}
 	if cfg.Tracer == nil {
 		cfg.Tracer = noop.NewTracerProvider().Tracer("")
+	}
+	if cfg.Seq == nil {
+		cfg.Seq = seqstore.NewLazy("")
 	}
 	s := &Sensor{cfg: cfg, model: m, q: q, clock: clock, met: met, log: log}
 	s.send.Store(cfg.SendData)
@@ -143,14 +164,28 @@ func (s *Sensor) State() State {
 // periods and starts a new schedule from now (counted).
 func (s *Sensor) maxLag() time.Duration { return time.Second + s.cfg.Delay }
 
+// SequenceErr is why no message can be sent (the sequence store fails), nil otherwise.
+func (s *Sensor) SequenceErr() error {
+	if err := s.seqErr.Load(); err != nil {
+		return *err
+	}
+	return nil
+}
+
 // Run sends until MessageCount messages are queued or ctx ends. It returns nil when the
 // count is reached and ctx.Err() when cancelled.
 func (s *Sensor) Run(ctx context.Context) error {
 	s.log.Info("sending", "deviceId", s.cfg.DeviceID, "topic", s.cfg.Topic, "batchId", s.cfg.BatchID,
 		"messageDelay", s.cfg.Delay.String(), "messageCount", s.cfg.Count, "sendData", s.send.Load())
+	// Open the store now, so that a state file that cannot be used shows at start, even paused.
+	if st, err := s.cfg.Seq.Open(); err != nil {
+		s.seqFailed(err)
+	} else if st.Path() != "" {
+		s.log.Info("sequence store opened", "path", st.Path(), "nextSequence", st.Peek())
+	}
 	next := s.clock.Now()
-	var seq int64
-	for s.cfg.Count < 0 || seq < s.cfg.Count {
+	var produced int64
+	for s.cfg.Count < 0 || produced < s.cfg.Count {
 		if s.reset.Swap(false) {
 			s.model.Reset()
 			s.met.Resets.Inc()
@@ -160,12 +195,14 @@ func (s *Sensor) Run(ctx context.Context) error {
 		s.temp.Store(math.Float64bits(t))
 		s.met.Temperature.Set(t)
 		if s.send.Load() {
-			seq++
-			if err := s.publish(seq); err != nil {
-				return err
-			}
-			if seq == s.cfg.Count {
-				break
+			if seq, ok := s.nextSeq(); ok {
+				if err := s.publish(seq); err != nil {
+					return err
+				}
+				produced++
+				if produced == s.cfg.Count {
+					break
+				}
 			}
 		}
 		next = next.Add(s.cfg.Delay)
@@ -181,6 +218,41 @@ func (s *Sensor) Run(ctx context.Context) error {
 	s.done.Store(true)
 	s.log.Info("done sending", "messageCount", s.cfg.Count)
 	return nil
+}
+
+// nextSeq returns the next sequence number, or false when the store fails (or is waiting
+// to be tried again): that period sends nothing.
+func (s *Sensor) nextSeq() (int64, bool) {
+	if s.seqErr.Load() != nil && s.clock.Now().Before(s.seqRetryAt) {
+		return 0, false
+	}
+	seq, err := s.cfg.Seq.Next()
+	if err != nil {
+		s.seqFailed(err)
+		return 0, false
+	}
+	if s.seqErr.Swap(nil) != nil {
+		s.log.Info("sequence store works again: sending resumes", "sequence", seq,
+			"failedFor", s.clock.Now().Sub(s.seqSince).Round(time.Millisecond).String())
+		s.seqAttempt = 0
+	}
+	return seq, true
+}
+
+func (s *Sensor) seqFailed(err error) {
+	now := s.clock.Now()
+	s.met.SequenceFailures.Inc()
+	wait := seqRetry.Ceiling(s.seqAttempt)
+	s.seqAttempt++
+	s.seqRetryAt = now.Add(wait)
+	err = fmt.Errorf("sequence store: %w", err)
+	if s.seqErr.Swap(&err) == nil {
+		s.seqSince = now
+		s.log.Error("cannot persist the message sequence: sending stops until it can (ids must never repeat)",
+			"err", err.Error(), "retryIn", wait.String())
+		return
+	}
+	s.log.Warn("sequence store still failing: not sending", "err", err.Error(), "attempt", s.seqAttempt, "retryIn", wait.String())
 }
 
 func (s *Sensor) publish(seq int64) error {

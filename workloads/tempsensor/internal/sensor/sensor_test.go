@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -16,6 +19,7 @@ import (
 
 	"github.com/edgeframe/edgeframe/pkg/cloudevent"
 	"github.com/edgeframe/edgeframe/pkg/daprpub"
+	"github.com/edgeframe/edgeframe/pkg/seqstore"
 	"github.com/edgeframe/edgeframe/workloads/tempsensor/internal/model"
 	"github.com/edgeframe/edgeframe/workloads/tempsensor/internal/sensor"
 )
@@ -256,3 +260,152 @@ func TestTracedMessagesCarryTraceparent(t *testing.T) {
 		t.Errorf("traceparent without a tracer: %q", q2.items[0].Event.TraceParent)
 	}
 }
+
+func seqs(q *capture) []int64 {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	out := make([]int64, len(q.items))
+	for i, it := range q.items {
+		out[i] = it.Event.Sequence
+		if it.Event.ID != cloudevent.NewID("tempsensor", "dev7", it.Event.Sequence) {
+			panic("id " + it.Event.ID)
+		}
+	}
+	return out
+}
+
+func wantSeqs(t *testing.T, got []int64, from, to int64) {
+	t.Helper()
+	if int64(len(got)) != to-from+1 {
+		t.Fatalf("sequences %v, want %d..%d", got, from, to)
+	}
+	for i, s := range got {
+		if s != from+int64(i) {
+			t.Fatalf("sequences %v, want %d..%d", got, from, to)
+		}
+	}
+}
+
+// With a state file, a restarted sensor continues after the previous run's sequences:
+// no id is produced twice, and MessageCount still counts the messages of each run.
+func TestRestartWithTheSameStateContinuesTheSequence(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "seq-dev7")
+	var all []int64
+	for run := range 3 {
+		cfg := baseConfig()
+		cfg.Seq = seqstore.NewLazy(path)
+		s, q, _ := newSensor(cfg, &fakeClock{now: start})
+		if err := s.Run(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if err := cfg.Seq.Close(); err != nil {
+			t.Fatal(err)
+		}
+		got := seqs(q)
+		wantSeqs(t, got, int64(run*5+1), int64(run*5+5))
+		if st := s.State(); st.Sequence != got[4] || !st.Done {
+			t.Errorf("run %d: state %+v, want last sequence %d", run, st, got[4])
+		}
+		all = append(all, got...)
+	}
+	wantSeqs(t, all, 1, 15)
+}
+
+// While the mark cannot be persisted nothing is sent, SequenceErr says why (naming the
+// file) and the failure is logged and counted; once the directory is back the sequence
+// continues where it stopped.
+func TestSequenceStoreFailureStopsSendingUntilItRecovers(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "state")
+	path := filepath.Join(dir, "seq-dev7")
+	cfg := baseConfig()
+	cfg.Count = 6
+	cfg.Seq = seqstore.NewLazy(path, seqstore.Block(3))
+	defer cfg.Seq.Close()
+	var logs syncBuf
+	clk := &fakeClock{now: start}
+	q := &capture{}
+	met := sensor.NewMetrics(nil, nil)
+	s := sensor.New(cfg, model.New(model.DefaultParams(), rand.New(rand.NewPCG(1, 1))), q, clk, met,
+		slog.New(slog.NewJSONHandler(&logs, nil)))
+	var during []error
+	var sentDuring int
+	clk.onTick = func(tick int) {
+		switch {
+		case tick == 3: // 1..3 sent (mark 4 on disk); the 4th needs the next block
+			if err := os.Rename(dir, dir+".away"); err != nil {
+				t.Fatal(err)
+			}
+		case tick > 3 && tick < 10:
+			during = append(during, s.SequenceErr())
+			sentDuring = len(q.items)
+		case tick == 10:
+			if err := os.Rename(dir+".away", dir); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := s.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	wantSeqs(t, seqs(q), 1, 6)
+	if sentDuring != 3 {
+		t.Errorf("%d messages sent while the store failed, want the 3 of the first block", sentDuring)
+	}
+	for i, err := range during {
+		if err == nil || !strings.Contains(err.Error(), path) {
+			t.Fatalf("SequenceErr %d periods into the failure: %v, want an error naming %s", i+1, err, path)
+		}
+	}
+	if err := s.SequenceErr(); err != nil {
+		t.Errorf("SequenceErr after the recovery: %v", err)
+	}
+	if got := testutil.ToFloat64(met.SequenceFailures); got < 5 {
+		t.Errorf("sequence store failures counted %g, want one per period of the outage", got)
+	}
+	for _, want := range []string{"cannot persist the message sequence", "sequence store works again"} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, logs.String())
+		}
+	}
+}
+
+// A corrupt state file is reported from the start (never read as a fresh start): nothing
+// is sent until it is repaired, then the sequence starts at the repaired mark.
+func TestCorruptStateFileIsReportedAndNeverReset(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "seq-dev7")
+	if err := os.WriteFile(path, []byte("seqstore v1 next=12"), 0o600); err != nil { // no newline: truncated
+		t.Fatal(err)
+	}
+	cfg := baseConfig()
+	cfg.Count = 2
+	cfg.Seq = seqstore.NewLazy(path)
+	defer cfg.Seq.Close()
+	clk := &fakeClock{now: start}
+	s, q, _ := newSensor(cfg, clk)
+	var atStart error
+	clk.onTick = func(tick int) {
+		switch tick {
+		case 1:
+			atStart = s.SequenceErr()
+		case 5:
+			if err := os.WriteFile(path, []byte("seqstore v1 next=4000\n"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if err := s.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !errors.Is(atStart, seqstore.ErrCorrupt) || !strings.Contains(atStart.Error(), path) {
+		t.Fatalf("SequenceErr with a corrupt file: %v", atStart)
+	}
+	wantSeqs(t, seqs(q), 4000, 4001)
+}
+
+type syncBuf struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (b *syncBuf) Write(p []byte) (int, error) { b.mu.Lock(); defer b.mu.Unlock(); return b.b.Write(p) }
+func (b *syncBuf) String() string              { b.mu.Lock(); defer b.mu.Unlock(); return b.b.String() }
