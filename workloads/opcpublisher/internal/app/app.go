@@ -61,11 +61,14 @@ func Run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	q = daprpub.NewQueue(side, daprpub.QueueConfig{Capacity: cfg.QueueCapacity, Hooks: met.Hooks(), Logger: log,
 		Backoff: backoff.Policy{Initial: 100 * time.Millisecond, Max: 5 * time.Second, Multiplier: 2}})
 
+	if cfg.StateDir == "" {
+		log.Warn("no --state-dir: message sequences start at 1 in every process, so message ids repeat after a restart and consumers that deduplicate by id drop the new messages")
+	}
 	pub := publisher.New(publisher.Options{
 		MessagingMode: cfg.MessagingMode, Strict: cfg.Strict, BatchSize: cfg.BatchSize, BatchInterval: cfg.BatchInterval(),
 		MaxMessageBytes: cfg.MaxMessageSize,
 		KeyFrameCount:   cfg.KeyFrameCount, KeepAlive: cfg.KeepAlive, PubSub: cfg.PubSub, TopicTemplate: cfg.TopicTemplate,
-		Level: cfg.Level, PublisherID: cfg.PublisherID, PKIDir: cfg.PKIDir,
+		Level: cfg.Level, PublisherID: cfg.PublisherID, PKIDir: cfg.PKIDir, StateDir: cfg.StateDir,
 		Session: session.Config{
 			Reconnect: backoff.Policy{Initial: 250 * time.Millisecond, Max: cfg.ReconnectMax, Multiplier: 2},
 			KeepAlive: cfg.SessionKeepAlive,
@@ -109,7 +112,7 @@ func Run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	w := &watch.Watcher{Path: cfg.PublishedNodesFile, OnChange: load, Log: log,
 		OnError: func(err error) { log.Warn("publishednodes.json", "err", err.Error()) }}
 	log.Info("opcpublisher starting", "version", version.Version, "pf", cfg.PublishedNodesFile, "mm", cfg.MessagingMode,
-		"strict", cfg.Strict, "http", web.Addr(), "pubsub", cfg.PubSub, "topicTemplate", cfg.TopicTemplate)
+		"strict", cfg.Strict, "http", web.Addr(), "pubsub", cfg.PubSub, "topicTemplate", cfg.TopicTemplate, "stateDir", cfg.StateDir)
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

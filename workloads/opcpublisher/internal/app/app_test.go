@@ -77,3 +77,34 @@ func TestEveryFlagIsDocumented(t *testing.T) {
 		}
 	})
 }
+
+// Without --state-dir the start warns that ids repeat after a restart; with it, it does not.
+func TestWithoutStateDirItWarnsThatIDsRepeat(t *testing.T) {
+	pf := filepath.Join(t.TempDir(), "pn.json")
+	if err := os.WriteFile(pf, []byte(`[]`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) string {
+		var out syncBuffer
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			done <- app.Run(ctx, append([]string{"--pf", pf, "--http", "127.0.0.1:0"}, args...), noEnv, &out, io.Discard)
+		}()
+		deadline := time.Now().Add(10 * time.Second)
+		for !strings.Contains(out.String(), "publishednodes.json applied") && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		return out.String()
+	}
+	if log := run(); !strings.Contains(log, `"level":"WARN","msg":"no --state-dir`) || !strings.Contains(log, "ids repeat after a restart") {
+		t.Errorf("no warning about repeating ids:\n%s", log)
+	}
+	if log := run("--state-dir", t.TempDir()); strings.Contains(log, "no --state-dir") {
+		t.Errorf("warning with --state-dir:\n%s", log)
+	}
+}

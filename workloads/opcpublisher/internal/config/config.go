@@ -43,6 +43,9 @@ type Config struct {
 	ReconnectMax       time.Duration
 	SessionKeepAlive   time.Duration
 	LogLevel           string
+	// StateDir holds a sequence state file per writer group (seq-<group>) so message ids
+	// never repeat across restarts; "" keeps the sequences in memory.
+	StateDir string
 }
 
 // Default is the configuration without flags or variables.
@@ -111,6 +114,7 @@ func (c *Config) FlagSet(stderr io.Writer) *flag.FlagSet {
 	fs.DurationVar(&c.ReconnectMax, "reconnect-max", c.ReconnectMax, "cap of the reconnect backoff")
 	fs.DurationVar(&c.SessionKeepAlive, "session-keepalive", c.SessionKeepAlive, "period of the server-state read that detects a dead server")
 	str(&c.LogLevel, "log level: debug, info, warn, error", "log-level")
+	str(&c.StateDir, "directory of the sequence state files seq-<DataSetWriterGroup> (message ids never repeat across restarts); empty = in memory, ids repeat after a restart", "state-dir")
 	return fs
 }
 

@@ -16,16 +16,18 @@ func env(m map[string]string) func(string) (string, bool) {
 func TestOPCPublisherNamesAliasesAndEnv(t *testing.T) {
 	c, err := config.Load([]string{"--publishfile=/etc/pn.json", "--mm", "samples", "-c", "--bs=10", "--bi", "250", "--http", "9090"},
 		env(map[string]string{"EDGEFRAME_OPCPUBLISHER_OM": "100", "EDGEFRAME_OPCPUBLISHER_PF": "/ignored", "EDGEFRAME_OPCPUBLISHER_KFC": "5",
-			"EDGEFRAME_OPCPUBLISHER_DAPR_GRPC": "127.0.0.1:50007", "EDGEFRAME_OPCPUBLISHER_RECONNECT_MAX": "3s"}), io.Discard)
+			"EDGEFRAME_OPCPUBLISHER_DAPR_GRPC": "127.0.0.1:50007", "EDGEFRAME_OPCPUBLISHER_RECONNECT_MAX": "3s",
+			"EDGEFRAME_OPCPUBLISHER_STATE_DIR": "/var/lib/opcpublisher"}), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if c.PublishedNodesFile != "/etc/pn.json" || c.MessagingMode != "Samples" || !c.Strict || c.BatchSize != 10 || c.BatchInterval() != 250*time.Millisecond ||
-		c.HTTP != ":9090" || c.QueueCapacity != 100 || c.KeyFrameCount != 5 || c.DaprGRPC != "127.0.0.1:50007" || c.ReconnectMax != 3*time.Second {
+		c.HTTP != ":9090" || c.QueueCapacity != 100 || c.KeyFrameCount != 5 || c.DaprGRPC != "127.0.0.1:50007" || c.ReconnectMax != 3*time.Second ||
+		c.StateDir != "/var/lib/opcpublisher" {
 		t.Fatalf("%+v", c)
 	}
 	d, err := config.Load(nil, env(nil), io.Discard)
-	if err != nil || d.PubSub != "edge-pubsub" || d.TopicTemplate != "telemetry/opcua/{WriterGroup}" || d.MessagingMode != "PubSub" || d.Level != "l2" {
+	if err != nil || d.PubSub != "edge-pubsub" || d.TopicTemplate != "telemetry/opcua/{WriterGroup}" || d.MessagingMode != "PubSub" || d.Level != "l2" || d.StateDir != "" {
 		t.Fatalf("defaults %+v %v", d, err)
 	}
 }

@@ -26,6 +26,10 @@ type Metrics struct {
 	ConfigErrors    prometheus.Counter
 	valueChangesNow atomic.Int64
 	messagesNow     atomic.Int64
+
+	// SequenceFailures counts failed attempts to open a group's sequence state file or
+	// persist its mark.
+	SequenceFailures prometheus.Counter
 }
 
 // NewMetrics registers the metrics on reg; queueLen reports the send queue length.
@@ -41,7 +45,7 @@ func NewMetrics(reg prometheus.Registerer, queueLen func() int) *Metrics {
 		MessagesPS: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "messages_per_second",
 			Help: "Messages published in the last second."}),
 		Dropped: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "messages_dropped_total",
-			Help: "Messages dropped because the send queue (--om) was full."}),
+			Help: "Messages dropped: the send queue (--om) was full, or (counting data set messages or samples) a batch could not be encoded or numbered."}),
 		Retries: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "publish_retries_total",
 			Help: "Failed publish attempts that were retried."}),
 		PublishLatency: prometheus.NewHistogram(prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: "publish_latency_seconds",
@@ -56,9 +60,11 @@ func NewMetrics(reg prometheus.Registerer, queueLen func() int) *Metrics {
 			Help: "Reconnections after which a writer's sequence numbers skip the missed intervals."}),
 		ConfigErrors: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "config_errors_total",
 			Help: "Problems found in publishednodes.json loads."}),
+		SequenceFailures: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "sequence_store_failures_total",
+			Help: "Failed attempts to open a writer group's sequence state file or persist its mark; the group's batches are dropped meanwhile."}),
 	}
 	reg.MustRegister(m.ValueChanges, m.ValueChangesPS, m.Messages, m.MessagesPS, m.Dropped, m.Retries, m.PublishLatency,
-		m.Connected, m.MonitoredItems, m.RefusedItems, m.DataGaps, m.ConfigErrors,
+		m.Connected, m.MonitoredItems, m.RefusedItems, m.DataGaps, m.ConfigErrors, m.SequenceFailures,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "queue_length_messages",
 			Help: "Messages waiting in the send queue."}, func() float64 { return float64(queueLen()) }))
 	return m

@@ -3,6 +3,12 @@
 // value changes as PubSub network messages or Samples, batches them per writer group
 // and publishes each batch as one CloudEvent through the bounded Dapr send queue.
 // Apply reconciles a new configuration with the running one, touching only what changed.
+//
+// Each group's CloudEvent sequence comes from a seqstore (durable under Options.StateDir,
+// one state file per group), so a restarted publisher never reuses a message id. While a
+// group's store cannot be opened or persist its mark, that group's batches are dropped
+// (counted and logged) rather than sent with a sequence that could repeat, and Ready
+// reports it.
 package publisher
 
 import (
@@ -11,10 +17,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gopcua/opcua/ua"
@@ -24,6 +32,7 @@ import (
 
 	"github.com/edgeframe/edgeframe/pkg/cloudevent"
 	"github.com/edgeframe/edgeframe/pkg/daprpub"
+	"github.com/edgeframe/edgeframe/pkg/seqstore"
 	"github.com/edgeframe/edgeframe/workloads/opcpublisher/internal/encoding"
 	"github.com/edgeframe/edgeframe/workloads/opcpublisher/internal/pnjson"
 	"github.com/edgeframe/edgeframe/workloads/opcpublisher/internal/session"
@@ -56,6 +65,11 @@ type Options struct {
 	PublisherID   string
 	PKIDir        string
 	Session       session.Config // Reconnect, KeepAlive, RequestTimeout defaults for every session
+	// StateDir holds a sequence state file per writer group, seq-<group>, so message ids
+	// never repeat across restarts; "" keeps the sequences in memory (from 1 in every process).
+	StateDir string
+	// SequenceBlock is how many sequences one durable write reserves (0 = seqstore.DefaultBlock).
+	SequenceBlock int64
 }
 
 // Enqueuer is the send queue (daprpub.Queue).
@@ -80,6 +94,9 @@ type Publisher struct {
 	writers  map[string]*writer // by writerKey
 	groups   map[string]*group
 	nextIdx  map[string]uint16 // per group, for non-numeric writer ids in strict mode
+	// memSeqs keeps the in-memory sequences (no StateDir) of groups that were removed, so
+	// a group that comes back continues instead of reusing ids.
+	memSeqs map[string]*seqstore.Lazy
 }
 
 type sessionRun struct {
@@ -112,7 +129,12 @@ type group struct {
 	name  string
 	topic string
 	b     *encoding.Batcher[batchItem]
-	seq   int64 // last CloudEvent sequence
+	seq   *seqstore.Lazy // CloudEvent sequences
+	// failing is the sequence store's failure while it lasts (read by Ready).
+	failing atomic.Pointer[error]
+	// Used under the batcher's lock (flush): the failure streak, for the log.
+	failedSince, lastLog time.Time
+	droppedBatches       int
 }
 
 type batchItem struct {
@@ -131,12 +153,14 @@ func New(opts Options, q Enqueuer, m *Metrics, tp trace.TracerProvider, log *slo
 		source:   cloudevent.SourceFor(opts.Level, AppID),
 		started:  make(chan struct{}),
 		sessions: map[string]*sessionRun{}, writers: map[string]*writer{}, groups: map[string]*group{}, nextIdx: map[string]uint16{},
+		memSeqs: map[string]*seqstore.Lazy{},
 	}
 }
 
 func writerKey(group, id string) string { return group + "\x00" + id }
 
-// Ready reports an error unless every configured session is connected.
+// Ready reports an error unless every configured session is connected and every group
+// can number its messages.
 func (p *Publisher) Ready() error {
 	p.mu.RLock()
 	defer p.mu.RUnlock()
@@ -144,6 +168,11 @@ func (p *Publisher) Ready() error {
 	for _, r := range p.sessions {
 		if st := r.s.State(); st != session.Connected {
 			errs = append(errs, fmt.Errorf("session %s: %s", r.cfg.Endpoint, st))
+		}
+	}
+	for _, g := range p.groups {
+		if err := g.failing.Load(); err != nil {
+			errs = append(errs, fmt.Errorf("group %s: %w", g.name, *err))
 		}
 	}
 	return errors.Join(errs...)
@@ -208,6 +237,19 @@ func (p *Publisher) stopAll() {
 	}
 	for _, g := range groups {
 		g.b.Stop()
+		p.closeSeq(g)
+	}
+}
+
+// closeSeq records the exact next sequence of a group whose batches are flushed. An
+// in-memory sequence stays open for the group's return.
+func (p *Publisher) closeSeq(g *group) {
+	if g.seq.Path() == "" {
+		return
+	}
+	if err := g.seq.Close(); err != nil {
+		p.log.Warn("sequence store: the exact next sequence was not recorded; the next start skips to the reserved mark",
+			"group", g.name, "err", err.Error())
 	}
 }
 
@@ -341,6 +383,7 @@ func (p *Publisher) Apply(f *pnjson.File) {
 	}
 	for _, g := range flush {
 		g.b.Stop()
+		p.closeSeq(g)
 	}
 }
 
@@ -366,6 +409,28 @@ func (p *Publisher) writerIndex(group, id string) uint16 {
 
 func (p *Publisher) newGroup(name string) *group {
 	g := &group{name: name, topic: strings.NewReplacer("{WriterGroup}", name).Replace(p.opts.TopicTemplate)}
+	var path string
+	if p.opts.StateDir != "" {
+		path = filepath.Join(p.opts.StateDir, "seq-"+name)
+	}
+	var opts []seqstore.Option
+	if p.opts.SequenceBlock > 0 {
+		opts = append(opts, seqstore.Block(p.opts.SequenceBlock))
+	}
+	if path == "" {
+		if p.memSeqs[name] == nil {
+			p.memSeqs[name] = seqstore.NewLazy("")
+		}
+		g.seq = p.memSeqs[name]
+	} else {
+		g.seq = seqstore.NewLazy(path, opts...)
+	}
+	// Open now, so that a state file that cannot be used shows before the first batch.
+	if st, err := g.seq.Open(); err != nil {
+		p.seqFailed(g, err, 0)
+	} else if st.Path() != "" {
+		p.log.Info("sequence store opened", "group", name, "path", st.Path(), "nextSequence", st.Peek())
+	}
 	g.b = &encoding.Batcher[batchItem]{Size: p.opts.BatchSize, Interval: p.opts.BatchInterval, MaxBytes: p.opts.MaxMessageBytes,
 		Bytes: func(it batchItem) int {
 			if it.sample != nil {
@@ -553,14 +618,43 @@ func (p *Publisher) keepAlives(now time.Time) {
 	}
 }
 
+// seqFailed records that group g cannot number its messages: the batch of n items is
+// dropped. The first failure of a streak is an error in the log, then one warning per
+// 30 s with the batches dropped since.
+func (p *Publisher) seqFailed(g *group, err error, n int) {
+	now := time.Now()
+	p.m.SequenceFailures.Inc()
+	if n > 0 {
+		p.m.Dropped.Add(float64(n))
+		g.droppedBatches++
+	}
+	err = fmt.Errorf("sequence store: %w", err)
+	if g.failing.Swap(&err) == nil {
+		g.failedSince, g.lastLog = now, now
+		p.log.Error("cannot persist the message sequence: the group's messages are dropped until it can (ids must never repeat)",
+			"group", g.name, "err", err.Error(), "droppedItems", n)
+		return
+	}
+	if now.Sub(g.lastLog) >= 30*time.Second {
+		g.lastLog = now
+		p.log.Warn("sequence store still failing: the group's messages are dropped", "group", g.name, "err", err.Error(),
+			"failingFor", now.Sub(g.failedSince).Round(time.Second).String(), "droppedBatches", g.droppedBatches)
+	}
+}
+
 // flush turns one batch into one CloudEvent (called with the batcher's lock held).
 func (p *Publisher) flush(g *group, items []batchItem) {
-	g.seq++
-	seq := g.seq
-	var (
-		data []byte
-		err  error
-	)
+	seq, err := g.seq.Next()
+	if err != nil {
+		p.seqFailed(g, err, len(items))
+		return
+	}
+	if g.failing.Swap(nil) != nil {
+		p.log.Info("sequence store works again: the group publishes again", "group", g.name, "sequence", seq,
+			"failedFor", time.Since(g.failedSince).Round(time.Millisecond).String(), "droppedBatches", g.droppedBatches)
+		g.droppedBatches = 0
+	}
+	var data []byte
 	if p.opts.MessagingMode == ModeSamples {
 		samples := make([]encoding.Sample, 0, len(items))
 		for _, it := range items {

@@ -74,12 +74,12 @@ type netMsg struct {
 	}
 }
 
-func start(t *testing.T, opts publisher.Options, pn string) (*publisher.Publisher, *sink, *syncBuf, context.CancelFunc) {
+func start(t *testing.T, opts publisher.Options, pn string) (*publisher.Publisher, *sink, *syncBuf, func()) {
 	t.Helper()
 	return startTraced(t, opts, pn, tracenoop.NewTracerProvider())
 }
 
-func startTraced(t *testing.T, opts publisher.Options, pn string, tp trace.TracerProvider) (*publisher.Publisher, *sink, *syncBuf, context.CancelFunc) {
+func startTraced(t *testing.T, opts publisher.Options, pn string, tp trace.TracerProvider) (*publisher.Publisher, *sink, *syncBuf, func()) {
 	t.Helper()
 	f, err := pnjson.Parse([]byte(pn))
 	if err != nil {
@@ -98,14 +98,19 @@ func startTraced(t *testing.T, opts publisher.Options, pn string, tp trace.Trace
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { _ = p.Run(ctx); close(done) }()
-	t.Cleanup(func() {
+	// stop ends Run and waits until it has stopped every session, flushed every batch
+	// and closed every sequence store.
+	stop := func() {
 		cancel()
 		<-done
+	}
+	t.Cleanup(func() {
+		stop()
 		if t.Failed() {
 			t.Logf("publisher log:\n%s", logs.String())
 		}
 	})
-	return p, s, logs, cancel
+	return p, s, logs, stop
 }
 
 func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) time.Duration {
