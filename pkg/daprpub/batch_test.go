@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"sync/atomic"
+	"strings"
 	"testing"
 	"time"
 
@@ -143,46 +143,5 @@ func TestClientPublishBatchThroughDaprd(t *testing.T) {
 	bad := []cloudevent.Event{evs[0], {ID: "no-source"}}
 	if err := l.PublishBatch(ctx, "edge-pubsub", "telemetry/x", bad); err == nil {
 		t.Error("an invalid event in a batch was accepted")
-	}
-}
-
-// With a Linger, a trickle waits for company up to Linger; a full batch goes at once.
-func TestQueueLingerGathersATrickleIntoOneCall(t *testing.T) {
-	b := &batcher{}
-	q := daprpub.NewQueue(b, daprpub.QueueConfig{Capacity: 100, MaxBatch: 10, Linger: 150 * time.Millisecond})
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	done := make(chan error)
-	go func() { done <- q.Run(ctx) }()
-	calls := func() [][]string {
-		b.mu.Lock()
-		defer b.mu.Unlock()
-		return append([][]string(nil), b.calls...)
-	}
-	start := time.Now()
-	for i := int64(1); i <= 3; i++ {
-		_ = q.Enqueue(item(i))
-		time.Sleep(10 * time.Millisecond)
-	}
-	for len(calls()) == 0 && time.Since(start) < 5*time.Second {
-		time.Sleep(5 * time.Millisecond)
-	}
-	if waited := time.Since(start); waited < 140*time.Millisecond || len(calls()) != 1 || len(calls()[0]) != 3 {
-		t.Fatalf("after %s: calls %v, want one call of 3 after the 150 ms linger", waited, calls())
-	}
-	// a full batch does not wait
-	start = time.Now()
-	for i := int64(4); i <= 13; i++ {
-		_ = q.Enqueue(item(i))
-	}
-	for len(calls()) < 2 && time.Since(start) < 5*time.Second {
-		time.Sleep(time.Millisecond)
-	}
-	if waited := time.Since(start); waited > 100*time.Millisecond || len(calls()[1]) != 10 {
-		t.Fatalf("full batch: calls %v after %s, want 10 at once", calls(), waited)
-	}
-	q.Close() // closing sends what lingers at once
-	if err := <-done; err != nil {
-		t.Fatal(err)
 	}
 }

@@ -47,13 +47,8 @@ type QueueConfig struct {
 	// every queued event's latency, but events may reach the broker out of order (and a
 	// failed call's events are retried after later ones). Consumers order by sequence.
 	InFlight int
-	// Linger, with MaxBatch > 1, holds a batch that could still grow until its oldest
-	// event has waited this long, so a steady trickle goes out in fewer, larger calls
-	// (each sidecar call costs CPU in the app and in daprd) for at most Linger of
-	// latency. 0: send whatever is waiting at once.
-	Linger time.Duration
-	Hooks  Hooks
-	Logger *slog.Logger
+	Hooks    Hooks
+	Logger   *slog.Logger
 }
 
 // Queue is a bounded send queue: a sender publishes items in order (up to InFlight
@@ -147,9 +142,7 @@ func (q *Queue) Close() {
 
 // take removes and returns the head item and up to max-1 following items for the same
 // pubsub and topic, counting them in flight.
-// With a Linger, a batch that could still grow waits until its oldest item has waited
-// Linger; take then returns nil and how long is left.
-func (q *Queue) take(max int, now time.Time) ([]Item, time.Duration) {
+func (q *Queue) take(max int) []Item {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	n := 0
@@ -157,18 +150,13 @@ func (q *Queue) take(max int, now time.Time) ([]Item, time.Duration) {
 		n++
 	}
 	if n == 0 {
-		return nil, 0
-	}
-	if canGrow := n < max && n == len(q.items) && !q.closed; canGrow && q.cfg.Linger > 0 {
-		if left := q.cfg.Linger - now.Sub(q.items[0].Enqueued); left > 0 {
-			return nil, left
-		}
+		return nil
 	}
 	batch := append([]Item(nil), q.items[:n]...)
 	clear(q.items[:n]) // release the events: the backing array outlives the slice head
 	q.items = q.items[n:]
 	q.inflight += n
-	return batch, 0
+	return batch
 }
 
 // settle ends a call: its items leave the queue (sent) or go back to wait, merged in
@@ -240,11 +228,9 @@ func (q *Queue) Run(ctx context.Context) error {
 		}
 	}()
 	for {
-		var lingerLeft time.Duration
 		for pause == nil && running < q.cfg.InFlight {
-			batch, left := q.take(max, time.Now())
+			batch := q.take(max)
 			if batch == nil {
-				lingerLeft = left
 				break
 			}
 			running++
@@ -253,18 +239,14 @@ func (q *Queue) Run(ctx context.Context) error {
 		if running == 0 && q.drained() {
 			return nil
 		}
-		var resume, lingered <-chan time.Time
+		var resume <-chan time.Time
 		if pause != nil {
 			resume = pause.C
-		}
-		if lingerLeft > 0 {
-			lingered = time.After(lingerLeft)
 		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-q.wake:
-		case <-lingered:
 		case <-resume:
 			pause = nil
 		case c := <-done:
