@@ -3,11 +3,15 @@ package charts
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/edgeframe/edgeframe/charts/render"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 )
 
 var standardLabels = []string{
@@ -237,6 +241,66 @@ func TestMosquittoCertManager(t *testing.T) {
 	for _, o := range objs {
 		if o.GetKind() == "ConfigMap" && strings.Contains(render.Manifests(files), "PRIVATE KEY") {
 			t.Errorf("a private key is in ConfigMap %s", o.GetName())
+		}
+	}
+}
+
+// The producers keep their sequences in a state volume passed as --state-dir: an emptyDir
+// by default, an existing claim when set — then one pod at a time (Recreate).
+func TestProducerStateVolume(t *testing.T) {
+	for _, name := range []string{"tempsensor", "opcpublisher"} {
+		for _, claim := range []string{"", "seq-" + name} {
+			w := map[string]any{"enabled": true}
+			if claim != "" {
+				w["state"] = map[string]any{"existingClaim": claim}
+			}
+			var dep *unstructured.Unstructured
+			for _, o := range objects(t, render.Manifests(renderChart(t, "edge-workloads", "edge-workloads", "default", map[string]any{name: w}))) {
+				if o.GetKind() == "Deployment" && strings.Contains(o.GetName(), name) {
+					dep = o
+				}
+			}
+			if dep == nil {
+				t.Fatalf("%s: no Deployment rendered", name)
+			}
+			var d appsv1.Deployment
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(dep.Object, &d); err != nil {
+				t.Fatal(err)
+			}
+			spec := d.Spec.Template.Spec
+			var vol *corev1.Volume
+			for i := range spec.Volumes {
+				if spec.Volumes[i].Name == "state" {
+					vol = &spec.Volumes[i]
+				}
+			}
+			var app *corev1.Container
+			for i := range spec.Containers {
+				if spec.Containers[i].Name == name {
+					app = &spec.Containers[i]
+				}
+			}
+			if vol == nil || app == nil {
+				t.Fatalf("%s (claim %q): state volume %v, container %v", name, claim, vol, app)
+			}
+			if !slices.Contains(app.Args, "--state-dir=/var/lib/"+name) {
+				t.Errorf("%s: args %v lack --state-dir=/var/lib/%s", name, app.Args, name)
+			}
+			mounted := false
+			for _, m := range app.VolumeMounts {
+				mounted = mounted || m.Name == "state" && m.MountPath == "/var/lib/"+name
+			}
+			if !mounted {
+				t.Errorf("%s: the state volume is not mounted at /var/lib/%s: %v", name, name, app.VolumeMounts)
+			}
+			switch {
+			case claim == "" && vol.EmptyDir == nil:
+				t.Errorf("%s: default state volume %+v, want an emptyDir", name, vol.VolumeSource)
+			case claim != "" && (vol.PersistentVolumeClaim == nil || vol.PersistentVolumeClaim.ClaimName != claim):
+				t.Errorf("%s: state volume %+v, want claim %s", name, vol.VolumeSource, claim)
+			case claim != "" && d.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType:
+				t.Errorf("%s: strategy %q with a claim, want Recreate", name, d.Spec.Strategy.Type)
+			}
 		}
 	}
 }
