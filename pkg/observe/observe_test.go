@@ -86,3 +86,29 @@ func TestSetupWithoutEndpointExportsNothing(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+func TestStartLogsAtTheLevelWithAppAndLayer(t *testing.T) {
+	t.Setenv("OTEL_EXPORTER_OTLP_ENDPOINT", "")
+	var buf bytes.Buffer
+	p, err := observe.Start(context.Background(), &buf, observe.Resource{Service: "opcpublisher", Layer: "l2"}, "warn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.Log.Info("dropped: below warn")
+	p.Log.Warn("kept")
+	var rec map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &rec); err != nil || strings.Count(buf.String(), "\n") != 1 {
+		t.Fatalf("want exactly the warn record as JSON, got %q", buf.String())
+	}
+	if rec["app"] != "opcpublisher" || rec["edge.layer"] != "l2" || rec["msg"] != "kept" {
+		t.Errorf("record %v", rec)
+	}
+	mfs, err := p.Registry.Gather()
+	if err != nil || len(mfs) == 0 {
+		t.Fatalf("registry without the Go and process collectors: %d families, %v", len(mfs), err)
+	}
+	if p.Tracer == nil || p.Exporting {
+		t.Errorf("telemetry %+v", p.Telemetry)
+	}
+	p.Stop()
+}

@@ -84,14 +84,12 @@ func Run(ctx context.Context, s Settings, stdout io.Writer) error {
 	if v, set := os.LookupEnv("GOMEMLIMIT"); (!set || v == "") && s.MemoryLimit > 0 {
 		debug.SetMemoryLimit(int64(s.MemoryLimit))
 	}
-	level, _ := observe.ParseLevel(s.LogLevel)
-	log := observe.NewLogger(stdout, AppID, s.Layer, level)
-	reg := observe.NewRegistry()
-	tel, err := observe.Setup(ctx, observe.Resource{Service: AppID, Layer: s.Layer, Region: s.Region, Cluster: s.Cluster}, reg)
+	obs, err := observe.Start(ctx, stdout, observe.Resource{Service: AppID, Layer: s.Layer, Region: s.Region, Cluster: s.Cluster}, s.LogLevel)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = tel.Shutdown(context.Background()) }()
+	defer obs.Stop()
+	log, reg, tel := obs.Log, obs.Registry, obs.Telemetry
 	g, err := New(s.Config, Options{
 		AppAddr: ":" + strconv.Itoa(s.AppPort), HTTPAddr: s.HTTPAddr,
 		Logger: log, Tracer: tel.Tracer, Registry: reg, Pprof: s.Pprof,

@@ -19,14 +19,12 @@ func parseLevel(s string) (slog.Level, error) { return observe.ParseLevel(s) }
 
 // Run serves the simulation until ctx ends.
 func Run(ctx context.Context, o Options, stdout io.Writer) error {
-	level, _ := parseLevel(o.LogLevel)
-	log := observe.NewLogger(stdout, Name, o.Layer, level)
-	reg := observe.NewRegistry()
-	tel, err := observe.Setup(ctx, observe.Resource{Service: Name, Layer: o.Layer}, reg)
+	obs, err := observe.Start(ctx, stdout, observe.Resource{Service: Name, Layer: o.Layer}, o.LogLevel)
 	if err != nil {
 		return err
 	}
-	defer func() { _ = tel.Shutdown(context.WithoutCancel(ctx)) }()
+	defer obs.Stop()
+	log, reg := obs.Log, obs.Registry
 
 	seed := o.Seed
 	if seed == 0 {

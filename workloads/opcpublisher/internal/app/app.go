@@ -38,21 +38,12 @@ func Run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	lvl, _ := observe.ParseLevel(cfg.LogLevel)
-	log := observe.NewLogger(stdout, config.AppID, cfg.Level, lvl)
-
-	reg := observe.NewRegistry()
-	tel, err := observe.Setup(ctx, observe.Resource{Service: config.AppID, Layer: cfg.Level, Region: cfg.Region, Cluster: cfg.Cluster}, reg)
+	obs, err := observe.Start(ctx, stdout, observe.Resource{Service: config.AppID, Layer: cfg.Level, Region: cfg.Region, Cluster: cfg.Cluster}, cfg.LogLevel)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
-		defer cancel()
-		if err := tel.Shutdown(sctx); err != nil {
-			log.Warn("telemetry shutdown", "err", err)
-		}
-	}()
+	defer obs.Stop()
+	log, reg, tel := obs.Log, obs.Registry, obs.Telemetry
 
 	side := &daprpub.Lazy{Addr: cfg.DaprGRPC}
 	defer side.Close()

@@ -49,23 +49,14 @@ func Run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	if err != nil {
 		return fmt.Errorf("%w: %w", ErrConfig, err)
 	}
-	lvl, _ := observe.ParseLevel(cfg.LogLevel)
-	log := observe.NewLogger(stdout, config.AppID, cfg.Level, lvl)
-	// The Dapr SDK prints plain lines on stdout; make them debug records of our JSON log.
-	dapr.SetLogger(slog.NewLogLogger(log.Handler(), slog.LevelDebug))
-
-	reg := observe.NewRegistry()
-	tel, err := observe.Setup(ctx, observe.Resource{Service: config.AppID, Layer: cfg.Level}, reg)
+	obs, err := observe.Start(ctx, stdout, observe.Resource{Service: config.AppID, Layer: cfg.Level}, cfg.LogLevel)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
-		defer cancel()
-		if err := tel.Shutdown(sctx); err != nil {
-			log.Warn("telemetry shutdown", "err", err)
-		}
-	}()
+	defer obs.Stop()
+	log, reg, tel := obs.Log, obs.Registry, obs.Telemetry
+	// The Dapr SDK prints plain lines on stdout; make them debug records of our JSON log.
+	dapr.SetLogger(slog.NewLogLogger(log.Handler(), slog.LevelDebug))
 
 	side := &daprpub.Lazy{Addr: cfg.DaprGRPC}
 	defer side.Close()
