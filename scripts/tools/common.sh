@@ -12,3 +12,48 @@ gomod_file() {
 # instead of racing it in the same build directory.
 exec 9>"${EDGEFRAME_TOOLS}/.lock-$(basename "$0" .sh)"
 flock 9
+# npm_tool NAME PACKAGE VERSION COLD installs PACKAGE@VERSION from npm into
+# $EDGEFRAME_TOOLS/NAME-VERSION (nodejs and npm from apt first when missing and we are root),
+# unless that version is already there, and prints the directory. COLD is the rough time of a
+# cold install, for the log.
+npm_tool() {
+  local name="$1" pkg="$2" version="$3" cold="$4"
+  local out="${EDGEFRAME_TOOLS}/${name}-${version}"
+  if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+    if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
+      log "${name}: installing nodejs and npm from apt"
+      apt-get update -qq && apt-get install -y -qq nodejs npm >/dev/null
+    else
+      log "${name}: needs node and npm; install them (Debian: apt-get install nodejs npm) and re-run make tools"
+      exit 1
+    fi
+  fi
+  if [[ -f "${out}/node_modules/${pkg}/package.json" ]] &&
+     grep -q "\"version\": \"${version}\"" "${out}/node_modules/${pkg}/package.json"; then
+    log "${name} ${version}: cached at ${out}"
+  else
+    local work="${out}.build"
+    rm -rf "${work}"; mkdir -p "${work}"
+    log "${name} ${version}: npm install (about ${cold} cold)"
+    printf '{"name":"edgeframe-%s","private":true}\n' "${name}" > "${work}/package.json"
+    (cd "${work}" && npm install --no-audit --no-fund --loglevel=error "${pkg}@${version}" >&2)
+    rm -rf "${out}"; mv "${work}" "${out}"
+    log "${name} ${version}: installed at ${out}"
+  fi
+  printf '%s\n' "${out}"
+}
+# go_tool NAME DIR PACKAGE@VERSION [COLD] builds a Go command with `go install` into
+# $EDGEFRAME_TOOLS/DIR unless DIR/NAME is there already, and links it as bin/NAME. COLD is the
+# rough time of a cold build, for the log.
+go_tool() {
+  local name="$1" dir="${EDGEFRAME_TOOLS}/$2" pkg="$3" cold="${4:-}"
+  if [[ -x "${dir}/${name}" ]]; then
+    log "${name} ${pkg##*@}: cached at ${dir}"
+  else
+    log "${name} ${pkg##*@}: building${cold:+ (about ${cold} cold)}"
+    mkdir -p "${dir}"
+    GOBIN="${dir}" go install "${pkg}"
+    log "${name} ${pkg##*@}: built at ${dir}"
+  fi
+  ln -sfn "${dir}/${name}" "${EDGEFRAME_TOOLS}/bin/${name}"
+}
