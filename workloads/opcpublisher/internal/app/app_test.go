@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeframe/edgeframe/test/testenv"
 	"github.com/edgeframe/edgeframe/workloads/opcpublisher/internal/app"
 	"github.com/edgeframe/edgeframe/workloads/opcpublisher/internal/config"
 )
@@ -40,7 +41,7 @@ func TestInvalidFileIsLoggedEntryByEntry(t *testing.T) {
 	if err := os.WriteFile(pf, []byte(`[{"EndpointUrl":"http://x","OpcNodes":[{"Id":"bad"}]}]`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var out syncBuffer
+	var out testenv.SyncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- app.Run(ctx, []string{"--pf", pf, "--http", "127.0.0.1:0"}, noEnv, &out, io.Discard) }()
@@ -85,7 +86,7 @@ func TestWithoutStateDirItWarnsThatIDsRepeat(t *testing.T) {
 		t.Fatal(err)
 	}
 	run := func(args ...string) string {
-		var out syncBuffer
+		var out testenv.SyncBuffer
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() {

@@ -8,10 +8,10 @@ import (
 	"net"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/edgeframe/edgeframe/test/testenv"
 	"github.com/edgeframe/edgeframe/workloads/tempsensor/internal/app"
 )
 
@@ -43,18 +43,6 @@ func TestHelpIsNotAnError(t *testing.T) {
 	}
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
-
 func freePort(t *testing.T) int {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
@@ -69,7 +57,7 @@ func freePort(t *testing.T) int {
 // and the sensor loop has begun, then stops it and returns the log.
 func runPaused(t *testing.T, args ...string) string {
 	t.Helper()
-	var out syncBuffer
+	var out testenv.SyncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	args = append([]string{"--send-data=false", "--http=127.0.0.1:0", fmt.Sprintf("--app-port=%d", freePort(t))}, args...)
