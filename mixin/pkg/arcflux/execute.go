@@ -481,32 +481,16 @@ func (m *Mixin) writeOutputs(outs []Output, resource []byte) error {
 			return fmt.Errorf("outputs: resource JSON: %w", err)
 		}
 	}
-	dir := m.OutputsDir
-	if dir == "" {
-		dir = DefaultOutputsDir
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("outputs: %w", err)
-	}
-	var errs []error
-	for _, o := range outs {
+	return m.writeOutputFiles(outs, func(o Output) ([]byte, error) {
 		v, err := jsonpath.Get(o.JSONPath, doc)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("output %s: jsonPath %s: %w", o.Name, o.JSONPath, err))
-			continue
+			return nil, fmt.Errorf("jsonPath %s: %w", o.JSONPath, err)
 		}
-		var b []byte
 		if s, ok := v.(string); ok {
-			b = []byte(s)
-		} else if b, err = json.Marshal(v); err != nil {
-			errs = append(errs, fmt.Errorf("output %s: %w", o.Name, err))
-			continue
+			return []byte(s), nil
 		}
-		if err := os.WriteFile(filepath.Join(dir, o.Name), b, 0o600); err != nil {
-			errs = append(errs, fmt.Errorf("output %s: %w", o.Name, err))
-		}
-	}
-	return errors.Join(errs...)
+		return json.Marshal(v)
+	})
 }
 
 // writeSkippedOutputs writes every output of a skipped step as an empty file.
@@ -514,6 +498,12 @@ func (m *Mixin) writeSkippedOutputs(outs []Output) error {
 	if len(outs) == 0 {
 		return nil
 	}
+	return m.writeOutputFiles(outs, func(Output) ([]byte, error) { return nil, nil })
+}
+
+// writeOutputFiles writes value(o) to <OutputsDir>/<o.Name> for every output, reporting
+// every failure, each naming its output.
+func (m *Mixin) writeOutputFiles(outs []Output, value func(Output) ([]byte, error)) error {
 	dir := m.OutputsDir
 	if dir == "" {
 		dir = DefaultOutputsDir
@@ -523,7 +513,11 @@ func (m *Mixin) writeSkippedOutputs(outs []Output) error {
 	}
 	var errs []error
 	for _, o := range outs {
-		if err := os.WriteFile(filepath.Join(dir, o.Name), nil, 0o600); err != nil {
+		b, err := value(o)
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dir, o.Name), b, 0o600)
+		}
+		if err != nil {
 			errs = append(errs, fmt.Errorf("output %s: %w", o.Name, err))
 		}
 	}
