@@ -41,19 +41,7 @@ func TestInvalidFileIsLoggedEntryByEntry(t *testing.T) {
 	if err := os.WriteFile(pf, []byte(`[{"EndpointUrl":"http://x","OpcNodes":[{"Id":"bad"}]}]`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	var out testenv.SyncBuffer
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- app.Run(ctx, []string{"--pf", pf, "--http", "127.0.0.1:0"}, noEnv, &out, io.Discard) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(out.String(), "publishednodes.json applied") && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	log := out.String()
+	log := runUntilApplied(t, pf)
 	for _, want := range []string{"entry 0: EndpointUrl", "entry 0: OpcNodes[0].Id", `"validEntries":0`} {
 		if !strings.Contains(log, want) {
 			t.Errorf("log lacks %q:\n%s", want, log)
@@ -85,27 +73,31 @@ func TestWithoutStateDirItWarnsThatIDsRepeat(t *testing.T) {
 	if err := os.WriteFile(pf, []byte(`[]`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	run := func(args ...string) string {
-		var out testenv.SyncBuffer
-		ctx, cancel := context.WithCancel(context.Background())
-		done := make(chan error, 1)
-		go func() {
-			done <- app.Run(ctx, append([]string{"--pf", pf, "--http", "127.0.0.1:0"}, args...), noEnv, &out, io.Discard)
-		}()
-		deadline := time.Now().Add(10 * time.Second)
-		for !strings.Contains(out.String(), "publishednodes.json applied") && time.Now().Before(deadline) {
-			time.Sleep(20 * time.Millisecond)
-		}
-		cancel()
-		if err := <-done; err != nil {
-			t.Fatal(err)
-		}
-		return out.String()
-	}
-	if log := run(); !strings.Contains(log, `"level":"WARN","msg":"no --state-dir`) || !strings.Contains(log, "ids repeat after a restart") {
+	if log := runUntilApplied(t, pf); !strings.Contains(log, `"level":"WARN","msg":"no --state-dir`) || !strings.Contains(log, "ids repeat after a restart") {
 		t.Errorf("no warning about repeating ids:\n%s", log)
 	}
-	if log := run("--state-dir", t.TempDir()); strings.Contains(log, "no --state-dir") {
+	if log := runUntilApplied(t, pf, "--state-dir", t.TempDir()); strings.Contains(log, "no --state-dir") {
 		t.Errorf("warning with --state-dir:\n%s", log)
 	}
+}
+
+// runUntilApplied runs opcpublisher on the file pf (plus args) until it logs that the file
+// was applied, stops it and returns its log.
+func runUntilApplied(t *testing.T, pf string, args ...string) string {
+	t.Helper()
+	var out testenv.SyncBuffer
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- app.Run(ctx, append([]string{"--pf", pf, "--http", "127.0.0.1:0"}, args...), noEnv, &out, io.Discard)
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "publishednodes.json applied") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	return out.String()
 }
