@@ -448,25 +448,19 @@ func (t *Topology) FailSink() (restore func() error, err error) {
 }
 
 // PeakRSS returns each running process's peak resident set size (VmHWM) in bytes.
-func (t *Topology) PeakRSS() map[string]int64 {
-	out := map[string]int64{}
-	for _, p := range t.Sup.Processes() {
-		if pid := p.PID(); pid != 0 && !p.Exited() {
-			if v, err := vmHWM(pid); err == nil {
-				out[p.Spec.Name] = v
-			}
-		}
-	}
-	return out
-}
+func (t *Topology) PeakRSS() map[string]int64 { return perProcess(t, vmHWM) }
 
 // CPUTime returns the CPU time (user + system) every running process has used so far,
 // by process name.
-func (t *Topology) CPUTime() map[string]time.Duration {
-	out := map[string]time.Duration{}
+func (t *Topology) CPUTime() map[string]time.Duration { return perProcess(t, CPUTimeOf) }
+
+// perProcess reads a figure of every running process by name (processes it cannot be
+// read for are left out).
+func perProcess[V any](t *Topology, read func(pid int) (V, error)) map[string]V {
+	out := map[string]V{}
 	for _, p := range t.Sup.Processes() {
 		if pid := p.PID(); pid != 0 && !p.Exited() {
-			if v, err := CPUTimeOf(pid); err == nil {
+			if v, err := read(pid); err == nil {
 				out[p.Spec.Name] = v
 			}
 		}
