@@ -12,7 +12,9 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/edgeframe/edgeframe/pkg/cloudevent"
 	"github.com/edgeframe/edgeframe/workloads/datagateway/internal/buffer"
 	"github.com/edgeframe/edgeframe/workloads/datagateway/internal/message"
 )
@@ -169,5 +171,36 @@ func TestTopicFilterMatching(t *testing.T) {
 		if got := matches(c.filter, c.topic); got != c.want {
 			t.Errorf("matches(%q, %q) = %v", c.filter, c.topic, got)
 		}
+	}
+}
+
+// An entry daprd sends parsed (a CloudEvent rather than the raw bytes) is re-encoded and
+// stored like the raw one: same id, sequence, time and data.
+func TestBulkEntryAsParsedCloudEventIsStored(t *testing.T) {
+	f := newFixture(t, 1<<20)
+	cb, _ := serve(t, f, ServiceOptions{PubSub: "edge-pubsub", Topics: []string{"telemetry/#"}, BulkMaxMessages: 10, BulkMaxAwait: time.Millisecond})
+	ext, err := structpb.NewStruct(map[string]any{"sequence": 7, "time": "2026-01-02T03:04:05Z", "topic": "telemetry/tempsensor/dev1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ce := &runtimev1pb.TopicEventCERequest{Id: "tempsensor/dev1/7", Source: "edgeframe/l2/tempsensor", Type: "io.edgeframe.telemetry.tempsensor.v1",
+		SpecVersion: "1.0", DataContentType: "application/json", Data: []byte(`{"machine":{"temperature":21.5}}`), Extensions: ext}
+	resp, err := cb.OnBulkTopicEvent(context.Background(), &runtimev1pb.TopicEventBulkRequest{PubsubName: "edge-pubsub", Topic: "telemetry/#",
+		Entries: []*runtimev1pb.TopicEventBulkRequestEntry{{EntryId: "e0", Event: &runtimev1pb.TopicEventBulkRequestEntry_CloudEvent{CloudEvent: ce}}}})
+	if err != nil || resp.Statuses[0].Status != runtimev1pb.TopicEventResponse_SUCCESS {
+		t.Fatalf("%v %v", resp, err)
+	}
+	recs, err := f.buf.NewReader("s", buffer.Position{}).Next(context.Background(), 1, 1<<20, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := message.Unmarshal(recs[0].Payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev, err := cloudevent.Decode(m.Event)
+	if err != nil || ev.ID != ce.Id || ev.Sequence != 7 || m.Topic != "telemetry/tempsensor/dev1" || string(ev.Data) != string(ce.Data) ||
+		!ev.Time.Equal(time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)) {
+		t.Fatalf("stored %+v (topic %s), %v", ev, m.Topic, err)
 	}
 }
