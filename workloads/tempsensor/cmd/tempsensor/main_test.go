@@ -308,8 +308,10 @@ func TestResetByInvocationAndByControlTopic(t *testing.T) {
 
 // SendData=false pauses sending; resume and pause work through the control topic (an
 // IoT Edge style array) and through service invocation; the sequence stays contiguous.
+// The test reads the order of arrival, so it publishes one call at a time
+// (--publish-calls=1); with calls in flight, messages may arrive out of order.
 func TestSendDataPauseAndResume(t *testing.T) {
-	r := start(t, "--message-count=-1", "--rate=200", "--SendData=false")
+	r := start(t, "--message-count=-1", "--rate=200", "--SendData=false", "--publish-calls=1")
 	r.waitSubscribed(t, "control/tempsensor")
 	r.quiet(t, 0, 1500*time.Millisecond)
 	if st := r.invoke(t, "status"); st["sendData"] != false || st["sequence"] != float64(0) {
