@@ -84,3 +84,11 @@ func (b *Buffer) End() uint64 {
 	defer b.mu.Unlock()
 	return b.next
 }
+
+// Oldest is the offset of the oldest record still held. A record below it that a sink had
+// not delivered was dropped (policy or age) and counted as lost for that sink.
+func (b *Buffer) Oldest() uint64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.segs[0].base
+}

@@ -264,6 +264,9 @@ func (d *Drainer) deliver(ctx context.Context, recs []buffer.Record, replay bool
 		if err := d.br.wait(ctx); err != nil {
 			return failed, err
 		}
+		if msgs = d.withoutDropped(msgs); len(msgs) == 0 {
+			return failed, nil
+		}
 		err := d.sink.Write(ctx, msgs)
 		if err == nil {
 			d.br.success()
@@ -309,6 +312,21 @@ func (d *Drainer) deliver(ctx context.Context, recs []buffer.Record, replay bool
 		}
 	}
 	return failed, nil
+}
+
+// withoutDropped removes the messages the buffer dropped (drop-oldest policy or age)
+// while this batch waited for the sink: they are already counted as lost, so delivering
+// them would make the drop count lie. The batch is in offset order.
+func (d *Drainer) withoutDropped(msgs []message.Message) []message.Message {
+	oldest := d.buf.Oldest()
+	i := 0
+	for i < len(msgs) && msgs[i].Offset < oldest {
+		i++
+	}
+	if i > 0 {
+		d.log.Warn("messages dropped by the buffer while waiting for the sink: not delivered", "messages", i)
+	}
+	return msgs[i:]
 }
 
 // deadLetter stores dead letters, retrying until it succeeds: a message leaves the

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -260,4 +261,52 @@ func TestReplayAfterOutageIsRateCappedWhileFreshDataFlows(t *testing.T) {
 		t.Fatalf("replayed_messages_total = %v, want the backlog after the first batch (1400-1500)", got)
 	}
 	waitFor(t, "cursor at the end", 2*time.Second, func() bool { c, _ := e.buf.Cursor("s"); return c.Offset == 1510 })
+}
+
+// TestBatchDroppedWhileRetryingIsNotDelivered holds a batch in retry while drop-oldest
+// deletes its segment: the batch is abandoned, so what is counted as dropped is exactly
+// what never reaches the sink.
+func TestBatchDroppedWhileRetryingIsNotDelivered(t *testing.T) {
+	dir := t.TempDir()
+	var dropped atomic.Uint64
+	buf, err := buffer.Open(buffer.Options{Dir: filepath.Join(dir, "buffer"), MaxBytes: 64 << 10, SegmentBytes: 16 << 10,
+		Policy: buffer.PolicyDropOldest, Sinks: []string{"s"},
+		OnDrop: func(_ string, n uint64, _ string) { dropped.Add(n) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { buf.Close() })
+	dl, err := sink.NewDeadLetters(filepath.Join(dir, "deadletter"), 0, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{buf: buf, dl: dl, m: metrics.New(prometheus.NewRegistry()), dir: dir}
+	g := e.fileSink(t, "s")
+	g.set(true)
+	e.appendMessages(t, 0, 20, 900) // the batch the drainer will hold
+	e.run(t, g, Options{BatchMessages: 100})
+	waitFor(t, "the first batch to be retried", 5*time.Second, func() bool {
+		return testutil.ToFloat64(e.m.Retries.WithLabelValues("s")) >= 20
+	})
+	e.appendMessages(t, 20, 200, 900) // ~200 KiB into 64 KiB: the held batch's segment goes
+	if dropped.Load() < 20 {
+		t.Fatalf("only %d records dropped; the held batch should be among them", dropped.Load())
+	}
+	g.set(false)
+	waitFor(t, "the backlog to drain", 10*time.Second, func() bool { return e.buf.Stats().Sinks["s"].Messages == 0 })
+	if got := uint64(g.count()) + dropped.Load(); got != 220 {
+		t.Fatalf("stored %d + dropped %d = %d, want 220", g.count(), dropped.Load(), got)
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for i := 0; i < 20; i++ {
+		if _, ok := g.stored[fmt.Sprintf("test/dev/%d", i)]; ok {
+			t.Fatalf("test/dev/%d was counted as dropped and delivered", i)
+		}
+	}
+	for i := 190; i < 220; i++ {
+		if _, ok := g.stored[fmt.Sprintf("test/dev/%d", i)]; !ok {
+			t.Fatalf("test/dev/%d, one of the newest, is missing", i)
+		}
+	}
 }
