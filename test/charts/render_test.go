@@ -150,6 +150,10 @@ func TestBadValuesRejected(t *testing.T) {
 		{"publishednodes without endpoint", "edge-workloads", map[string]any{"opcpublisher": map[string]any{"publishedNodes": []any{map[string]any{"OpcNodes": []any{map[string]any{"Id": "i=1"}}}}}}, []string{"/opcpublisher/publishedNodes/0", "EndpointUrl"}},
 		{"gateway without app port", "edge-workloads", map[string]any{"datagateway": map[string]any{"enabled": true, "dapr": map[string]any{"appPort": 0}}}, []string{"/datagateway/dapr/appPort"}},
 		{"workload identity without client id", "edge-workloads", map[string]any{"datagateway": map[string]any{"workloadIdentity": map[string]any{"enabled": true}}}, []string{"/datagateway/workloadIdentity", "clientId"}},
+		{"two publishers", "edge-workloads", map[string]any{"opcpublisher": map[string]any{"replicas": 2}}, []string{"/opcpublisher/replicas", "maximum"}},
+		{"two gateways", "edge-workloads", map[string]any{"datagateway": map[string]any{"replicas": 2}}, []string{"/datagateway/replicas", "maximum"}},
+		{"one device id for several sensors", "edge-workloads", map[string]any{"tempsensor": map[string]any{"replicas": 3, "args": []any{"--device-id=m1"}}}, []string{"/tempsensor/args/0"}},
+		{"one device id for several sensors by env", "edge-workloads", map[string]any{"tempsensor": map[string]any{"replicas": 3, "env": map[string]any{"EDGEFRAME_TEMPSENSOR_DEVICE_ID": "m1"}}}, []string{"/tempsensor/env", "EDGEFRAME_TEMPSENSOR_DEVICE_ID"}},
 		{"bad env name", "edge-workloads", map[string]any{"tempsensor": map[string]any{"env": map[string]any{"1BAD": "x"}}}, []string{"/tempsensor/env"}},
 		{"network policy namespace", "edge-workloads", map[string]any{"networkPolicy": map[string]any{"egress": []any{map[string]any{"namespace": "Edge_L3"}}}}, []string{"/networkPolicy/egress/0/namespace"}},
 		{"parent exporter without endpoint", "observability", map[string]any{"exporters": map[string]any{"parent": map[string]any{"enabled": true}}}, []string{"/exporters/parent", "endpoint"}},
@@ -301,6 +305,34 @@ func TestProducerStateVolume(t *testing.T) {
 			case claim != "" && d.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType:
 				t.Errorf("%s: strategy %q with a claim, want Recreate", name, d.Spec.Strategy.Type)
 			}
+		}
+	}
+}
+
+// TestSeveralSensorsAreSeveralDevices: with replicas >= 2 every tempsensor pod takes its pod
+// name as device id (its topic and message ids), so replicas never publish the same ids.
+func TestSeveralSensorsAreSeveralDevices(t *testing.T) {
+	for _, replicas := range []int{1, 3} {
+		var d appsv1.Deployment
+		for _, o := range objects(t, render.Manifests(renderChart(t, "edge-workloads", "edge-workloads", "default",
+			map[string]any{"tempsensor": map[string]any{"enabled": true, "replicas": replicas}}))) {
+			if o.GetKind() == "Deployment" && strings.Contains(o.GetName(), "tempsensor") {
+				if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &d); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		var fromPod bool
+		for _, e := range d.Spec.Template.Spec.Containers[0].Env {
+			if e.Name == "EDGEFRAME_TEMPSENSOR_DEVICE_ID" {
+				fromPod = e.ValueFrom != nil && e.ValueFrom.FieldRef != nil && e.ValueFrom.FieldRef.FieldPath == "metadata.name"
+				if !fromPod {
+					t.Errorf("replicas %d: device id env %+v, want the pod name", replicas, e)
+				}
+			}
+		}
+		if fromPod != (replicas > 1) {
+			t.Errorf("replicas %d: device id from the pod name = %v", replicas, fromPod)
 		}
 	}
 }
