@@ -120,20 +120,12 @@ func (s *Server) unindex(it *monitoredItem) {
 	}
 }
 
-func (s *Server) createMonitoredItems(ch *channel, r ua.Request, _ uint32) (ua.Response, error) {
-	req, ok := r.(*ua.CreateMonitoredItemsRequest)
-	if !ok {
-		return fault(r, ua.StatusBadRequestTypeInvalid)
-	}
-	sub, code := s.sessionSub(ch, req.RequestHeader, req.SubscriptionID)
-	if code != ua.StatusOK {
-		return fault(r, code)
-	}
+func (s *Server) createMonitoredItems(sub *subscription, req *ua.CreateMonitoredItemsRequest) (ua.Response, error) {
 	if len(req.ItemsToCreate) == 0 {
-		return fault(r, ua.StatusBadNothingToDo)
+		return fault(req, ua.StatusBadNothingToDo)
 	}
 	if req.TimestampsToReturn > ua.TimestampsToReturnNeither {
-		return fault(r, ua.StatusBadTimestampsToReturnInvalid)
+		return fault(req, ua.StatusBadTimestampsToReturnInvalid)
 	}
 	results := make([]*ua.MonitoredItemCreateResult, len(req.ItemsToCreate))
 	now := time.Now()
@@ -178,17 +170,9 @@ func (s *Server) createMonitoredItems(ch *channel, r ua.Request, _ uint32) (ua.R
 	return &ua.CreateMonitoredItemsResponse{ResponseHeader: header(req.RequestHeader.RequestHandle, ua.StatusOK), Results: results, DiagnosticInfos: []*ua.DiagnosticInfo{}}, nil
 }
 
-func (s *Server) modifyMonitoredItems(ch *channel, r ua.Request, _ uint32) (ua.Response, error) {
-	req, ok := r.(*ua.ModifyMonitoredItemsRequest)
-	if !ok {
-		return fault(r, ua.StatusBadRequestTypeInvalid)
-	}
-	sub, code := s.sessionSub(ch, req.RequestHeader, req.SubscriptionID)
-	if code != ua.StatusOK {
-		return fault(r, code)
-	}
+func (s *Server) modifyMonitoredItems(sub *subscription, req *ua.ModifyMonitoredItemsRequest) (ua.Response, error) {
 	if len(req.ItemsToModify) == 0 {
-		return fault(r, ua.StatusBadNothingToDo)
+		return fault(req, ua.StatusBadNothingToDo)
 	}
 	results := make([]*ua.MonitoredItemModifyResult, len(req.ItemsToModify))
 	sub.mu.Lock()
@@ -212,27 +196,13 @@ func (s *Server) modifyMonitoredItems(ch *channel, r ua.Request, _ uint32) (ua.R
 	return &ua.ModifyMonitoredItemsResponse{ResponseHeader: header(req.RequestHeader.RequestHandle, ua.StatusOK), Results: results, DiagnosticInfos: []*ua.DiagnosticInfo{}}, nil
 }
 
-func (s *Server) setMonitoringMode(ch *channel, r ua.Request, _ uint32) (ua.Response, error) {
-	req, ok := r.(*ua.SetMonitoringModeRequest)
-	if !ok {
-		return fault(r, ua.StatusBadRequestTypeInvalid)
-	}
-	sub, code := s.sessionSub(ch, req.RequestHeader, req.SubscriptionID)
-	if code != ua.StatusOK {
-		return fault(r, code)
-	}
+func (s *Server) setMonitoringMode(sub *subscription, req *ua.SetMonitoringModeRequest) (ua.Response, error) {
 	if len(req.MonitoredItemIDs) == 0 {
-		return fault(r, ua.StatusBadNothingToDo)
+		return fault(req, ua.StatusBadNothingToDo)
 	}
-	results := make([]ua.StatusCode, len(req.MonitoredItemIDs))
 	now := time.Now()
 	sub.mu.Lock()
-	for i, id := range req.MonitoredItemIDs {
-		it := sub.items[id]
-		if it == nil {
-			results[i] = ua.StatusBadMonitoredItemIDInvalid
-			continue
-		}
+	results := sub.eachItem(req.MonitoredItemIDs, func(it *monitoredItem) {
 		was := it.mode
 		if was == ua.MonitoringModeReporting {
 			sub.queued -= len(it.queue)
@@ -247,45 +217,46 @@ func (s *Server) setMonitoringMode(ch *channel, r ua.Request, _ uint32) (ua.Resp
 		if it.mode == ua.MonitoringModeReporting {
 			sub.queued += len(it.queue)
 		}
-	}
+	})
 	sub.mu.Unlock()
 	return &ua.SetMonitoringModeResponse{ResponseHeader: header(req.RequestHeader.RequestHandle, ua.StatusOK), Results: results, DiagnosticInfos: []*ua.DiagnosticInfo{}}, nil
 }
 
-func (s *Server) deleteMonitoredItems(ch *channel, r ua.Request, _ uint32) (ua.Response, error) {
-	req, ok := r.(*ua.DeleteMonitoredItemsRequest)
-	if !ok {
-		return fault(r, ua.StatusBadRequestTypeInvalid)
-	}
-	sub, code := s.sessionSub(ch, req.RequestHeader, req.SubscriptionID)
-	if code != ua.StatusOK {
-		return fault(r, code)
-	}
+func (s *Server) deleteMonitoredItems(sub *subscription, req *ua.DeleteMonitoredItemsRequest) (ua.Response, error) {
 	if len(req.MonitoredItemIDs) == 0 {
-		return fault(r, ua.StatusBadNothingToDo)
+		return fault(req, ua.StatusBadNothingToDo)
 	}
-	results := make([]ua.StatusCode, len(req.MonitoredItemIDs))
 	deleted := 0
 	s.mu.Lock()
 	sub.mu.Lock()
-	for i, id := range req.MonitoredItemIDs {
-		it := sub.items[id]
-		if it == nil {
-			results[i] = ua.StatusBadMonitoredItemIDInvalid
-			continue
-		}
+	results := sub.eachItem(req.MonitoredItemIDs, func(it *monitoredItem) {
 		if it.mode == ua.MonitoringModeReporting {
 			sub.queued -= len(it.queue)
 		}
-		delete(sub.items, id)
+		delete(sub.items, it.id)
 		s.unindex(it)
 		deleted++
-	}
+	})
 	sub.retick()
 	sub.mu.Unlock()
 	s.mu.Unlock()
 	s.m.items.Sub(float64(deleted))
 	return &ua.DeleteMonitoredItemsResponse{ResponseHeader: header(req.RequestHeader.RequestHandle, ua.StatusOK), Results: results, DiagnosticInfos: []*ua.DiagnosticInfo{}}, nil
+}
+
+// eachItem applies f to each item of sub that ids names. The result of an id is Good,
+// or BadMonitoredItemIDInvalid when sub has no such item. Called with sub.mu held.
+func (sub *subscription) eachItem(ids []uint32, f func(it *monitoredItem)) []ua.StatusCode {
+	results := make([]ua.StatusCode, len(ids))
+	for i, id := range ids {
+		it := sub.items[id]
+		if it == nil {
+			results[i] = ua.StatusBadMonitoredItemIDInvalid
+			continue
+		}
+		f(it)
+	}
+	return results
 }
 
 // retick sets the sampler period from the shortest sampling interval of the items.

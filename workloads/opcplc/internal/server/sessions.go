@@ -130,35 +130,23 @@ func (s *Server) application() *ua.ApplicationDescription {
 	}
 }
 
-func (s *Server) getEndpoints(_ *channel, r ua.Request, _ uint32) (ua.Response, error) {
-	req, ok := r.(*ua.GetEndpointsRequest)
-	if !ok {
-		return fault(r, ua.StatusBadRequestTypeInvalid)
-	}
+func (s *Server) getEndpoints(_ *channel, req *ua.GetEndpointsRequest, _ uint32) (ua.Response, error) {
 	return &ua.GetEndpointsResponse{ResponseHeader: header(req.RequestHeader.RequestHandle, ua.StatusOK), Endpoints: s.endpoints}, nil
 }
 
-func (s *Server) findServers(_ *channel, r ua.Request, _ uint32) (ua.Response, error) {
-	req, ok := r.(*ua.FindServersRequest)
-	if !ok {
-		return fault(r, ua.StatusBadRequestTypeInvalid)
-	}
+func (s *Server) findServers(_ *channel, req *ua.FindServersRequest, _ uint32) (ua.Response, error) {
 	return &ua.FindServersResponse{ResponseHeader: header(req.RequestHeader.RequestHandle, ua.StatusOK), Servers: []*ua.ApplicationDescription{s.application()}}, nil
 }
 
-func (s *Server) createSession(ch *channel, r ua.Request, _ uint32) (ua.Response, error) {
-	req, ok := r.(*ua.CreateSessionRequest)
-	if !ok {
-		return fault(r, ua.StatusBadRequestTypeInvalid)
-	}
+func (s *Server) createSession(ch *channel, req *ua.CreateSessionRequest, _ uint32) (ua.Response, error) {
 	nonce := make([]byte, nonceLength)
 	if _, err := rand.Read(nonce); err != nil {
-		return fault(r, ua.StatusBadInternalError)
+		return fault(req, ua.StatusBadInternalError)
 	}
 	sig, alg, err := ch.sc.NewSessionSignature(req.ClientCertificate, req.ClientNonce)
 	if err != nil {
 		s.log.Warn("create session: cannot sign", "error", err)
-		return fault(r, ua.StatusBadSecurityChecksFailed)
+		return fault(req, ua.StatusBadSecurityChecksFailed)
 	}
 	timeout := time.Duration(req.RequestedSessionTimeout * float64(time.Millisecond))
 	if timeout <= 0 {
@@ -180,7 +168,7 @@ func (s *Server) createSession(ch *channel, r ua.Request, _ uint32) (ua.Response
 	s.mu.Lock()
 	if len(s.sessions) >= s.cfg.MaxSessions {
 		s.mu.Unlock()
-		return s.rejectActivation(r, "too_many_sessions", ua.StatusBadTooManySessions)
+		return s.rejectActivation(req, "too_many_sessions", ua.StatusBadTooManySessions)
 	}
 	s.sessions[sess.token] = sess
 	s.mu.Unlock()
@@ -206,11 +194,7 @@ func (s *Server) rejectActivation(r ua.Request, reason string, code ua.StatusCod
 
 // activateSession enforces the configured endpoints, the trust store, the client
 // signature and the user identity token, then binds the session to the channel.
-func (s *Server) activateSession(ch *channel, r ua.Request, _ uint32) (ua.Response, error) {
-	req, ok := r.(*ua.ActivateSessionRequest)
-	if !ok {
-		return fault(r, ua.StatusBadRequestTypeInvalid)
-	}
+func (s *Server) activateSession(ch *channel, req *ua.ActivateSessionRequest, _ uint32) (ua.Response, error) {
 	s.mu.RLock()
 	sess := s.sessions[req.RequestHeader.AuthenticationToken.String()]
 	var nonce []byte
@@ -219,11 +203,11 @@ func (s *Server) activateSession(ch *channel, r ua.Request, _ uint32) (ua.Respon
 	}
 	s.mu.RUnlock()
 	if sess == nil {
-		return s.rejectActivation(r, "unknown_session", ua.StatusBadSessionIDInvalid)
+		return s.rejectActivation(req, "unknown_session", ua.StatusBadSessionIDInvalid)
 	}
 	policy, mode, cert := ch.cfg.SecurityPolicyURI, ch.cfg.SecurityMode, ch.cfg.RemoteCertificate
 	if !s.offers(policy, mode) {
-		return s.rejectActivation(r, "security_policy", ua.StatusBadSecurityPolicyRejected, "policy", policy, "mode", mode.String())
+		return s.rejectActivation(req, "security_policy", ua.StatusBadSecurityPolicyRejected, "policy", policy, "mode", mode.String())
 	}
 	if mode != ua.MessageSecurityModeNone {
 		if err := s.trust.Check(cert); err != nil {
@@ -231,28 +215,28 @@ func (s *Server) activateSession(ch *channel, r ua.Request, _ uint32) (ua.Respon
 			if errors.Is(err, ErrUntrusted) {
 				code = ua.StatusBadCertificateUntrusted
 			}
-			return s.rejectActivation(r, "certificate", code, "error", err.Error())
+			return s.rejectActivation(req, "certificate", code, "error", err.Error())
 		}
 		var sig []byte
 		if req.ClientSignature != nil {
 			sig = req.ClientSignature.Signature
 		}
 		if err := ch.sc.VerifySessionSignature(cert, nonce, sig); err != nil {
-			return s.rejectActivation(r, "client_signature", ua.StatusBadApplicationSignatureInvalid, "error", err.Error())
+			return s.rejectActivation(req, "client_signature", ua.StatusBadApplicationSignatureInvalid, "error", err.Error())
 		}
 	}
 	user, code, err := s.authenticate(req.UserIdentityToken, policy, mode, nonce)
 	if code != ua.StatusOK {
-		return s.rejectActivation(r, "identity", code, "error", err.Error())
+		return s.rejectActivation(req, "identity", code, "error", err.Error())
 	}
 	next := make([]byte, nonceLength)
 	if _, err := rand.Read(next); err != nil {
-		return fault(r, ua.StatusBadInternalError)
+		return fault(req, ua.StatusBadInternalError)
 	}
 	s.mu.Lock()
 	if s.sessions[sess.token] != sess {
 		s.mu.Unlock()
-		return s.rejectActivation(r, "unknown_session", ua.StatusBadSessionIDInvalid)
+		return s.rejectActivation(req, "unknown_session", ua.StatusBadSessionIDInvalid)
 	}
 	reactivated := sess.activated
 	sess.activated, sess.user, sess.channel, sess.nonce = true, user, ch, next
@@ -352,15 +336,7 @@ func (s *Server) decryptPassword(t *ua.UserNameIdentityToken, policy string, mod
 	return secret[:len(secret)-len(nonce)], nil
 }
 
-func (s *Server) handleCloseSession(ch *channel, r ua.Request, _ uint32) (ua.Response, error) {
-	req, ok := r.(*ua.CloseSessionRequest)
-	if !ok {
-		return fault(r, ua.StatusBadRequestTypeInvalid)
-	}
-	sess, code := s.session(ch, req.RequestHeader)
-	if code != ua.StatusOK {
-		return fault(r, code)
-	}
+func (s *Server) handleCloseSession(sess *session, req *ua.CloseSessionRequest) (ua.Response, error) {
 	s.closeSession(sess, req.DeleteSubscriptions, false)
 	return &ua.CloseSessionResponse{ResponseHeader: header(req.RequestHeader.RequestHandle, ua.StatusOK)}, nil
 }
@@ -456,16 +432,9 @@ func withTimestamps(dv *ua.DataValue, ts ua.TimestampsToReturn) *ua.DataValue {
 	return &out
 }
 
-func (s *Server) read(ch *channel, r ua.Request, _ uint32) (ua.Response, error) {
-	req, ok := r.(*ua.ReadRequest)
-	if !ok {
-		return fault(r, ua.StatusBadRequestTypeInvalid)
-	}
-	if _, code := s.session(ch, req.RequestHeader); code != ua.StatusOK {
-		return fault(r, code)
-	}
+func (s *Server) read(_ *session, req *ua.ReadRequest) (ua.Response, error) {
 	if len(req.NodesToRead) == 0 {
-		return fault(r, ua.StatusBadNothingToDo)
+		return fault(req, ua.StatusBadNothingToDo)
 	}
 	results := make([]*ua.DataValue, len(req.NodesToRead))
 	for i, n := range req.NodesToRead {
@@ -474,14 +443,7 @@ func (s *Server) read(ch *channel, r ua.Request, _ uint32) (ua.Response, error) 
 	return &ua.ReadResponse{ResponseHeader: header(req.RequestHeader.RequestHandle, ua.StatusOK), Results: results, DiagnosticInfos: []*ua.DiagnosticInfo{}}, nil
 }
 
-func (s *Server) write(ch *channel, r ua.Request, _ uint32) (ua.Response, error) {
-	req, ok := r.(*ua.WriteRequest)
-	if !ok {
-		return fault(r, ua.StatusBadRequestTypeInvalid)
-	}
-	if _, code := s.session(ch, req.RequestHeader); code != ua.StatusOK {
-		return fault(r, code)
-	}
+func (s *Server) write(_ *session, req *ua.WriteRequest) (ua.Response, error) {
 	results := make([]ua.StatusCode, len(req.NodesToWrite))
 	for i := range results {
 		results[i] = ua.StatusBadNotWritable
@@ -489,16 +451,9 @@ func (s *Server) write(ch *channel, r ua.Request, _ uint32) (ua.Response, error)
 	return &ua.WriteResponse{ResponseHeader: header(req.RequestHeader.RequestHandle, ua.StatusOK), Results: results, DiagnosticInfos: []*ua.DiagnosticInfo{}}, nil
 }
 
-func (s *Server) browse(ch *channel, r ua.Request, _ uint32) (ua.Response, error) {
-	req, ok := r.(*ua.BrowseRequest)
-	if !ok {
-		return fault(r, ua.StatusBadRequestTypeInvalid)
-	}
-	if _, code := s.session(ch, req.RequestHeader); code != ua.StatusOK {
-		return fault(r, code)
-	}
+func (s *Server) browse(_ *session, req *ua.BrowseRequest) (ua.Response, error) {
 	if len(req.NodesToBrowse) == 0 {
-		return fault(r, ua.StatusBadNothingToDo)
+		return fault(req, ua.StatusBadNothingToDo)
 	}
 	results := make([]*ua.BrowseResult, len(req.NodesToBrowse))
 	for i, bd := range req.NodesToBrowse {
@@ -516,14 +471,7 @@ func (s *Server) browse(ch *channel, r ua.Request, _ uint32) (ua.Response, error
 	return &ua.BrowseResponse{ResponseHeader: header(req.RequestHeader.RequestHandle, ua.StatusOK), Results: results, DiagnosticInfos: []*ua.DiagnosticInfo{}}, nil
 }
 
-func (s *Server) browseNext(ch *channel, r ua.Request, _ uint32) (ua.Response, error) {
-	req, ok := r.(*ua.BrowseNextRequest)
-	if !ok {
-		return fault(r, ua.StatusBadRequestTypeInvalid)
-	}
-	if _, code := s.session(ch, req.RequestHeader); code != ua.StatusOK {
-		return fault(r, code)
-	}
+func (s *Server) browseNext(_ *session, req *ua.BrowseNextRequest) (ua.Response, error) {
 	// Browse never hands out continuation points, so none can be valid.
 	results := make([]*ua.BrowseResult, len(req.ContinuationPoints))
 	for i := range results {
@@ -533,14 +481,7 @@ func (s *Server) browseNext(ch *channel, r ua.Request, _ uint32) (ua.Response, e
 }
 
 // translateBrowsePaths follows forward hierarchical references by browse name.
-func (s *Server) translateBrowsePaths(ch *channel, r ua.Request, _ uint32) (ua.Response, error) {
-	req, ok := r.(*ua.TranslateBrowsePathsToNodeIDsRequest)
-	if !ok {
-		return fault(r, ua.StatusBadRequestTypeInvalid)
-	}
-	if _, code := s.session(ch, req.RequestHeader); code != ua.StatusOK {
-		return fault(r, code)
-	}
+func (s *Server) translateBrowsePaths(_ *session, req *ua.TranslateBrowsePathsToNodeIDsRequest) (ua.Response, error) {
 	results := make([]*ua.BrowsePathResult, len(req.BrowsePaths))
 	for i, bp := range req.BrowsePaths {
 		results[i] = s.translate(bp)
@@ -582,27 +523,13 @@ func (s *Server) translate(bp *ua.BrowsePath) *ua.BrowsePathResult {
 	return &ua.BrowsePathResult{StatusCode: ua.StatusOK, Targets: []*ua.BrowsePathTarget{{TargetID: ua.NewExpandedNodeID(cur, "", 0), RemainingPathIndex: math.MaxUint32}}}
 }
 
-func (s *Server) registerNodes(ch *channel, r ua.Request, _ uint32) (ua.Response, error) {
-	req, ok := r.(*ua.RegisterNodesRequest)
-	if !ok {
-		return fault(r, ua.StatusBadRequestTypeInvalid)
-	}
-	if _, code := s.session(ch, req.RequestHeader); code != ua.StatusOK {
-		return fault(r, code)
-	}
+func (s *Server) registerNodes(_ *session, req *ua.RegisterNodesRequest) (ua.Response, error) {
 	if len(req.NodesToRegister) == 0 {
-		return fault(r, ua.StatusBadNothingToDo)
+		return fault(req, ua.StatusBadNothingToDo)
 	}
 	return &ua.RegisterNodesResponse{ResponseHeader: header(req.RequestHeader.RequestHandle, ua.StatusOK), RegisteredNodeIDs: req.NodesToRegister}, nil
 }
 
-func (s *Server) unregisterNodes(ch *channel, r ua.Request, _ uint32) (ua.Response, error) {
-	req, ok := r.(*ua.UnregisterNodesRequest)
-	if !ok {
-		return fault(r, ua.StatusBadRequestTypeInvalid)
-	}
-	if _, code := s.session(ch, req.RequestHeader); code != ua.StatusOK {
-		return fault(r, code)
-	}
+func (s *Server) unregisterNodes(_ *session, req *ua.UnregisterNodesRequest) (ua.Response, error) {
 	return &ua.UnregisterNodesResponse{ResponseHeader: header(req.RequestHeader.RequestHandle, ua.StatusOK)}, nil
 }

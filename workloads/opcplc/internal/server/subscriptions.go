@@ -60,15 +60,7 @@ func (s *Server) reviseSubscription(interval float64, lifetime, keepAlive uint32
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-func (s *Server) createSubscription(ch *channel, r ua.Request, _ uint32) (ua.Response, error) {
-	req, ok := r.(*ua.CreateSubscriptionRequest)
-	if !ok {
-		return fault(r, ua.StatusBadRequestTypeInvalid)
-	}
-	sess, code := s.session(ch, req.RequestHeader)
-	if code != ua.StatusOK {
-		return fault(r, code)
-	}
+func (s *Server) createSubscription(sess *session, req *ua.CreateSubscriptionRequest) (ua.Response, error) {
 	interval, lifetime, keepAlive := s.reviseSubscription(req.RequestedPublishingInterval, req.RequestedLifetimeCount, req.RequestedMaxKeepAliveCount)
 	sub := &subscription{srv: s, sess: sess, interval: interval, lifetime: lifetime, keepAlive: keepAlive,
 		maxNotifs: req.MaxNotificationsPerPublish, enabled: req.PublishingEnabled,
@@ -79,7 +71,7 @@ func (s *Server) createSubscription(ch *channel, r ua.Request, _ uint32) (ua.Res
 		s.mu.Unlock()
 		sub.ticker.Stop()
 		sub.sampler.Stop()
-		return fault(r, ua.StatusBadTooManySubscriptions)
+		return fault(req, ua.StatusBadTooManySubscriptions)
 	}
 	for s.nextSub++; s.nextSub == 0 || s.subs[s.nextSub] != nil; s.nextSub++ {
 	}
@@ -108,29 +100,22 @@ func (s *Server) ownSub(sess *session, id uint32) *subscription {
 	return sess.subs[id]
 }
 
-// sessionSub resolves one subscription of the request's session: the preamble of every
-// service that acts on a subscription.
-func (s *Server) sessionSub(ch *channel, hdr *ua.RequestHeader, id uint32) (*subscription, ua.StatusCode) {
-	sess, code := s.session(ch, hdr)
-	if code != ua.StatusOK {
-		return nil, code
+// eachSub applies f to each subscription of sess that ids names. The result of an id
+// is Good, or BadSubscriptionIDInvalid when sess owns no such subscription.
+func (s *Server) eachSub(sess *session, ids []uint32, f func(sub *subscription)) []ua.StatusCode {
+	results := make([]ua.StatusCode, len(ids))
+	for i, id := range ids {
+		sub := s.ownSub(sess, id)
+		if sub == nil {
+			results[i] = ua.StatusBadSubscriptionIDInvalid
+			continue
+		}
+		f(sub)
 	}
-	sub := s.ownSub(sess, id)
-	if sub == nil {
-		return nil, ua.StatusBadSubscriptionIDInvalid
-	}
-	return sub, ua.StatusOK
+	return results
 }
 
-func (s *Server) modifySubscription(ch *channel, r ua.Request, _ uint32) (ua.Response, error) {
-	req, ok := r.(*ua.ModifySubscriptionRequest)
-	if !ok {
-		return fault(r, ua.StatusBadRequestTypeInvalid)
-	}
-	sub, code := s.sessionSub(ch, req.RequestHeader, req.SubscriptionID)
-	if code != ua.StatusOK {
-		return fault(r, code)
-	}
+func (s *Server) modifySubscription(sub *subscription, req *ua.ModifySubscriptionRequest) (ua.Response, error) {
 	interval, lifetime, keepAlive := s.reviseSubscription(req.RequestedPublishingInterval, req.RequestedLifetimeCount, req.RequestedMaxKeepAliveCount)
 	sub.mu.Lock()
 	sub.interval, sub.lifetime, sub.keepAlive, sub.maxNotifs = interval, lifetime, keepAlive, req.MaxNotificationsPerPublish
@@ -144,53 +129,23 @@ func (s *Server) modifySubscription(ch *channel, r ua.Request, _ uint32) (ua.Res
 	}, nil
 }
 
-func (s *Server) setPublishingMode(ch *channel, r ua.Request, _ uint32) (ua.Response, error) {
-	req, ok := r.(*ua.SetPublishingModeRequest)
-	if !ok {
-		return fault(r, ua.StatusBadRequestTypeInvalid)
-	}
-	sess, code := s.session(ch, req.RequestHeader)
-	if code != ua.StatusOK {
-		return fault(r, code)
-	}
+func (s *Server) setPublishingMode(sess *session, req *ua.SetPublishingModeRequest) (ua.Response, error) {
 	if len(req.SubscriptionIDs) == 0 {
-		return fault(r, ua.StatusBadNothingToDo)
+		return fault(req, ua.StatusBadNothingToDo)
 	}
-	results := make([]ua.StatusCode, len(req.SubscriptionIDs))
-	for i, id := range req.SubscriptionIDs {
-		sub := s.ownSub(sess, id)
-		if sub == nil {
-			results[i] = ua.StatusBadSubscriptionIDInvalid
-			continue
-		}
+	results := s.eachSub(sess, req.SubscriptionIDs, func(sub *subscription) {
 		sub.mu.Lock()
 		sub.enabled = req.PublishingEnabled
 		sub.mu.Unlock()
-	}
+	})
 	return &ua.SetPublishingModeResponse{ResponseHeader: header(req.RequestHeader.RequestHandle, ua.StatusOK), Results: results, DiagnosticInfos: []*ua.DiagnosticInfo{}}, nil
 }
 
-func (s *Server) deleteSubscriptions(ch *channel, r ua.Request, _ uint32) (ua.Response, error) {
-	req, ok := r.(*ua.DeleteSubscriptionsRequest)
-	if !ok {
-		return fault(r, ua.StatusBadRequestTypeInvalid)
-	}
-	sess, code := s.session(ch, req.RequestHeader)
-	if code != ua.StatusOK {
-		return fault(r, code)
-	}
+func (s *Server) deleteSubscriptions(sess *session, req *ua.DeleteSubscriptionsRequest) (ua.Response, error) {
 	if len(req.SubscriptionIDs) == 0 {
-		return fault(r, ua.StatusBadNothingToDo)
+		return fault(req, ua.StatusBadNothingToDo)
 	}
-	results := make([]ua.StatusCode, len(req.SubscriptionIDs))
-	for i, id := range req.SubscriptionIDs {
-		sub := s.ownSub(sess, id)
-		if sub == nil {
-			results[i] = ua.StatusBadSubscriptionIDInvalid
-			continue
-		}
-		s.deleteSubscription(sub, 0)
-	}
+	results := s.eachSub(sess, req.SubscriptionIDs, func(sub *subscription) { s.deleteSubscription(sub, 0) })
 	return &ua.DeleteSubscriptionsResponse{ResponseHeader: header(req.RequestHeader.RequestHandle, ua.StatusOK), Results: results, DiagnosticInfos: []*ua.DiagnosticInfo{}}, nil
 }
 
@@ -239,14 +194,12 @@ func (sub *subscription) stop() {
 	})
 }
 
-func (s *Server) publish(ch *channel, r ua.Request, reqID uint32) (ua.Response, error) {
-	req, ok := r.(*ua.PublishRequest)
-	if !ok {
-		return fault(r, ua.StatusBadRequestTypeInvalid)
-	}
+// publish resolves its session itself (it is registered typed, not inSession): a queued
+// request is answered later, on its channel and with its request id.
+func (s *Server) publish(ch *channel, req *ua.PublishRequest, reqID uint32) (ua.Response, error) {
 	sess, code := s.session(ch, req.RequestHeader)
 	if code != ua.StatusOK {
-		return fault(r, code)
+		return fault(req, code)
 	}
 	results := make([]ua.StatusCode, len(req.SubscriptionAcknowledgements))
 	s.mu.Lock()
@@ -276,7 +229,7 @@ func (s *Server) publish(ch *channel, r ua.Request, reqID uint32) (ua.Response, 
 	case sess.publishQ <- pubReq{ch: ch, reqID: reqID, handle: handle, results: results}:
 		return nil, nil // answered later by a subscription
 	default:
-		return fault(r, ua.StatusBadTooManyPublishRequests)
+		return fault(req, ua.StatusBadTooManyPublishRequests)
 	}
 }
 
@@ -347,35 +300,19 @@ func (sub *subscription) available() []uint32 {
 	return slices.Clone(sub.order)
 }
 
-func (s *Server) republish(ch *channel, r ua.Request, _ uint32) (ua.Response, error) {
-	req, ok := r.(*ua.RepublishRequest)
-	if !ok {
-		return fault(r, ua.StatusBadRequestTypeInvalid)
-	}
-	sub, code := s.sessionSub(ch, req.RequestHeader, req.SubscriptionID)
-	if code != ua.StatusOK {
-		return fault(r, code)
-	}
+func (s *Server) republish(sub *subscription, req *ua.RepublishRequest) (ua.Response, error) {
 	sub.mu.Lock()
 	msg := sub.retrans[req.RetransmitSequenceNumber]
 	sub.mu.Unlock()
 	if msg == nil {
-		return fault(r, ua.StatusBadMessageNotAvailable)
+		return fault(req, ua.StatusBadMessageNotAvailable)
 	}
 	return &ua.RepublishResponse{ResponseHeader: header(req.RequestHeader.RequestHandle, ua.StatusOK), NotificationMessage: msg}, nil
 }
 
-func (s *Server) transferSubscriptions(ch *channel, r ua.Request, _ uint32) (ua.Response, error) {
-	req, ok := r.(*ua.TransferSubscriptionsRequest)
-	if !ok {
-		return fault(r, ua.StatusBadRequestTypeInvalid)
-	}
-	sess, code := s.session(ch, req.RequestHeader)
-	if code != ua.StatusOK {
-		return fault(r, code)
-	}
+func (s *Server) transferSubscriptions(sess *session, req *ua.TransferSubscriptionsRequest) (ua.Response, error) {
 	if len(req.SubscriptionIDs) == 0 {
-		return fault(r, ua.StatusBadNothingToDo)
+		return fault(req, ua.StatusBadNothingToDo)
 	}
 	results := make([]*ua.TransferResult, len(req.SubscriptionIDs))
 	var moved []*subscription

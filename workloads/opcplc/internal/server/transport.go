@@ -38,6 +38,42 @@ type channel struct {
 // handler is a service implementation.
 type handler func(ch *channel, r ua.Request, reqID uint32) (ua.Response, error)
 
+// typed adapts a service implementation that takes one request type: a request of any
+// other type is answered BadRequestTypeInvalid.
+func typed[R ua.Request](h func(ch *channel, req R, reqID uint32) (ua.Response, error)) handler {
+	return func(ch *channel, r ua.Request, reqID uint32) (ua.Response, error) {
+		req, ok := r.(R)
+		if !ok {
+			return fault(r, ua.StatusBadRequestTypeInvalid)
+		}
+		return h(ch, req, reqID)
+	}
+}
+
+// inSession adapts a service that runs in the activated session of the request; without
+// one the request is answered with the status of Server.session.
+func inSession[R ua.Request](s *Server, h func(sess *session, req R) (ua.Response, error)) handler {
+	return typed(func(ch *channel, req R, _ uint32) (ua.Response, error) {
+		sess, code := s.session(ch, req.Header())
+		if code != ua.StatusOK {
+			return fault(req, code)
+		}
+		return h(sess, req)
+	})
+}
+
+// inSubscription adapts a service that acts on the subscription subID(req) of the
+// request's session; a subscription the session does not own is BadSubscriptionIDInvalid.
+func inSubscription[R ua.Request](s *Server, subID func(R) uint32, h func(sub *subscription, req R) (ua.Response, error)) handler {
+	return inSession(s, func(sess *session, req R) (ua.Response, error) {
+		sub := s.ownSub(sess, subID(req))
+		if sub == nil {
+			return fault(req, ua.StatusBadSubscriptionIDInvalid)
+		}
+		return h(sub, req)
+	})
+}
+
 // peekLimit bounds how much of the first OPN message is peeked at (policy URI and the
 // client certificate).
 const peekLimit = 32 << 10
