@@ -128,10 +128,77 @@ func (a *ARM) CallCount(op string) int {
 	return n
 }
 
-func poll[T any](a *ARM, p *azfake.PollerResponder[T]) {
+// find gates op on the resource named by parts ("rg/cluster/name") and looks
+// it up in m; a missing resource is answered 404 with code. It returns the
+// resource and its key.
+func find[T any](a *ARM, op string, m map[string]T, code string, errResp *azfake.ErrorResponder, parts ...string) (T, string, bool) {
+	var v T
+	if !a.gate(op, strings.Join(parts, "/"), errResp) {
+		return v, "", false
+	}
+	k := key(parts...)
+	v, ok := m[k]
+	if !ok {
+		errResp.SetResponseError(http.StatusNotFound, code)
+	}
+	return v, k, ok
+}
+
+// remove is find for a delete: the resource found is deleted from m.
+func remove[T any](a *ARM, op string, m map[string]T, errResp *azfake.ErrorResponder, parts ...string) (string, bool) {
+	_, k, ok := find(a, op, m, "ResourceNotFound", errResp, parts...)
+	if ok {
+		delete(m, k)
+	}
+	return k, ok
+}
+
+// children returns the resources of m below the parent key, sorted by key:
+// ARM's order is stable, so the fake's must be too (golden files compare it).
+func children[T any](m map[string]T, parent string) []T {
+	var out []T
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		if strings.HasPrefix(k, parent+"/") {
+			out = append(out, m[k])
+		}
+	}
+	return out
+}
+
+// list records a list call of op on a cluster and answers the cluster's
+// resources of m in key order, each as answer shows it.
+func list[T any](a *ARM, op string, m map[string]T, rg, cluster string, answer func(T) T) []*T {
+	a.Calls = append(a.Calls, op+" "+rg+"/"+cluster)
+	var page []*T
+	for _, v := range children(m, key(rg, cluster)) {
+		v = answer(v)
+		page = append(page, &v)
+	}
+	return page
+}
+
+// asStored answers a resource as it is stored.
+func asStored[T any](v T) T { return v }
+
+// removeChildren deletes the resources of m below the parent key.
+func removeChildren[T any](m map[string]T, parent string) {
+	maps.DeleteFunc(m, func(k string, _ T) bool { return strings.HasPrefix(k, parent+"/") })
+}
+
+// provisioning is the provisioningState a PUT of op ends in.
+func provisioning[S any](a *ARM, op string, succeeded, failed S) *S {
+	if a.FailProvisioning[op] {
+		return &failed
+	}
+	return &succeeded
+}
+
+// done answers a long-running operation: PollSteps non-terminal answers, then v.
+func done[T any](a *ARM, p *azfake.PollerResponder[T], v T) {
 	for i := 0; i < a.PollSteps; i++ {
 		p.AddNonTerminalResponse(http.StatusOK, nil)
 	}
+	p.SetTerminalResponse(http.StatusOK, v, nil)
 }
 
 func (a *ARM) clusterID(rg, name string) string {
@@ -143,15 +210,9 @@ func (a *ARM) wire() {
 		Get: func(_ context.Context, rg string, _ *armresources.ResourceGroupsClientGetOptions) (resp azfake.Responder[armresources.ResourceGroupsClientGetResponse], errResp azfake.ErrorResponder) {
 			a.mu.Lock()
 			defer a.mu.Unlock()
-			if !a.gate(GroupGet, rg, &errResp) {
-				return
+			if g, _, ok := find(a, GroupGet, a.groups, "ResourceGroupNotFound", &errResp, rg); ok {
+				resp.SetResponse(http.StatusOK, armresources.ResourceGroupsClientGetResponse{ResourceGroup: g}, nil)
 			}
-			g, ok := a.groups[key(rg)]
-			if !ok {
-				errResp.SetResponseError(http.StatusNotFound, "ResourceGroupNotFound")
-				return
-			}
-			resp.SetResponse(http.StatusOK, armresources.ResourceGroupsClientGetResponse{ResourceGroup: g}, nil)
 			return
 		},
 		CreateOrUpdate: func(_ context.Context, rg string, g armresources.ResourceGroup, _ *armresources.ResourceGroupsClientCreateOrUpdateOptions) (resp azfake.Responder[armresources.ResourceGroupsClientCreateOrUpdateResponse], errResp azfake.ErrorResponder) {
@@ -172,13 +233,8 @@ func (a *ARM) wire() {
 		Get: func(_ context.Context, rg, name string, _ *armhybridkubernetes.ConnectedClusterClientGetOptions) (resp azfake.Responder[armhybridkubernetes.ConnectedClusterClientGetResponse], errResp azfake.ErrorResponder) {
 			a.mu.Lock()
 			defer a.mu.Unlock()
-			if !a.gate(ClusterGet, rg+"/"+name, &errResp) {
-				return
-			}
-			k := key(rg, name)
-			cc, ok := a.clusters[k]
+			cc, k, ok := find(a, ClusterGet, a.clusters, "ResourceNotFound", &errResp, rg, name)
 			if !ok {
-				errResp.SetResponseError(http.StatusNotFound, "ResourceNotFound")
 				return
 			}
 			a.gets[k]++
@@ -207,11 +263,7 @@ func (a *ARM) wire() {
 			if cc.Properties == nil {
 				cc.Properties = &armhybridkubernetes.ConnectedClusterProperties{}
 			}
-			state := armhybridkubernetes.ProvisioningStateSucceeded
-			if a.FailProvisioning[ClusterPut] {
-				state = armhybridkubernetes.ProvisioningStateFailed
-			}
-			cc.Properties.ProvisioningState = to.Ptr(state)
+			cc.Properties.ProvisioningState = provisioning(a, ClusterPut, armhybridkubernetes.ProvisioningStateSucceeded, armhybridkubernetes.ProvisioningStateFailed)
 			if old, ok := a.clusters[k]; ok && old.Properties != nil && old.Properties.ConnectivityStatus != nil {
 				cc.Properties.ConnectivityStatus = old.Properties.ConnectivityStatus
 				cc.Properties.AgentVersion = old.Properties.AgentVersion
@@ -221,35 +273,18 @@ func (a *ARM) wire() {
 				a.gets[k] = 0
 			}
 			a.clusters[k] = cc
-			poll(a, &resp)
-			resp.SetTerminalResponse(http.StatusOK, armhybridkubernetes.ConnectedClusterClientCreateResponse{ConnectedCluster: cc}, nil)
+			done(a, &resp, armhybridkubernetes.ConnectedClusterClientCreateResponse{ConnectedCluster: cc})
 			return
 		},
 		BeginDelete: func(_ context.Context, rg, name string, _ *armhybridkubernetes.ConnectedClusterClientBeginDeleteOptions) (resp azfake.PollerResponder[armhybridkubernetes.ConnectedClusterClientDeleteResponse], errResp azfake.ErrorResponder) {
 			a.mu.Lock()
 			defer a.mu.Unlock()
-			if !a.gate(ClusterDelete, rg+"/"+name, &errResp) {
-				return
+			if k, ok := remove(a, ClusterDelete, a.clusters, &errResp, rg, name); ok {
+				// Deleting a connected cluster deletes its extension resources too.
+				removeChildren(a.extensions, k)
+				removeChildren(a.configs, k)
+				done(a, &resp, armhybridkubernetes.ConnectedClusterClientDeleteResponse{})
 			}
-			k := key(rg, name)
-			if _, ok := a.clusters[k]; !ok {
-				errResp.SetResponseError(http.StatusNotFound, "ResourceNotFound")
-				return
-			}
-			delete(a.clusters, k)
-			// Deleting a connected cluster deletes its extension resources too.
-			for ek := range a.extensions {
-				if strings.HasPrefix(ek, k+"/") {
-					delete(a.extensions, ek)
-				}
-			}
-			for ck := range a.configs {
-				if strings.HasPrefix(ck, k+"/") {
-					delete(a.configs, ck)
-				}
-			}
-			poll(a, &resp)
-			resp.SetTerminalResponse(http.StatusOK, armhybridkubernetes.ConnectedClusterClientDeleteResponse{}, nil)
 			return
 		},
 	}
@@ -257,15 +292,8 @@ func (a *ARM) wire() {
 		NewListPager: func(rg, rp, rt, cluster string, _ *kc.ExtensionsClientListOptions) (resp azfake.PagerResponder[kc.ExtensionsClientListResponse]) {
 			a.mu.Lock()
 			defer a.mu.Unlock()
-			a.Calls = append(a.Calls, ExtensionList+" "+rg+"/"+cluster)
-			var page kc.ExtensionsClientListResponse
-			for _, ek := range slices.Sorted(maps.Keys(a.extensions)) {
-				if strings.HasPrefix(ek, key(rg, cluster)+"/") {
-					e := a.extensions[ek]
-					page.Value = append(page.Value, &e)
-				}
-			}
-			resp.AddPage(http.StatusOK, page, nil)
+			page := list(a, ExtensionList, a.extensions, rg, cluster, asStored)
+			resp.AddPage(http.StatusOK, kc.ExtensionsClientListResponse{ExtensionsList: kc.ExtensionsList{Value: page}}, nil)
 			return
 		},
 		BeginCreate: func(_ context.Context, rg, rp, rt, cluster, name string, e kc.Extension, _ *kc.ExtensionsClientBeginCreateOptions) (resp azfake.PollerResponder[kc.ExtensionsClientCreateResponse], errResp azfake.ErrorResponder) {
@@ -282,30 +310,21 @@ func (a *ARM) wire() {
 			if e.Properties == nil {
 				e.Properties = &kc.ExtensionProperties{}
 			}
-			state := kc.ProvisioningStateSucceeded
-			if a.FailProvisioning[ExtensionPut] {
-				state = kc.ProvisioningStateFailed
-			}
-			e.Properties.ProvisioningState = to.Ptr(state)
+			e.Properties.ProvisioningState = provisioning(a, ExtensionPut, kc.ProvisioningStateSucceeded, kc.ProvisioningStateFailed)
 			if e.Properties.Version == nil {
 				e.Properties.CurrentVersion = to.Ptr("1.13.3")
 			} else {
 				e.Properties.CurrentVersion = e.Properties.Version
 			}
 			a.extensions[key(rg, cluster, name)] = e
-			poll(a, &resp)
-			resp.SetTerminalResponse(http.StatusOK, kc.ExtensionsClientCreateResponse{Extension: e}, nil)
+			done(a, &resp, kc.ExtensionsClientCreateResponse{Extension: e})
 			return
 		},
 		BeginUpdate: func(_ context.Context, rg, rp, rt, cluster, name string, patch kc.PatchExtension, _ *kc.ExtensionsClientBeginUpdateOptions) (resp azfake.PollerResponder[kc.ExtensionsClientUpdateResponse], errResp azfake.ErrorResponder) {
 			a.mu.Lock()
 			defer a.mu.Unlock()
-			if !a.gate(ExtensionPatch, rg+"/"+cluster+"/"+name, &errResp) {
-				return
-			}
-			e, ok := a.extensions[key(rg, cluster, name)]
+			e, k, ok := find(a, ExtensionPatch, a.extensions, "ResourceNotFound", &errResp, rg, cluster, name)
 			if !ok {
-				errResp.SetResponseError(http.StatusNotFound, "ResourceNotFound")
 				return
 			}
 			if p := patch.Properties; p != nil {
@@ -319,25 +338,16 @@ func (a *ARM) wire() {
 					e.Properties.AutoUpgradeMinorVersion = p.AutoUpgradeMinorVersion
 				}
 			}
-			a.extensions[key(rg, cluster, name)] = e
-			poll(a, &resp)
-			resp.SetTerminalResponse(http.StatusOK, kc.ExtensionsClientUpdateResponse{Extension: e}, nil)
+			a.extensions[k] = e
+			done(a, &resp, kc.ExtensionsClientUpdateResponse{Extension: e})
 			return
 		},
 		BeginDelete: func(_ context.Context, rg, rp, rt, cluster, name string, _ *kc.ExtensionsClientBeginDeleteOptions) (resp azfake.PollerResponder[kc.ExtensionsClientDeleteResponse], errResp azfake.ErrorResponder) {
 			a.mu.Lock()
 			defer a.mu.Unlock()
-			if !a.gate(ExtensionDelete, rg+"/"+cluster+"/"+name, &errResp) {
-				return
+			if _, ok := remove(a, ExtensionDelete, a.extensions, &errResp, rg, cluster, name); ok {
+				done(a, &resp, kc.ExtensionsClientDeleteResponse{})
 			}
-			k := key(rg, cluster, name)
-			if _, ok := a.extensions[k]; !ok {
-				errResp.SetResponseError(http.StatusNotFound, "ResourceNotFound")
-				return
-			}
-			delete(a.extensions, k)
-			poll(a, &resp)
-			resp.SetTerminalResponse(http.StatusOK, kc.ExtensionsClientDeleteResponse{}, nil)
 			return
 		},
 	}
@@ -345,13 +355,8 @@ func (a *ARM) wire() {
 		Get: func(_ context.Context, rg, rp, rt, cluster, name string, _ *kc.FluxConfigurationsClientGetOptions) (resp azfake.Responder[kc.FluxConfigurationsClientGetResponse], errResp azfake.ErrorResponder) {
 			a.mu.Lock()
 			defer a.mu.Unlock()
-			if !a.gate(ConfigGet, rg+"/"+cluster+"/"+name, &errResp) {
-				return
-			}
-			k := key(rg, cluster, name)
-			fc, ok := a.configs[k]
+			fc, k, ok := find(a, ConfigGet, a.configs, "ResourceNotFound", &errResp, rg, cluster, name)
 			if !ok {
-				errResp.SetResponseError(http.StatusNotFound, "ResourceNotFound")
 				return
 			}
 			a.gets[k]++
@@ -365,15 +370,8 @@ func (a *ARM) wire() {
 		NewListPager: func(rg, rp, rt, cluster string, _ *kc.FluxConfigurationsClientListOptions) (resp azfake.PagerResponder[kc.FluxConfigurationsClientListResponse]) {
 			a.mu.Lock()
 			defer a.mu.Unlock()
-			a.Calls = append(a.Calls, ConfigList+" "+rg+"/"+cluster)
-			var page kc.FluxConfigurationsClientListResponse
-			for _, ck := range slices.Sorted(maps.Keys(a.configs)) {
-				if strings.HasPrefix(ck, key(rg, cluster)+"/") {
-					fc := published(a.configs[ck])
-					page.Value = append(page.Value, &fc)
-				}
-			}
-			resp.AddPage(http.StatusOK, page, nil)
+			page := list(a, ConfigList, a.configs, rg, cluster, published)
+			resp.AddPage(http.StatusOK, kc.FluxConfigurationsClientListResponse{FluxConfigurationsList: kc.FluxConfigurationsList{Value: page}}, nil)
 			return
 		},
 		BeginCreateOrUpdate: func(_ context.Context, rg, rp, rt, cluster, name string, fc kc.FluxConfiguration, _ *kc.FluxConfigurationsClientBeginCreateOrUpdateOptions) (resp azfake.PollerResponder[kc.FluxConfigurationsClientCreateOrUpdateResponse], errResp azfake.ErrorResponder) {
@@ -382,13 +380,7 @@ func (a *ARM) wire() {
 			if !a.gate(ConfigPut, rg+"/"+cluster+"/"+name, &errResp) {
 				return
 			}
-			hasFlux := false
-			for ek, e := range a.extensions {
-				if strings.HasPrefix(ek, key(rg, cluster)+"/") && e.Properties != nil && strings.EqualFold(deref(e.Properties.ExtensionType), "microsoft.flux") {
-					hasFlux = true
-				}
-			}
-			if !hasFlux {
+			if !slices.ContainsFunc(children(a.extensions, key(rg, cluster)), isFlux) {
 				errResp.SetResponseError(http.StatusBadRequest, "ExtensionNotFound")
 				return
 			}
@@ -397,36 +389,30 @@ func (a *ARM) wire() {
 			if fc.Properties == nil {
 				fc.Properties = &kc.FluxConfigurationProperties{}
 			}
-			state := kc.ProvisioningStateSucceeded
+			fc.Properties.ProvisioningState = provisioning(a, ConfigPut, kc.ProvisioningStateSucceeded, kc.ProvisioningStateFailed)
 			if a.FailProvisioning[ConfigPut] {
-				state = kc.ProvisioningStateFailed
 				fc.Properties.ErrorMessage = to.Ptr("source URL unreachable")
 			}
-			fc.Properties.ProvisioningState = to.Ptr(state)
 			fc.Properties.ComplianceState = to.Ptr(kc.FluxComplianceStatePending)
 			a.gets[k] = 0
 			a.configs[k] = fc
-			poll(a, &resp)
-			resp.SetTerminalResponse(http.StatusOK, kc.FluxConfigurationsClientCreateOrUpdateResponse{FluxConfiguration: published(fc)}, nil)
+			done(a, &resp, kc.FluxConfigurationsClientCreateOrUpdateResponse{FluxConfiguration: published(fc)})
 			return
 		},
 		BeginDelete: func(_ context.Context, rg, rp, rt, cluster, name string, _ *kc.FluxConfigurationsClientBeginDeleteOptions) (resp azfake.PollerResponder[kc.FluxConfigurationsClientDeleteResponse], errResp azfake.ErrorResponder) {
 			a.mu.Lock()
 			defer a.mu.Unlock()
-			if !a.gate(ConfigDelete, rg+"/"+cluster+"/"+name, &errResp) {
-				return
+			if _, ok := remove(a, ConfigDelete, a.configs, &errResp, rg, cluster, name); ok {
+				done(a, &resp, kc.FluxConfigurationsClientDeleteResponse{})
 			}
-			k := key(rg, cluster, name)
-			if _, ok := a.configs[k]; !ok {
-				errResp.SetResponseError(http.StatusNotFound, "ResourceNotFound")
-				return
-			}
-			delete(a.configs, k)
-			poll(a, &resp)
-			resp.SetTerminalResponse(http.StatusOK, kc.FluxConfigurationsClientDeleteResponse{}, nil)
 			return
 		},
 	}
+}
+
+// isFlux reports whether the extension is the Flux extension.
+func isFlux(e kc.Extension) bool {
+	return e.Properties != nil && strings.EqualFold(deref(e.Properties.ExtensionType), "microsoft.flux")
 }
 
 // compliant marks the configuration and its kustomizations Compliant.
@@ -466,10 +452,7 @@ func deref(p *string) string {
 
 // Cluster returns the stored connected cluster.
 func (a *ARM) Cluster(rg, name string) (armhybridkubernetes.ConnectedCluster, bool) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	cc, ok := a.clusters[key(rg, name)]
-	return cc, ok
+	return stored(a, a.clusters, rg, name)
 }
 
 // PutCluster stores a connected cluster as if another onboarding had created it.
@@ -482,26 +465,25 @@ func (a *ARM) PutCluster(rg, name string, cc armhybridkubernetes.ConnectedCluste
 
 // Group returns the stored resource group.
 func (a *ARM) Group(name string) (armresources.ResourceGroup, bool) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	g, ok := a.groups[key(name)]
-	return g, ok
+	return stored(a, a.groups, name)
 }
 
 // Extension returns the stored extension.
 func (a *ARM) Extension(rg, cluster, name string) (kc.Extension, bool) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	e, ok := a.extensions[key(rg, cluster, name)]
-	return e, ok
+	return stored(a, a.extensions, rg, cluster, name)
 }
 
 // Configuration returns the stored Flux configuration as sent (protected settings included).
 func (a *ARM) Configuration(rg, cluster, name string) (kc.FluxConfiguration, bool) {
+	return stored(a, a.configs, rg, cluster, name)
+}
+
+// stored looks a resource up without recording a call (for tests' assertions).
+func stored[T any](a *ARM, m map[string]T, parts ...string) (T, bool) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	fc, ok := a.configs[key(rg, cluster, name)]
-	return fc, ok
+	v, ok := m[key(parts...)]
+	return v, ok
 }
 
 // Transport routes ARM requests to the right fake server.
