@@ -280,3 +280,46 @@ func (q *Queue) Run(ctx context.Context) error {
 		}
 	}
 }
+
+// ShutdownGrace is how long the producers let queued messages still go out when they stop.
+const ShutdownGrace = 5 * time.Second
+
+// Running is a queue publishing in the background, independent of the app's context,
+// so that what is queued when the app stops can still go out (see Stop).
+type Running struct {
+	q      *Queue
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// Start runs q in the background until Stop.
+func (q *Queue) Start() *Running {
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &Running{q: q, cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(r.done)
+		_ = q.Run(ctx)
+	}()
+	return r
+}
+
+// Drained is closed once the queue is closed and everything in it is published.
+func (r *Running) Drained() <-chan struct{} { return r.done }
+
+// Stop closes the queue and lets what is queued be published for up to grace, then
+// stops. It returns how many items were left unpublished (and logs them).
+func (r *Running) Stop(grace time.Duration) (unsent int) {
+	r.q.Close()
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case <-r.done:
+		return 0
+	case <-t.C:
+	}
+	r.cancel()
+	<-r.done
+	unsent = r.q.Len()
+	r.q.cfg.Logger.Warn("shutdown: messages still queued were not published", "queued", unsent, "grace", grace.String())
+	return unsent
+}

@@ -178,3 +178,35 @@ func TestQueueKeepsInFlightCallsGoingAndRetriesFailedOnes(t *testing.T) {
 		t.Fatalf("Len %d after the queue drained", q.Len())
 	}
 }
+
+// TestStopPublishesWhatIsQueuedWithinTheGrace: Stop lets the queue drain, and when the
+// sidecar stays down it gives up after the grace period and reports what was not sent.
+func TestStopPublishesWhatIsQueuedWithinTheGrace(t *testing.T) {
+	for _, down := range []bool{false, true} {
+		pub := &flaky{}
+		pub.down.Store(down)
+		q := daprpub.NewQueue(pub, daprpub.QueueConfig{Capacity: 100, Backoff: backoff.Policy{Initial: time.Millisecond, Max: 5 * time.Millisecond}})
+		for i := int64(1); i <= 10; i++ {
+			if err := q.Enqueue(item(i)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		r := q.Start()
+		start := time.Now()
+		unsent := r.Stop(200 * time.Millisecond)
+		took := time.Since(start)
+		select {
+		case <-r.Drained():
+		default:
+			t.Fatalf("down=%v: Stop returned with the queue still running", down)
+		}
+		switch {
+		case !down && (unsent != 0 || len(pub.ids()) != 10):
+			t.Fatalf("sidecar up: %d unsent, %d published, want 0 and 10", unsent, len(pub.ids()))
+		case down && (unsent != 10 || len(pub.ids()) != 0):
+			t.Fatalf("sidecar down: %d unsent, %d published, want 10 and 0", unsent, len(pub.ids()))
+		case down && took < 200*time.Millisecond:
+			t.Fatalf("sidecar down: Stop gave up after %s, before its grace of 200ms", took)
+		}
+	}
+}

@@ -23,9 +23,6 @@ import (
 	"github.com/edgeframe/edgeframe/workloads/opcpublisher/internal/watch"
 )
 
-// drainTimeout bounds how long queued messages may still go out at shutdown.
-const drainTimeout = 5 * time.Second
-
 // ErrConfig marks a configuration error (exit status 2).
 var ErrConfig = errors.New("configuration")
 
@@ -133,13 +130,7 @@ func Run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		defer wg.Done()
 		_ = pub.Run(ctx)
 	}()
-	qctx, qcancel := context.WithCancel(context.Background())
-	defer qcancel()
-	drained := make(chan struct{})
-	go func() {
-		defer close(drained)
-		_ = q.Run(qctx)
-	}()
+	sending := q.Start()
 
 	var runErr error
 	select {
@@ -148,14 +139,7 @@ func Run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	}
 	cancel()
 	wg.Wait() // sessions stopped, batches flushed into the queue
-	q.Close()
-	select {
-	case <-drained:
-	case <-time.After(drainTimeout):
-		log.Warn("shutdown: messages still queued were not published", "queued", q.Len())
-		qcancel()
-		<-drained
-	}
+	sending.Stop(daprpub.ShutdownGrace)
 	log.Info("opcpublisher stopped")
 	return runErr
 }

@@ -33,9 +33,6 @@ import (
 	"github.com/edgeframe/edgeframe/workloads/tempsensor/internal/sensor"
 )
 
-// drainTimeout bounds how long queued messages may still go out at shutdown.
-const drainTimeout = 5 * time.Second
-
 // ErrConfig marks a configuration error (exit status 2).
 var ErrConfig = errors.New("configuration")
 
@@ -119,14 +116,8 @@ func Run(ctx context.Context, args []string, lookup func(string) (string, bool),
 			errc <- fmt.Errorf("--http %s: %w", cfg.HTTP, err)
 		}
 	}()
-	// The queue outlives ctx by up to drainTimeout, so what is queued at shutdown still goes out.
-	qctx, qcancel := context.WithCancel(context.Background())
-	defer qcancel()
-	drained := make(chan struct{})
-	go func() {
-		defer close(drained)
-		_ = q.Run(qctx)
-	}()
+	// The queue outlives ctx by up to daprpub.ShutdownGrace, so what is queued at shutdown still goes out.
+	sending := q.Start()
 	sent := make(chan error, 1)
 	loopDone := make(chan struct{})
 	go func() {
@@ -134,7 +125,7 @@ func Run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		sent <- s.Run(ctx)
 	}()
 
-	runErr := supervise(ctx, sent, errc, drained, q.Close, cfg.ExitWhenDone)
+	runErr := supervise(ctx, sent, errc, sending.Drained(), q.Close, cfg.ExitWhenDone)
 	if runErr == nil && cfg.ExitWhenDone && s.State().Done {
 		log.Info("all messages published, exiting", "messageCount", cfg.MessageCount)
 	}
@@ -145,14 +136,7 @@ func Run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	if err := seq.Close(); err != nil {
 		log.Warn("sequence store: the exact next sequence was not recorded; the next start skips to the reserved mark", "err", err.Error())
 	}
-	q.Close()
-	select {
-	case <-drained:
-	case <-time.After(drainTimeout):
-		log.Warn("shutdown: messages still queued were not published", "queued", q.Len())
-		qcancel()
-		<-drained
-	}
+	sending.Stop(daprpub.ShutdownGrace)
 	if err := svc.GracefulStop(); err != nil {
 		log.Warn("Dapr app service stop", "err", err)
 	}
