@@ -249,6 +249,22 @@ func TestMosquittoCertManager(t *testing.T) {
 	}
 }
 
+// workloadDeployment renders edge-workloads with vals and returns the Deployment of workload name.
+func workloadDeployment(t *testing.T, name string, vals map[string]any) appsv1.Deployment {
+	t.Helper()
+	var d appsv1.Deployment
+	for _, o := range objects(t, render.Manifests(renderChart(t, "edge-workloads", "edge-workloads", "default", vals))) {
+		if o.GetKind() == "Deployment" && strings.Contains(o.GetName(), name) {
+			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &d); err != nil {
+				t.Fatal(err)
+			}
+			return d
+		}
+	}
+	t.Fatalf("%s: no Deployment rendered", name)
+	return d
+}
+
 // The producers keep their sequences in a state volume passed as --state-dir: an emptyDir
 // by default, an existing claim when set — then one pod at a time (Recreate).
 func TestProducerStateVolume(t *testing.T) {
@@ -258,19 +274,7 @@ func TestProducerStateVolume(t *testing.T) {
 			if claim != "" {
 				w["state"] = map[string]any{"existingClaim": claim}
 			}
-			var dep *unstructured.Unstructured
-			for _, o := range objects(t, render.Manifests(renderChart(t, "edge-workloads", "edge-workloads", "default", map[string]any{name: w}))) {
-				if o.GetKind() == "Deployment" && strings.Contains(o.GetName(), name) {
-					dep = o
-				}
-			}
-			if dep == nil {
-				t.Fatalf("%s: no Deployment rendered", name)
-			}
-			var d appsv1.Deployment
-			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(dep.Object, &d); err != nil {
-				t.Fatal(err)
-			}
+			d := workloadDeployment(t, name, map[string]any{name: w})
 			spec := d.Spec.Template.Spec
 			var vol *corev1.Volume
 			for i := range spec.Volumes {
@@ -313,15 +317,7 @@ func TestProducerStateVolume(t *testing.T) {
 // name as device id (its topic and message ids), so replicas never publish the same ids.
 func TestSeveralSensorsAreSeveralDevices(t *testing.T) {
 	for _, replicas := range []int{1, 3} {
-		var d appsv1.Deployment
-		for _, o := range objects(t, render.Manifests(renderChart(t, "edge-workloads", "edge-workloads", "default",
-			map[string]any{"tempsensor": map[string]any{"enabled": true, "replicas": replicas}}))) {
-			if o.GetKind() == "Deployment" && strings.Contains(o.GetName(), "tempsensor") {
-				if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &d); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
+		d := workloadDeployment(t, "tempsensor", map[string]any{"tempsensor": map[string]any{"enabled": true, "replicas": replicas}})
 		var fromPod bool
 		for _, e := range d.Spec.Template.Spec.Containers[0].Env {
 			if e.Name == "EDGEFRAME_TEMPSENSOR_DEVICE_ID" {

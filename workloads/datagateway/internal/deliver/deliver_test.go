@@ -20,6 +20,7 @@ import (
 	"github.com/edgeframe/edgeframe/pkg/backoff"
 	"github.com/edgeframe/edgeframe/pkg/cloudevent"
 	"github.com/edgeframe/edgeframe/workloads/datagateway/internal/buffer"
+	"github.com/edgeframe/edgeframe/workloads/datagateway/internal/gwtest"
 	"github.com/edgeframe/edgeframe/workloads/datagateway/internal/message"
 	"github.com/edgeframe/edgeframe/workloads/datagateway/internal/metrics"
 	"github.com/edgeframe/edgeframe/workloads/datagateway/internal/sink"
@@ -74,18 +75,15 @@ type env struct {
 
 func newEnv(t *testing.T, sinks ...string) *env {
 	t.Helper()
+	return newEnvWith(t, buffer.Options{MaxBytes: 256 << 20, SegmentBytes: 4 << 20, Policy: buffer.PolicyReject, Sinks: sinks})
+}
+
+// newEnvWith is newEnv with the buffer's options (its directory is set here).
+func newEnvWith(t *testing.T, o buffer.Options) *env {
+	t.Helper()
 	dir := t.TempDir()
-	m := metrics.New(prometheus.NewRegistry())
-	buf, err := buffer.Open(buffer.Options{Dir: filepath.Join(dir, "buffer"), MaxBytes: 256 << 20, SegmentBytes: 4 << 20, Policy: buffer.PolicyReject, Sinks: sinks})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { buf.Close() })
-	dl, err := sink.NewDeadLetters(filepath.Join(dir, "deadletter"), 0, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &env{buf: buf, dl: dl, m: m, dir: dir}
+	buf, dl := gwtest.Stores(t, dir, o)
+	return &env{buf: buf, dl: dl, m: metrics.New(prometheus.NewRegistry()), dir: dir}
 }
 
 // appendMessages appends n CloudEvent messages with ids dev/<from+i>.
@@ -267,20 +265,9 @@ func TestReplayAfterOutageIsRateCappedWhileFreshDataFlows(t *testing.T) {
 // deletes its segment: the batch is abandoned, so what is counted as dropped is exactly
 // what never reaches the sink.
 func TestBatchDroppedWhileRetryingIsNotDelivered(t *testing.T) {
-	dir := t.TempDir()
 	var dropped atomic.Uint64
-	buf, err := buffer.Open(buffer.Options{Dir: filepath.Join(dir, "buffer"), MaxBytes: 64 << 10, SegmentBytes: 16 << 10,
-		Policy: buffer.PolicyDropOldest, Sinks: []string{"s"},
+	e := newEnvWith(t, buffer.Options{MaxBytes: 64 << 10, SegmentBytes: 16 << 10, Policy: buffer.PolicyDropOldest, Sinks: []string{"s"},
 		OnDrop: func(_ string, n uint64, _ string) { dropped.Add(n) }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { buf.Close() })
-	dl, err := sink.NewDeadLetters(filepath.Join(dir, "deadletter"), 0, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e := &env{buf: buf, dl: dl, m: metrics.New(prometheus.NewRegistry()), dir: dir}
 	g := e.fileSink(t, "s")
 	g.set(true)
 	e.appendMessages(t, 0, 20, 900) // the batch the drainer will hold

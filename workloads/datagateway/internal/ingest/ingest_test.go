@@ -17,6 +17,7 @@ import (
 
 	"github.com/edgeframe/edgeframe/pkg/cloudevent"
 	"github.com/edgeframe/edgeframe/workloads/datagateway/internal/buffer"
+	"github.com/edgeframe/edgeframe/workloads/datagateway/internal/gwtest"
 	"github.com/edgeframe/edgeframe/workloads/datagateway/internal/message"
 	"github.com/edgeframe/edgeframe/workloads/datagateway/internal/metrics"
 	"github.com/edgeframe/edgeframe/workloads/datagateway/internal/sink"
@@ -36,15 +37,7 @@ type fixture struct {
 func newFixture(t *testing.T, maxBytes int64) *fixture {
 	t.Helper()
 	dir := t.TempDir()
-	buf, err := buffer.Open(buffer.Options{Dir: filepath.Join(dir, "buffer"), MaxBytes: maxBytes, SegmentBytes: 4096, Policy: buffer.PolicyReject, Sinks: []string{"s"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { buf.Close() })
-	dl, err := sink.NewDeadLetters(filepath.Join(dir, "deadletter"), 0, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	buf, dl := gwtest.Stores(t, dir, buffer.Options{MaxBytes: maxBytes, SegmentBytes: 4096, Policy: buffer.PolicyReject, Sinks: []string{"s"}})
 	rec := tracetest.NewSpanRecorder()
 	h := &Handler{Buffer: buf, DeadLetter: dl, MaxMessageBytes: 2048, Metrics: metrics.New(prometheus.NewRegistry()),
 		Tracer: sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(rec))}
