@@ -303,7 +303,8 @@ func (q *Queue) Start() *Running {
 	return r
 }
 
-// Drained is closed once the queue is closed and everything in it is published.
+// Drained is closed once the queue stops publishing: after Close, when everything in it
+// is published, or when Stop gives up after its grace.
 func (r *Running) Drained() <-chan struct{} { return r.done }
 
 // Stop closes the queue and lets what is queued be published for up to grace, then
