@@ -8,9 +8,9 @@ if [[ -x "${out}/daprd" ]] && "${out}/daprd" --version 2>/dev/null | grep -q "${
   log "daprd ${DAPR_VERSION}: cached at ${out}/daprd"
   ln -sfn "${out}/daprd" "${EDGEFRAME_TOOLS}/bin/daprd"; exit 0
 fi
+to_build "daprd ${DAPR_VERSION}" 600 || exit 0
 work="${out}.build"
 rm -rf "${work}"; mkdir -p "${work}"; cd "${work}"
-log "daprd ${DAPR_VERSION}: building (about 10 minutes cold on 2 cores)"
 M=$(gomod_file "github.com/dapr/dapr@v${DAPR_VERSION}")
 sed 's#^module github.com/dapr/dapr#module example.com/daprwrap#' "$M" > go.mod
 printf '\nrequire github.com/dapr/dapr v%s\n' "${DAPR_VERSION}" >> go.mod
