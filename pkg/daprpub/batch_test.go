@@ -92,8 +92,7 @@ func TestQueueBatchesByTopicUpToMaxBatchAndRetriesWholeBatches(t *testing.T) {
 func TestClientPublishBatchThroughDaprd(t *testing.T) {
 	b := testenv.StartMosquitto(t, testenv.MosquittoSpec{})
 	sub := testenv.Subscribe(t, b.URL, "telemetry/#")
-	d := testenv.StartDaprd(t, testenv.DaprdSpec{AppID: "daprpub-batch",
-		Resources: map[string]string{"pubsub.yaml": testenv.MQTTPubSubComponent("edge-pubsub", b.URL, "daprpub-batch")}})
+	d := testenv.StartDaprd(t, testenv.ProfileDaprd(t, "l2", "opcpublisher", b.URL))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	l := &daprpub.Lazy{Addr: d.GRPCAddr}

@@ -16,8 +16,7 @@ import (
 func TestClientPublishesStructuredCloudEventThroughDaprd(t *testing.T) {
 	b := testenv.StartMosquitto(t, testenv.MosquittoSpec{})
 	sub := testenv.Subscribe(t, b.URL, "telemetry/#")
-	d := testenv.StartDaprd(t, testenv.DaprdSpec{AppID: "daprpub-test",
-		Resources: map[string]string{"pubsub.yaml": testenv.MQTTPubSubComponent("edge-pubsub", b.URL, "daprpub-test")}})
+	d := testenv.StartDaprd(t, testenv.ProfileDaprd(t, "l2", "tempsensor", b.URL))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	c, err := daprpub.Dial(ctx, d.GRPCAddr)
