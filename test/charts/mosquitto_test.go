@@ -210,3 +210,33 @@ func TestRenderedMosquittoRejects(t *testing.T) {
 		t.Errorf("bridge listener refused a client certificate from the CA: %v", err)
 	}
 }
+
+// TestShippedBrokerSessionsAndBridges: every profile's bridges use try_private (mosquitto's
+// default between mosquitto brokers: the parent knows the connection is a bridge, for loop
+// detection and retained messages; test/e2e and the topology tests run it through the link
+// proxy), and every broker expires persistent sessions whose client never comes back, so a
+// removed app id or level stops queueing messages forever.
+func TestShippedBrokerSessionsAndBridges(t *testing.T) {
+	bridges := 0
+	for _, p := range profiles(t) {
+		for _, r := range p.Releases {
+			if r.Chart != "mosquitto" {
+				continue
+			}
+			conf := configMapData(t, renderRelease(t, p, r), r.Name+"-config", "mosquitto.conf")
+			at := fmt.Sprintf("profile %s %s/%s", p.Name, r.Namespace, r.Name)
+			if !strings.Contains(conf, "\npersistent_client_expiration 7d\n") {
+				t.Errorf("%s: mosquitto.conf has no persistent_client_expiration 7d", at)
+			}
+			if strings.Contains(conf, "\nconnection ") {
+				bridges++
+				if !strings.Contains(conf, "\ntry_private true\n") {
+					t.Errorf("%s: the bridge does not use try_private true", at)
+				}
+			}
+		}
+	}
+	if bridges == 0 {
+		t.Fatal("no profile renders a bridge")
+	}
+}
