@@ -5,9 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"sigs.k8s.io/yaml"
 )
@@ -27,7 +29,13 @@ type BrokerSpec struct {
 	// ParentAddr is the parent broker's bridge listener (host:port); it must be set exactly
 	// when the profile enables the bridge upward.
 	ParentAddr string
+	// CA signs the bridge listener's server certificate (tls/) and the bridge's client
+	// certificate (bridge-tls/, CN bridge-<level>), generated per run.
+	CA *CA
 }
+
+// certValidity is how long a run's certificates are valid.
+const certValidity = 7 * 24 * time.Hour
 
 // LocalBrokerValues is the overlay of a local broker: loopback listeners on its ports, its
 // directories, and its parent's address. Nothing else.
@@ -166,5 +174,38 @@ func RenderBroker(ctx context.Context, chartsDir string, s BrokerSpec) (BrokerFi
 			return BrokerFiles{}, fmt.Errorf("broker %s: %w", s.Level, err)
 		}
 	}
+	if err := s.writeCerts(); err != nil {
+		return BrokerFiles{}, fmt.Errorf("broker %s: %w", s.Level, err)
+	}
 	return bf, nil
+}
+
+// writeCerts issues the bridge listener's server certificate and the bridge's client
+// certificate the rendered configuration names.
+func (s BrokerSpec) writeCerts() error {
+	if s.BridgePort == 0 && s.ParentAddr == "" {
+		return nil
+	}
+	if s.CA == nil {
+		return errors.New("the profile has TLS bridges: BrokerSpec.CA is required")
+	}
+	if s.BridgePort != 0 {
+		kp, err := s.CA.Server("mosquitto-"+s.Level, []string{"localhost"}, []net.IP{net.IPv4(127, 0, 0, 1)}, certValidity)
+		if err != nil {
+			return err
+		}
+		if err := s.CA.WriteTLSDir(filepath.Join(s.Dir, "tls"), kp); err != nil {
+			return err
+		}
+	}
+	if s.ParentAddr != "" {
+		kp, err := s.CA.Client("bridge-"+s.Level, certValidity)
+		if err != nil {
+			return err
+		}
+		if err := s.CA.WriteTLSDir(filepath.Join(s.Dir, "bridge-tls"), kp); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -14,7 +14,7 @@ import (
 // The event reaches MQTT through a real daprd as the producer's CloudEvent: same id,
 // sequence and data object (not a string inside a string).
 func TestClientPublishesStructuredCloudEventThroughDaprd(t *testing.T) {
-	b := testenv.StartMosquitto(t, testenv.MosquittoSpec{})
+	b := testenv.StartProfileMosquitto(t, "l2")
 	sub := testenv.Subscribe(t, b.URL, "telemetry/#")
 	d := testenv.StartDaprd(t, testenv.ProfileDaprd(t, "l2", "tempsensor", b.URL))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

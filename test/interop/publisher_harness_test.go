@@ -23,7 +23,7 @@ type pubRig struct {
 
 func startPubRig(t testing.TB) *pubRig {
 	t.Helper()
-	b := testenv.StartMosquitto(t, testenv.MosquittoSpec{})
+	b := testenv.StartProfileMosquitto(t, "l2")
 	sub := testenv.Subscribe(t, b.URL, "telemetry/opcua/#")
 	d := testenv.StartDaprd(t, testenv.ProfileDaprd(t, "l2", "opcpublisher", b.URL))
 	return &pubRig{broker: b, daprd: d, sub: sub}

@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -128,8 +128,9 @@ func HTTPReady(url string) func(context.Context) error {
 
 // ProfileDaprd is a DaprdSpec for appID with the Dapr resources its level's chart profile
 // installs (charts/profiles/<level>, rendered by charts/selfhosted for a self-hosted daprd):
-// the pub/sub component, Resiliency and Configuration a cluster gets, on brokerURL (a test
-// broker without credentials) and a loopback trace endpoint. Set AppPort and the rest on the
+// the pub/sub component, Resiliency and Configuration a cluster gets, on brokerURL (with the
+// sidecars' credentials as its user information, as StartProfileMosquitto's URL has them) and
+// a loopback trace endpoint. Set AppPort and the rest on the
 // result.
 func ProfileDaprd(t testing.TB, level, appID, brokerURL string) DaprdSpec {
 	t.Helper()
@@ -137,8 +138,13 @@ func ProfileDaprd(t testing.TB, level, appID, brokerURL string) DaprdSpec {
 	if err != nil {
 		t.Fatal(err)
 	}
+	u, err := url.Parse(brokerURL)
+	if err != nil {
+		t.Fatalf("testenv: broker URL: %v", err)
+	}
+	pw, _ := u.User.Password()
 	df, err := selfhosted.RenderDapr(context.Background(), filepath.Join(root, "charts"), selfhosted.DaprSpec{
-		Level: level, AppID: appID, Broker: strings.TrimPrefix(brokerURL, "tcp://"), Dir: t.TempDir(),
+		Level: level, AppID: appID, Broker: u.Host, User: u.User.Username(), Password: pw, Dir: t.TempDir(),
 		OTLPEndpoint: fmt.Sprintf("127.0.0.1:%d", FreePort(t)),
 	})
 	if err != nil {

@@ -42,7 +42,7 @@ func TestMosquittoCarriesAMessageAndSurvivesKill(t *testing.T) {
 }
 
 func TestDaprdPublishesToMosquitto(t *testing.T) {
-	b := testenv.StartMosquitto(t, testenv.MosquittoSpec{})
+	b := testenv.StartProfileMosquitto(t, "l2")
 	sub := testenv.Subscribe(t, b.URL, "telemetry/#")
 	d := testenv.StartDaprd(t, testenv.ProfileDaprd(t, "l2", "tempsensor", b.URL))
 	testenv.DaprPublishHTTP(t, d, "edge-pubsub", "telemetry/testenv", `{"v":1}`)

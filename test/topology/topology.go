@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -50,7 +49,7 @@ type Topology struct {
 	Cfg      Config
 	Ports    *Ports
 	Sup      *Supervisor
-	CA       *CA
+	CA       *selfhosted.CA
 	Brokers  map[string]*Broker  // by level
 	Links    map[string]*Link    // by child level: "l2" is the L2 → L3 link
 	Sidecars map[string]*Sidecar // by app id
@@ -114,7 +113,7 @@ func Plan(ctx context.Context, cfg Config) (*Topology, error) {
 	if err := t.allocate(); err != nil {
 		return nil, err
 	}
-	if t.CA, err = NewCA("edgeframe demo CA", 7*24*time.Hour); err != nil {
+	if t.CA, err = selfhosted.NewCA("edgeframe demo CA", 7*24*time.Hour); err != nil {
 		return nil, err
 	}
 	if err := t.renderBrokers(ctx); err != nil {
@@ -193,7 +192,7 @@ func (t *Topology) renderBrokers(ctx context.Context) error {
 	for _, l := range Levels {
 		b := t.Brokers[l]
 		dir := filepath.Join(t.Cfg.RunDir, "brokers", l)
-		s := selfhosted.BrokerSpec{Level: l, Dir: dir, ClientPort: b.Port, BridgePort: b.BridgePort}
+		s := selfhosted.BrokerSpec{Level: l, Dir: dir, ClientPort: b.Port, BridgePort: b.BridgePort, CA: t.CA}
 		if p := parent(l); p != "" {
 			s.ParentAddr = fmt.Sprintf("127.0.0.1:%d", t.Brokers[p].BridgePort)
 			if port, ok := t.linkPorts[l]; ok {
@@ -205,24 +204,6 @@ func (t *Topology) renderBrokers(ctx context.Context) error {
 			return err
 		}
 		t.Creds[l] = b.Files.Passwords
-		if b.BridgePort != 0 {
-			kp, err := t.CA.Server("mosquitto-"+l, []string{"localhost"}, []net.IP{net.IPv4(127, 0, 0, 1)}, 7*24*time.Hour)
-			if err != nil {
-				return err
-			}
-			if err := t.CA.WriteTLSDir(filepath.Join(dir, "tls"), kp); err != nil {
-				return err
-			}
-		}
-		if s.ParentAddr != "" {
-			kp, err := t.CA.Client("bridge-"+l, 7*24*time.Hour)
-			if err != nil {
-				return err
-			}
-			if err := t.CA.WriteTLSDir(filepath.Join(dir, "bridge-tls"), kp); err != nil {
-				return err
-			}
-		}
 	}
 	return os.WriteFile(filepath.Join(t.Cfg.RunDir, "brokers", "ca.crt"), t.CA.CertPEM, 0o644)
 }

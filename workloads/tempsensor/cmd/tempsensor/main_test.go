@@ -31,7 +31,7 @@ type rig struct {
 func start(t testing.TB, args ...string) *rig {
 	t.Helper()
 	bin := testenv.BuildWorkload(t, "tempsensor")
-	r := &rig{broker: testenv.StartMosquitto(t, testenv.MosquittoSpec{})}
+	r := &rig{broker: testenv.StartProfileMosquitto(t, "l2")}
 	r.telemetry = testenv.Subscribe(t, r.broker.URL, "telemetry/#")
 	appPort := testenv.FreePort(t)
 	spec := testenv.ProfileDaprd(t, "l2", "tempsensor", r.broker.URL)
