@@ -152,8 +152,7 @@ func TestBadValuesRejected(t *testing.T) {
 		{"workload identity without client id", "edge-workloads", map[string]any{"datagateway": map[string]any{"workloadIdentity": map[string]any{"enabled": true}}}, []string{"/datagateway/workloadIdentity", "clientId"}},
 		{"two publishers", "edge-workloads", map[string]any{"opcpublisher": map[string]any{"replicas": 2}}, []string{"/opcpublisher/replicas", "maximum"}},
 		{"two gateways", "edge-workloads", map[string]any{"datagateway": map[string]any{"replicas": 2}}, []string{"/datagateway/replicas", "maximum"}},
-		{"one device id for several sensors", "edge-workloads", map[string]any{"tempsensor": map[string]any{"replicas": 3, "args": []any{"--device-id=m1"}}}, []string{"/tempsensor/args/0"}},
-		{"one device id for several sensors by env", "edge-workloads", map[string]any{"tempsensor": map[string]any{"replicas": 3, "env": map[string]any{"EDGEFRAME_TEMPSENSOR_DEVICE_ID": "m1"}}}, []string{"/tempsensor/env", "EDGEFRAME_TEMPSENSOR_DEVICE_ID"}},
+		{"two sensors with one MQTT client id", "edge-workloads", map[string]any{"tempsensor": map[string]any{"replicas": 2}}, []string{"/tempsensor/replicas", "maximum"}},
 		{"bad env name", "edge-workloads", map[string]any{"tempsensor": map[string]any{"env": map[string]any{"1BAD": "x"}}}, []string{"/tempsensor/env"}},
 		{"network policy namespace", "edge-workloads", map[string]any{"networkPolicy": map[string]any{"egress": []any{map[string]any{"namespace": "Edge_L3"}}}}, []string{"/networkPolicy/egress/0/namespace"}},
 		{"parent exporter without endpoint", "observability", map[string]any{"exporters": map[string]any{"parent": map[string]any{"enabled": true}}}, []string{"/exporters/parent", "endpoint"}},
@@ -313,22 +312,19 @@ func TestProducerStateVolume(t *testing.T) {
 	}
 }
 
-// TestSeveralSensorsAreSeveralDevices: with replicas >= 2 every tempsensor pod takes its pod
-// name as device id (its topic and message ids), so replicas never publish the same ids.
-func TestSeveralSensorsAreSeveralDevices(t *testing.T) {
-	for _, replicas := range []int{1, 3} {
-		d := workloadDeployment(t, "tempsensor", map[string]any{"tempsensor": map[string]any{"enabled": true, "replicas": replicas}})
-		var fromPod bool
-		for _, e := range d.Spec.Template.Spec.Containers[0].Env {
-			if e.Name == "EDGEFRAME_TEMPSENSOR_DEVICE_ID" {
-				fromPod = e.ValueFrom != nil && e.ValueFrom.FieldRef != nil && e.ValueFrom.FieldRef.FieldPath == "metadata.name"
-				if !fromPod {
-					t.Errorf("replicas %d: device id env %+v, want the pod name", replicas, e)
-				}
-			}
-		}
-		if fromPod != (replicas > 1) {
-			t.Errorf("replicas %d: device id from the pod name = %v", replicas, fromPod)
+// TestSidecarWorkloadsNeverRunTwoPods: every sidecar connects to the broker with the client id
+// {appID} (the pub/sub consumerID), one session per app id. Two pods of one workload at once —
+// replicas 2, or the old and the new pod of a rolling update — would take that session over from
+// each other in a loop, so every workload with a sidecar runs one pod and is replaced with Recreate.
+func TestSidecarWorkloadsNeverRunTwoPods(t *testing.T) {
+	comp := renderChart(t, "dapr-components", "dapr-components", "edge-l2", nil)["templates/pubsub.yaml"]
+	if !strings.Contains(comp, "name: consumerID\n      value: \"{appID}\"") {
+		t.Fatalf("the pub/sub component's consumerID is no longer {appID}; revisit this test:\n%s", comp)
+	}
+	for _, name := range []string{"opcpublisher", "tempsensor", "datagateway"} {
+		d := workloadDeployment(t, name, map[string]any{name: map[string]any{"enabled": true}})
+		if d.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType {
+			t.Errorf("%s: strategy %q, want Recreate (a rolling update runs two sidecars with one MQTT client id)", name, d.Spec.Strategy.Type)
 		}
 	}
 }

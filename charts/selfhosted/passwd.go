@@ -1,4 +1,4 @@
-package topology
+package selfhosted
 
 import (
 	"crypto/pbkdf2"
@@ -55,8 +55,8 @@ func PasswordFile(users map[string]string) (string, error) {
 	return b.String(), nil
 }
 
-// randomSecret is a URL-safe random password.
-func randomSecret() string {
+// RandomSecret is a URL-safe random password.
+func RandomSecret() string {
 	b := make([]byte, 18)
 	if _, err := rand.Read(b); err != nil {
 		panic(err) // crypto/rand does not fail on Linux

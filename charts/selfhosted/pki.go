@@ -1,4 +1,4 @@
-package topology
+package selfhosted
 
 import (
 	"crypto/ecdsa"
