@@ -128,9 +128,9 @@ func TestRunServesPNJSONHealthAndMetrics(t *testing.T) {
 	if e.EndpointUrl != fmt.Sprintf("opc.tcp://127.0.0.1:%d", opc) || e.UseSecurity || e.DataSetWriterGroup != "plc1" {
 		t.Errorf("pn.json entry %+v", e)
 	}
-	// 4 basic + 4 anomaly + 5 fast + 1 bad fast + 1 slow + 1 bad slow
-	if len(e.OpcNodes) != 16 {
-		t.Errorf("pn.json has %d nodes, want 16", len(e.OpcNodes))
+	// 4 basic + 4 anomaly + 5 fast + 1 bad fast + 1 slow + 1 bad slow + 1 GUID node (--gn defaults to 1)
+	if len(e.OpcNodes) != 17 {
+		t.Errorf("pn.json has %d nodes, want 17", len(e.OpcNodes))
 	}
 	_, metrics := get("/metrics")
 	for _, m := range []string{"edgeframe_opcplc_sessions 0", "edgeframe_opcplc_subscriptions 0", "edgeframe_opcplc_monitored_items 0",

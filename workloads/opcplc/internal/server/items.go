@@ -15,7 +15,7 @@ type monitoredItem struct {
 	sub        *subscription
 	nodeID     *ua.NodeID
 	attr       ua.AttributeID
-	simID      string // set when the item watches the Value of a simulated variable
+	simID      string // plc key, set when the item watches the Value of a simulated variable
 	ts         ua.TimestampsToReturn
 	mode       ua.MonitoringMode
 	interval   time.Duration // revised sampling interval; 0 = every change
@@ -144,8 +144,8 @@ func (s *Server) createMonitoredItems(sub *subscription, req *ua.CreateMonitored
 			res.StatusCode = dv.Status
 			continue
 		}
-		if n := s.ns.lookup(it.nodeID); n != nil && !n.Folder && it.attr == ua.AttributeIDValue {
-			it.simID = n.ID
+		if n := s.ns.lookup(it.nodeID); n != nil && n.Variable() && it.attr == ua.AttributeIDValue {
+			it.simID = n.Key()
 		}
 		if c := s.reviseItem(sub, it, ir.RequestedParameters); c != ua.StatusOK {
 			res.StatusCode = c
