@@ -6,6 +6,7 @@ package web
 import (
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"net/http"
 
 	"github.com/edgeframe/edgeframe/workloads/opcplc/internal/plc"
@@ -64,13 +65,19 @@ func PublishedNodes(o Options, nodes []*plc.Node) []Entry {
 	return []Entry{e}
 }
 
+// Write writes PublishedNodes(o, nodes) as indented JSON (what /pn.json serves and
+// --sp/--sph write to a file).
+func Write(w io.Writer, o Options, nodes []*plc.Node) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	return enc.Encode(PublishedNodes(o, nodes))
+}
+
 // Handler serves PublishedNodes(o, nodes()) as JSON.
 func Handler(o Options, nodes func() []*plc.Node) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		enc := json.NewEncoder(w)
-		enc.SetEscapeHTML(false)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(PublishedNodes(o, nodes()))
+		_ = Write(w, o, nodes())
 	})
 }
