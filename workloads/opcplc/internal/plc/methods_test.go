@@ -174,7 +174,10 @@ func TestWriteStepUpAndSpecialNodes(t *testing.T) {
 		{"StepUp", int32(5), plc.ErrTypeMismatch},
 		{"StepUp", 5.0, plc.ErrTypeMismatch},
 		{"RandomSignedInt32", int32(5), plc.ErrNotWritable},
-		{"FastUInt1", uint32(5), plc.ErrNotWritable},
+		{"AlternatingBoolean", true, plc.ErrNotWritable},
+		{"SpikeData", 1.5, plc.ErrNotWritable},
+		{"FastUInt1", uint32(5), nil}, // the load nodes are writable in OPC PLC too
+		{"FastUInt1", 5.0, plc.ErrTypeMismatch},
 		{"Basic", uint32(5), plc.ErrNotWritable},
 		{"NoSuchNode", uint32(5), plc.ErrUnknownNode},
 		{"LongString10kB", []byte("x"), plc.ErrTypeMismatch},

@@ -369,6 +369,9 @@ func (s *Simulator) load(name string, l LoadNodes) *group {
 		good = append(good, s.variable(fmt.Sprintf("%s%s%d", name, l.Type, i), name, dt, "Constantly increasing value(s)", l.Rate, initial))
 	}
 	bad := s.variable(fmt.Sprintf("Bad%s%s1", name, l.Type), name, dt, "Constantly increasing value(s) with a cycling status", l.Rate, initial)
+	for _, n := range append(good, bad) {
+		n.Writable = true // OPC PLC: CurrentReadOrWrite
+	}
 	badCycle := 0
 	last := map[int]any{} // value of a Bad node before its status dropped the value
 	next := func(n *Node) any {

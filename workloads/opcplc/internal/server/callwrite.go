@@ -8,7 +8,7 @@ import (
 	"github.com/edgeframe/edgeframe/workloads/opcplc/internal/plc"
 )
 
-// write sets the Value of OPC PLC's writable variables (StepUp and the special nodes,
+// write sets the Value of OPC PLC's writable variables (StepUp, the Slow/Fast nodes and the special nodes,
 // CurrentReadOrWrite in OPC PLC). Everything else is read-only: BadNotWritable for an
 // attribute the node has, BadAttributeIdInvalid for one it lacks.
 func (s *Server) write(sess *session, req *ua.WriteRequest) (ua.Response, error) {

@@ -189,7 +189,7 @@ func TestWriteStepUpReachesSubscribers(t *testing.T) {
 		"source timestamp":    {&ua.WriteValue{NodeID: step, AttributeID: ua.AttributeIDValue, Value: stamped}, ua.StatusBadWriteNotSupported},
 		"index range":         {&ua.WriteValue{NodeID: step, AttributeID: ua.AttributeIDValue, IndexRange: "0", Value: value(uint32(5))}, ua.StatusBadWriteNotSupported},
 		"display name":        {&ua.WriteValue{NodeID: step, AttributeID: ua.AttributeIDDisplayName, Value: value(&ua.LocalizedText{Text: "x"})}, ua.StatusBadNotWritable},
-		"read-only variable":  {&ua.WriteValue{NodeID: plcNode(t, c, "FastUInt1"), AttributeID: ua.AttributeIDValue, Value: value(uint32(5))}, ua.StatusBadNotWritable},
+		"read-only variable":  {&ua.WriteValue{NodeID: plcNode(t, c, "SpikeData"), AttributeID: ua.AttributeIDValue, Value: value(1.5)}, ua.StatusBadNotWritable},
 		"Value of a folder":   {&ua.WriteValue{NodeID: plcNode(t, c, "Basic"), AttributeID: ua.AttributeIDValue, Value: value(uint32(5))}, ua.StatusBadAttributeIDInvalid},
 		"unknown node":        {&ua.WriteValue{NodeID: plcNode(t, c, "NoSuchNode"), AttributeID: ua.AttributeIDValue, Value: value(uint32(5))}, ua.StatusBadNodeIDUnknown},
 		"namespace-0 node":    {&ua.WriteValue{NodeID: ua.NewNumericNodeID(0, id.Server_ServiceLevel), AttributeID: ua.AttributeIDValue, Value: value(byte(1))}, ua.StatusBadNotWritable},
