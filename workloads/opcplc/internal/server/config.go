@@ -1,12 +1,14 @@
 // Package server serves the plc simulation over OPC UA. It is built on gopcua v0.8.0's
 // protocol packages (ua encoding, uacp transport, uasc secure channels and crypto) and
-// uses gopcua's server package only for the namespace-0 address space. gopcua's server
-// cannot open Sign/SignAndEncrypt channels and lacks or stubs most services, so the rest
-// is ours: the channel broker (transport.go), discovery, sessions with user
-// authentication and a certificate trust store, session-checked Read/Browse/Write/
-// TranslateBrowsePaths, subscriptions with keep-alive, lifetime, acknowledgements,
-// republish and transfer, monitored items with sampling interval, queue size, monitoring
-// mode and data change filters, fault injection (--chaos) and Prometheus metrics.
+// its copy of the standard NodeSet2 (schema), not on gopcua's server package, which
+// cannot open Sign/SignAndEncrypt channels, duplicates references and lacks or stubs most
+// services. Ours: the channel broker (transport.go), discovery, sessions with user
+// authentication and a certificate trust store, namespace 0 from the NodeSet2 with the
+// Server object's values (ns0.go, serverobject.go), session-checked Read/Browse/
+// TranslateBrowsePaths, Write and Call for OPC PLC's writable variables and methods,
+// subscriptions with keep-alive, lifetime, acknowledgements, republish and transfer,
+// monitored items with sampling interval, queue size, monitoring mode and data change
+// filters, fault injection (--chaos) and Prometheus metrics.
 package server
 
 import (
