@@ -6,14 +6,12 @@
 //   ENDPOINT   opc.tcp://host:port of an opcplc started with --ut (required)
 //   PKI        client PKI directory (default ./pki)
 // Exit code 0 on success; on failure the error is printed to stderr and the code is 1.
-const path = require("path");
 const {
-  OPCUAClient, MessageSecurityMode, SecurityPolicy, AttributeIds, TimestampsToReturn, BrowseDirection,
-  ClientSubscription, ClientMonitoredItem, DataType, OPCUACertificateManager, resolveNodeId, makeResultMask,
+  AttributeIds, TimestampsToReturn, BrowseDirection, ClientSubscription, ClientMonitoredItem, DataType,
+  resolveNodeId, makeResultMask,
 } = require("node-opcua");
+const { run } = require("./opcplc_session");
 
-const NS = "http://microsoft.com/Opc/OpcPlc/";
-const env = (k, d) => (process.env[k] === undefined || process.env[k] === "" ? d : process.env[k]);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 const plain = (v) => {
@@ -29,156 +27,127 @@ const plain = (v) => {
   return v;
 };
 
-(async () => {
-  const certificateManager = new OPCUACertificateManager({
-    rootFolder: env("PKI", path.join(process.cwd(), "pki")), automaticallyAcceptUnknownCertificate: true,
-  });
-  const client = OPCUAClient.create({
-    applicationName: "edgeframe-interop-services",
-    securityMode: MessageSecurityMode.None, securityPolicy: SecurityPolicy.None,
-    endpointMustExist: false, connectionStrategy: { maxRetry: 2, initialDelay: 200, maxDelay: 1000 },
-    clientCertificateManager: certificateManager,
-  });
-  const out = { server: {}, browse: {}, calls: {}, stepUp: {}, fast: {}, writes: {}, special: {}, args: {} };
-  await client.connect(env("ENDPOINT"));
-  try {
-    const session = await client.createSession();
-    try {
-      const nsArray = await session.readNamespaceArray();
-      const ns = nsArray.indexOf(NS);
-      if (ns < 0) throw new Error(`namespace ${NS} not in ${JSON.stringify(nsArray)}`);
-      out.namespaceIndex = ns;
-      out.namespaceArray = nsArray;
-      const id = (name) => `ns=${ns};s=${name}`;
-      const read = async (nodeId, attributeId = AttributeIds.Value) => {
-        const dv = await session.read({ nodeId, attributeId });
-        return { status: dv.statusCode.name, dataType: DataType[dv.value.dataType], value: plain(dv.value.value) };
-      };
+run("edgeframe-interop-services", { server: {}, browse: {}, calls: {}, stepUp: {}, fast: {}, writes: {}, special: {}, args: {} }, async (session, ns, out) => {
+  const id = (name) => `ns=${ns};s=${name}`;
+  const read = async (nodeId, attributeId = AttributeIds.Value) => {
+    const dv = await session.read({ nodeId, attributeId });
+    return { status: dv.statusCode.name, dataType: DataType[dv.value.dataType], value: plain(dv.value.value) };
+  };
 
-      // The Server object's mandatory variables and ServerCapabilities.
-      for (const [name, nid] of Object.entries({
-        ServerArray: "i=2254", NamespaceArray: "i=2255", ServerStatus: "i=2256", State: "i=2259", ServiceLevel: "i=2267",
-        Auditing: "i=2994", ServerProfileArray: "i=2269", LocaleIdArray: "i=2271", MinSupportedSampleRate: "i=2272",
-        MaxBrowseContinuationPoints: "i=2735", MaxQueryContinuationPoints: "i=2736", MaxHistoryContinuationPoints: "i=2737",
-        SoftwareCertificates: "i=3704", MaxArrayLength: "i=11702", MaxStringLength: "i=11703", MaxByteStringLength: "i=12911",
-        MaxNodesPerRead: "i=11705", MaxNodesPerMethodCall: "i=11709", EnabledFlag: "i=2294", ServerDiagnosticsSummary: "i=2275",
-        RedundancySupport: "i=3709", BuildInfo: "i=2260", ProductName: "i=2261",
-      })) {
-        out.server[name] = await read(nid);
-      }
-
-      // Browse in both directions, every reference type.
-      const browse = async (nodeId) => {
-        const br = await session.browse({
-          nodeId, browseDirection: BrowseDirection.Both, referenceTypeId: null, includeSubtypes: true,
-          nodeClassMask: 0, resultMask: makeResultMask("ReferenceType | IsForward | BrowseName | DisplayName | NodeClass | TypeDefinition"),
-        });
-        return {
-          status: br.statusCode.name,
-          refs: (br.references || []).map((r) => ({
-            type: r.referenceTypeId.toString(), forward: r.isForward, target: r.nodeId.toString(),
-            name: r.browseName.name, nsIndex: r.browseName.namespaceIndex, nodeClass: r.nodeClass,
-          })),
-        };
-      };
-      const start = ["i=2253", "i=2268", "i=2256", "i=85", id("OpcPlc"), id("Methods"), id("Basic"), id("StepUp")];
-      const seen = new Set();
-      const queue = [...start];
-      while (queue.length > 0 && seen.size < 60) {
-        const nid = resolveNodeId(queue.shift()).toString();
-        if (seen.has(nid)) continue;
-        seen.add(nid);
-        const b = await browse(nid);
-        out.browse[nid] = b;
-        for (const r of b.refs) {
-          if (r.forward && r.type !== "ns=0;i=40" && (nid === "ns=0;i=2253" || nid === "ns=0;i=2268" || r.target.startsWith(`ns=${ns};`))) {
-            queue.push(r.target);
-          }
-        }
-      }
-
-      // Methods: the argument definitions node-opcua reads before calling, then the calls.
-      const methods = id("Methods");
-      const callM = async (name, inputArguments = [], objectId = methods) => {
-        const r = await session.call({ objectId, methodId: id(name), inputArguments });
-        return r.statusCode.name;
-      };
-      const args = await session.getArgumentDefinition(id("ResetStepUp"));
-      out.args = { inputs: args.inputArguments.length, outputs: args.outputArguments.length };
-      const stepUp = async () => (await read(id("StepUp"))).value;
-      await sleep(300);
-      out.stepUp.before = await stepUp();
-      out.calls.StopStepUp = await callM("StopStepUp");
-      const held = await stepUp();
-      await sleep(500);
-      out.stepUp.held = [held, await stepUp()];
-      out.calls.ResetStepUp = await callM("ResetStepUp");
-      out.stepUp.reset = await stepUp();
-      out.calls.StartStepUp = await callM("StartStepUp");
-      await sleep(500);
-      out.stepUp.restarted = await stepUp();
-
-      const fast = async () => (await read(id("FastUInt1"))).value;
-      out.calls.StopUpdateFastNodes = await callM("StopUpdateFastNodes");
-      const f = await fast();
-      await sleep(500);
-      out.fast.held = [f, await fast()];
-      out.calls.StartUpdateFastNodes = await callM("StartUpdateFastNodes");
-      await sleep(500);
-      out.fast.restarted = await fast();
-      for (const m of ["StopUpdateSlowNodes", "StartUpdateSlowNodes", "ResetTrend", "ResetPosTrend", "ResetNegTrend"]) {
-        out.calls[m] = await callM(m);
-      }
-      out.calls.withArgument = await callM("ResetStepUp", [{ dataType: DataType.Int32, value: 1 }]);
-      out.calls.wrongObject = await callM("ResetStepUp", [], "i=85");
-      out.calls.unknownMethod = await callM("NoSuchMethod");
-
-      // Writes: StepUp (seen by a subscriber), and the refusals.
-      const sub = ClientSubscription.create(session, {
-        requestedPublishingInterval: 100, requestedLifetimeCount: 600, requestedMaxKeepAliveCount: 10,
-        maxNotificationsPerPublish: 0, publishingEnabled: true, priority: 1,
-      });
-      const changes = [];
-      const mi = ClientMonitoredItem.create(sub, { nodeId: id("StepUp"), attributeId: AttributeIds.Value },
-        { samplingInterval: 0, discardOldest: true, queueSize: 10 }, TimestampsToReturn.Both);
-      mi.on("changed", (dv) => changes.push(Number(dv.value.value)));
-      await sleep(500);
-      const write = async (nodeId, dataType, value) =>
-        (await session.write({ nodeId, attributeId: AttributeIds.Value, value: { value: { dataType, value } } })).name;
-      out.writes.StepUp = await write(id("StepUp"), DataType.UInt32, 1000000);
-      await sleep(600);
-      out.writes.seenBySubscriber = changes.some((v) => v >= 1000000);
-      out.writes.readBack = await stepUp();
-      await sub.terminate();
-      out.writes.wrongType = await write(id("StepUp"), DataType.Int32, 5);
-      out.writes.readOnly = await write(id("RandomSignedInt32"), DataType.Int32, 5);
-      out.writes.server = await write("i=2267", DataType.Byte, 1);
-
-      // Special nodes by their identifiers.
-      let long = "";
-      for (let i = 0; i < 3950; i++) long += String.fromCharCode(65 + (i % 26));
-      const special = { LongId: id(long), Opaque: `ns=${ns};b=YWJj`, LongString10kB: id("LongString10kB"), LongString50kB: id("LongString50kB") };
-      // The --gn nodes, found by browsing their folder.
-      const guids = await session.browse(id("Deterministic GUID"));
-      out.guidNodes = (guids.references || []).filter((r) => r.nodeClass === 2).map((r) => r.nodeId.toString());
-      if (out.guidNodes.length > 0) special.Guid = out.guidNodes[out.guidNodes.length - 1];
-      for (const [name, nid] of Object.entries(special)) {
-        const r = await read(nid);
-        out.special[name] = { status: r.status, dataType: r.dataType, length: typeof r.value === "string" ? r.value.length : undefined };
-        if (r.dataType === "UInt32") {
-          out.special[name].write = await write(nid, DataType.UInt32, 4242);
-          out.special[name].readBack = (await read(nid)).value;
-        }
-        out.special[name].displayName = (await read(nid, AttributeIds.DisplayName)).value;
-      }
-    } finally {
-      await session.close();
-    }
-  } finally {
-    await client.disconnect();
+  // The Server object's mandatory variables and ServerCapabilities.
+  for (const [name, nid] of Object.entries({
+    ServerArray: "i=2254", NamespaceArray: "i=2255", ServerStatus: "i=2256", State: "i=2259", ServiceLevel: "i=2267",
+    Auditing: "i=2994", ServerProfileArray: "i=2269", LocaleIdArray: "i=2271", MinSupportedSampleRate: "i=2272",
+    MaxBrowseContinuationPoints: "i=2735", MaxQueryContinuationPoints: "i=2736", MaxHistoryContinuationPoints: "i=2737",
+    SoftwareCertificates: "i=3704", MaxArrayLength: "i=11702", MaxStringLength: "i=11703", MaxByteStringLength: "i=12911",
+    MaxNodesPerRead: "i=11705", MaxNodesPerMethodCall: "i=11709", EnabledFlag: "i=2294", ServerDiagnosticsSummary: "i=2275",
+    RedundancySupport: "i=3709", BuildInfo: "i=2260", ProductName: "i=2261",
+  })) {
+    out.server[name] = await read(nid);
   }
-  process.stdout.write("RESULT " + JSON.stringify(out) + "\n", () => process.exit(0));
-})().catch((err) => {
-  process.stderr.write(`node-opcua client failed: ${err && err.stack ? err.stack : err}\n`);
-  process.exit(1);
+
+  // Browse in both directions, every reference type.
+  const browse = async (nodeId) => {
+    const br = await session.browse({
+      nodeId, browseDirection: BrowseDirection.Both, referenceTypeId: null, includeSubtypes: true,
+      nodeClassMask: 0, resultMask: makeResultMask("ReferenceType | IsForward | BrowseName | DisplayName | NodeClass | TypeDefinition"),
+    });
+    return {
+      status: br.statusCode.name,
+      refs: (br.references || []).map((r) => ({
+        type: r.referenceTypeId.toString(), forward: r.isForward, target: r.nodeId.toString(),
+        name: r.browseName.name, nsIndex: r.browseName.namespaceIndex, nodeClass: r.nodeClass,
+      })),
+    };
+  };
+  const start = ["i=2253", "i=2268", "i=2256", "i=85", id("OpcPlc"), id("Methods"), id("Basic"), id("StepUp")];
+  const seen = new Set();
+  const queue = [...start];
+  while (queue.length > 0 && seen.size < 60) {
+    const nid = resolveNodeId(queue.shift()).toString();
+    if (seen.has(nid)) continue;
+    seen.add(nid);
+    const b = await browse(nid);
+    out.browse[nid] = b;
+    for (const r of b.refs) {
+      if (r.forward && r.type !== "ns=0;i=40" && (nid === "ns=0;i=2253" || nid === "ns=0;i=2268" || r.target.startsWith(`ns=${ns};`))) {
+        queue.push(r.target);
+      }
+    }
+  }
+
+  // Methods: the argument definitions node-opcua reads before calling, then the calls.
+  const methods = id("Methods");
+  const callM = async (name, inputArguments = [], objectId = methods) => {
+    const r = await session.call({ objectId, methodId: id(name), inputArguments });
+    return r.statusCode.name;
+  };
+  const args = await session.getArgumentDefinition(id("ResetStepUp"));
+  out.args = { inputs: args.inputArguments.length, outputs: args.outputArguments.length };
+  const stepUp = async () => (await read(id("StepUp"))).value;
+  await sleep(300);
+  out.stepUp.before = await stepUp();
+  out.calls.StopStepUp = await callM("StopStepUp");
+  const held = await stepUp();
+  await sleep(500);
+  out.stepUp.held = [held, await stepUp()];
+  out.calls.ResetStepUp = await callM("ResetStepUp");
+  out.stepUp.reset = await stepUp();
+  out.calls.StartStepUp = await callM("StartStepUp");
+  await sleep(500);
+  out.stepUp.restarted = await stepUp();
+
+  const fast = async () => (await read(id("FastUInt1"))).value;
+  out.calls.StopUpdateFastNodes = await callM("StopUpdateFastNodes");
+  const f = await fast();
+  await sleep(500);
+  out.fast.held = [f, await fast()];
+  out.calls.StartUpdateFastNodes = await callM("StartUpdateFastNodes");
+  await sleep(500);
+  out.fast.restarted = await fast();
+  for (const m of ["StopUpdateSlowNodes", "StartUpdateSlowNodes", "ResetTrend", "ResetPosTrend", "ResetNegTrend"]) {
+    out.calls[m] = await callM(m);
+  }
+  out.calls.withArgument = await callM("ResetStepUp", [{ dataType: DataType.Int32, value: 1 }]);
+  out.calls.wrongObject = await callM("ResetStepUp", [], "i=85");
+  out.calls.unknownMethod = await callM("NoSuchMethod");
+
+  // Writes: StepUp (seen by a subscriber), and the refusals.
+  const sub = ClientSubscription.create(session, {
+    requestedPublishingInterval: 100, requestedLifetimeCount: 600, requestedMaxKeepAliveCount: 10,
+    maxNotificationsPerPublish: 0, publishingEnabled: true, priority: 1,
+  });
+  const changes = [];
+  const mi = ClientMonitoredItem.create(sub, { nodeId: id("StepUp"), attributeId: AttributeIds.Value },
+    { samplingInterval: 0, discardOldest: true, queueSize: 10 }, TimestampsToReturn.Both);
+  mi.on("changed", (dv) => changes.push(Number(dv.value.value)));
+  await sleep(500);
+  const write = async (nodeId, dataType, value) =>
+    (await session.write({ nodeId, attributeId: AttributeIds.Value, value: { value: { dataType, value } } })).name;
+  out.writes.StepUp = await write(id("StepUp"), DataType.UInt32, 1000000);
+  await sleep(600);
+  out.writes.seenBySubscriber = changes.some((v) => v >= 1000000);
+  out.writes.readBack = await stepUp();
+  await sub.terminate();
+  out.writes.wrongType = await write(id("StepUp"), DataType.Int32, 5);
+  out.writes.readOnly = await write(id("RandomSignedInt32"), DataType.Int32, 5);
+  out.writes.server = await write("i=2267", DataType.Byte, 1);
+
+  // Special nodes by their identifiers.
+  let long = "";
+  for (let i = 0; i < 3950; i++) long += String.fromCharCode(65 + (i % 26));
+  const special = { LongId: id(long), Opaque: `ns=${ns};b=YWJj`, LongString10kB: id("LongString10kB"), LongString50kB: id("LongString50kB") };
+  // The --gn nodes, found by browsing their folder.
+  const guids = await session.browse(id("Deterministic GUID"));
+  out.guidNodes = (guids.references || []).filter((r) => r.nodeClass === 2).map((r) => r.nodeId.toString());
+  if (out.guidNodes.length > 0) special.Guid = out.guidNodes[out.guidNodes.length - 1];
+  for (const [name, nid] of Object.entries(special)) {
+    const r = await read(nid);
+    out.special[name] = { status: r.status, dataType: r.dataType, length: typeof r.value === "string" ? r.value.length : undefined };
+    if (r.dataType === "UInt32") {
+      out.special[name].write = await write(nid, DataType.UInt32, 4242);
+      out.special[name].readBack = (await read(nid)).value;
+    }
+    out.special[name].displayName = (await read(nid, AttributeIds.DisplayName)).value;
+  }
 });

@@ -140,19 +140,8 @@ func (ns *plcNamespace) Attribute(nid *ua.NodeID, attr ua.AttributeID) *ua.DataV
 	if n == nil {
 		return badValue(ua.StatusBadNodeIDUnknown)
 	}
-	switch attr {
-	case ua.AttributeIDNodeID:
-		return goodValue(ns.nodeID(n))
-	case ua.AttributeIDNodeClass:
-		return goodValue(int32(nodeClass(n)))
-	case ua.AttributeIDBrowseName:
-		return goodValue(&ua.QualifiedName{NamespaceIndex: ns.id, Name: n.Name})
-	case ua.AttributeIDDisplayName:
-		return goodValue(text(n.DisplayName()))
-	case ua.AttributeIDDescription:
-		return goodValue(text(n.Description))
-	case ua.AttributeIDWriteMask, ua.AttributeIDUserWriteMask:
-		return goodValue(uint32(0))
+	if dv := baseAttribute(attr, ns.nodeID(n), nodeClass(n), &ua.QualifiedName{NamespaceIndex: ns.id, Name: n.Name}, n.DisplayName(), n.Description); dv != nil {
+		return dv
 	}
 	switch {
 	case n.Folder:

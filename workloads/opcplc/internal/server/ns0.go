@@ -374,19 +374,8 @@ func (ns *ns0) Attribute(nid *ua.NodeID, attr ua.AttributeID) *ua.DataValue {
 	if n == nil {
 		return badValue(ua.StatusBadNodeIDUnknown)
 	}
-	switch attr {
-	case ua.AttributeIDNodeID:
-		return goodValue(ua.NewNumericNodeID(0, n.id))
-	case ua.AttributeIDNodeClass:
-		return goodValue(int32(n.class))
-	case ua.AttributeIDBrowseName:
-		return goodValue(&ua.QualifiedName{Name: n.browse})
-	case ua.AttributeIDDisplayName:
-		return goodValue(text(n.display))
-	case ua.AttributeIDDescription:
-		return goodValue(text(n.desc))
-	case ua.AttributeIDWriteMask, ua.AttributeIDUserWriteMask:
-		return goodValue(uint32(0))
+	if dv := baseAttribute(attr, ua.NewNumericNodeID(0, n.id), n.class, &ua.QualifiedName{Name: n.browse}, n.display, n.desc); dv != nil {
+		return dv
 	}
 	switch n.class {
 	case ua.NodeClassReferenceType:
@@ -417,7 +406,7 @@ func (ns *ns0) Attribute(nid *ua.NodeID, attr ua.AttributeID) *ua.DataValue {
 		switch attr {
 		case ua.AttributeIDExecutable, ua.AttributeIDUserExecutable:
 			// Namespace 0's methods (GetMonitoredItems, …) are not implemented: Call
-			// answers BadNotImplemented, so they are not executable.
+			// answers BadNotExecutable.
 			return goodValue(false)
 		}
 	case ua.NodeClassVariable, ua.NodeClassVariableType:
@@ -576,4 +565,24 @@ type link0 struct {
 	display string
 	class   ua.NodeClass
 	typeDef uint32
+}
+
+// baseAttribute answers the attributes every node class has (OPC 10000-3 §5.2); nil for
+// any other attribute. Nothing is writable: WriteMask and UserWriteMask are 0.
+func baseAttribute(attr ua.AttributeID, nid *ua.NodeID, class ua.NodeClass, browse *ua.QualifiedName, display, desc string) *ua.DataValue {
+	switch attr {
+	case ua.AttributeIDNodeID:
+		return goodValue(nid)
+	case ua.AttributeIDNodeClass:
+		return goodValue(int32(class))
+	case ua.AttributeIDBrowseName:
+		return goodValue(browse)
+	case ua.AttributeIDDisplayName:
+		return goodValue(text(display))
+	case ua.AttributeIDDescription:
+		return goodValue(text(desc))
+	case ua.AttributeIDWriteMask, ua.AttributeIDUserWriteMask:
+		return goodValue(uint32(0))
+	}
+	return nil
 }
