@@ -42,7 +42,6 @@ type node0 struct {
 	abstract    bool
 	symmetric   bool
 	inverseName string
-	notifier    byte
 	noLoops     bool
 	value       any // from the node set; nil = none
 	typeDef     uint32
@@ -66,7 +65,6 @@ type xmlNode0 struct {
 	MinSampling     float64  `xml:"MinimumSamplingInterval,attr"`
 	IsAbstract      bool     `xml:"IsAbstract,attr"`
 	Symmetric       bool     `xml:"Symmetric,attr"`
-	EventNotifier   uint8    `xml:"EventNotifier,attr"`
 	ContainsNoLoops bool     `xml:"ContainsNoLoops,attr"`
 	DisplayName     string   `xml:"DisplayName"`
 	Description     string   `xml:"Description"`
@@ -159,7 +157,7 @@ func parseNS0(b []byte) (*ns0, error) {
 			}
 			n := &node0{id: nid, class: group.class, browse: x.BrowseName, display: x.DisplayName, desc: x.Description,
 				valueRank: -1, access: byte(ua.AccessLevelTypeCurrentRead), minSampling: x.MinSampling, abstract: x.IsAbstract,
-				symmetric: x.Symmetric, inverseName: x.InverseName, notifier: x.EventNotifier, noLoops: x.ContainsNoLoops}
+				symmetric: x.Symmetric, inverseName: x.InverseName, noLoops: x.ContainsNoLoops}
 			if n.display == "" {
 				n.display = n.browse
 			}
@@ -393,12 +391,14 @@ func (ns *ns0) Attribute(nid *ua.NodeID, attr ua.AttributeID) *ua.DataValue {
 		}
 	case ua.NodeClassObject:
 		if attr == ua.AttributeIDEventNotifier {
-			return goodValue(n.notifier)
+			// opcplc emits no events (an EventFilter is refused), so no object is a
+			// notifier, not even the Server object the node set marks as one.
+			return goodValue(byte(0))
 		}
 	case ua.NodeClassView:
 		switch attr {
 		case ua.AttributeIDEventNotifier:
-			return goodValue(n.notifier)
+			return goodValue(byte(0))
 		case ua.AttributeIDContainsNoLoops:
 			return goodValue(n.noLoops)
 		}

@@ -243,6 +243,10 @@ func TestServerObjectVariablesAreReadable(t *testing.T) {
 		st.Value.(*ua.ServerStatusDataType).State != ua.ServerStateRunning {
 		t.Errorf("ServerStatus %#v", st)
 	}
+	// No events: the Server object is no event notifier (the node set marks it as one).
+	if en := readOne(t, c, ua.NewNumericNodeID(0, id.Server), ua.AttributeIDEventNotifier).Value.Value(); en != byte(0) {
+		t.Errorf("Server EventNotifier %v, want 0", en)
+	}
 	// Every variable below the Server object (hierarchical references, any depth).
 	var walk func(nid *ua.NodeID, path string, depth int) int
 	walk = func(nid *ua.NodeID, path string, depth int) int {
