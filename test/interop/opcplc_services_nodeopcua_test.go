@@ -45,6 +45,10 @@ type servicesRun struct {
 		ReadOnly         string  `json:"readOnly"`
 		Server           string  `json:"server"`
 	} `json:"writes"`
+	Events struct {
+		Notifier float64 `json:"notifier"`
+		Monitor  string  `json:"monitor"`
+	} `json:"events"`
 	GUIDNodes []string `json:"guidNodes"`
 	Special   map[string]struct {
 		Status      string  `json:"status"`
@@ -156,6 +160,11 @@ func TestNodeOPCUAServerObjectMethodsWritesAndSpecialNodes(t *testing.T) {
 	}
 	if w.WrongType != "BadTypeMismatch" || w.ReadOnly != "BadNotWritable" || w.Server != "BadNotWritable" {
 		t.Errorf("refused writes: %+v", w)
+	}
+
+	// Events are not covered, and say so: no notifier, event filters refused, session intact.
+	if run.Events.Notifier != 0 || !strings.Contains(run.Events.Monitor, "BadMonitoredItemFilterUnsupported") {
+		t.Errorf("events: %+v, want EventNotifier 0 and BadMonitoredItemFilterUnsupported", run.Events)
 	}
 
 	// Special nodes.

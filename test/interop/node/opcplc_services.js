@@ -8,7 +8,7 @@
 // Exit code 0 on success; on failure the error is printed to stderr and the code is 1.
 const {
   AttributeIds, TimestampsToReturn, BrowseDirection, ClientSubscription, ClientMonitoredItem, DataType,
-  resolveNodeId, makeResultMask,
+  resolveNodeId, makeResultMask, constructEventFilter,
 } = require("node-opcua");
 const { run } = require("./opcplc_session");
 
@@ -128,6 +128,15 @@ run("edgeframe-interop-services", { server: {}, browse: {}, calls: {}, stepUp: {
   await sleep(600);
   out.writes.seenBySubscriber = changes.some((v) => v >= 1000000);
   out.writes.readBack = await stepUp();
+  // Events are not simulated: the Server object is no notifier and an event filter is refused.
+  out.events = { notifier: (await read("i=2253", AttributeIds.EventNotifier)).value };
+  try {
+    const ev = await sub.monitor({ nodeId: "i=2253", attributeId: AttributeIds.EventNotifier },
+      { queueSize: 10, filter: constructEventFilter(["EventId", "Message"]) }, TimestampsToReturn.Both);
+    out.events.monitor = ev.statusCode ? ev.statusCode.name : "Good";
+  } catch (e) {
+    out.events.monitor = e.message;
+  }
   await sub.terminate();
   out.writes.wrongType = await write(id("StepUp"), DataType.Int32, 5);
   out.writes.readOnly = await write(id("RandomSignedInt32"), DataType.Int32, 5);
