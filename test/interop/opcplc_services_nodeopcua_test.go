@@ -73,6 +73,12 @@ func TestNodeOPCUAServerObjectMethodsWritesAndSpecialNodes(t *testing.T) {
 		t.Fatalf("GUID nodes %v, want 2 with GUID ids", run.GUIDNodes)
 	}
 	guid := strings.TrimPrefix(run.GUIDNodes[1], "ns=2;g=")
+	// The ids OPC PLC's own test (tests/GuidNodesTests.cs) expects with --gn=2.
+	for i, want := range []string{"51b74e55-f2e3-4a4d-b79c-bf57c76ea67c", "1313895e-c776-4201-b893-e514864c6692"} {
+		if got := strings.TrimPrefix(run.GUIDNodes[i], "ns=2;g="); !strings.EqualFold(got, want) {
+			t.Errorf("GUID node %d: %s, want OPC PLC's %s", i, got, want)
+		}
+	}
 	if run.NamespaceIndex != 2 || len(run.NamespaceArray) != 3 || !strings.HasPrefix(run.NamespaceArray[1], "urn:") {
 		t.Errorf("namespace array %v (OPC PLC namespace at %d), want the server URI at 1 and OPC PLC's at 2", run.NamespaceArray, run.NamespaceIndex)
 	}

@@ -264,3 +264,11 @@ func toString(v any) string {
 	}
 	return ""
 }
+
+// OPC PLC's own test (tests/GuidNodesTests.cs) finds these two nodes with --gn=2.
+func TestGUIDsAreOPCPLCs(t *testing.T) {
+	want := []string{"51B74E55-F2E3-4A4D-B79C-BF57C76EA67C", "1313895E-C776-4201-B893-E514864C6692"}
+	if got := plc.GUIDs(2); !slices.Equal(got, want) {
+		t.Errorf("GUIDs(2) = %v, want OPC PLC's %v", got, want)
+	}
+}

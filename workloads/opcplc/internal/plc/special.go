@@ -2,8 +2,6 @@ package plc
 
 import (
 	"bytes"
-	"fmt"
-	"math/rand/v2"
 	"strings"
 	"time"
 )
@@ -47,24 +45,6 @@ func longValue(dt DataType, c byte, size int) any {
 		return b
 	}
 	return ByteArray(b)
-}
-
-// GUIDs returns the identifiers of the n --gn nodes: version-4 shaped GUIDs from a
-// generator with a fixed seed, so they are the same in every run (OPC PLC's are too,
-// but they come from .NET's Random(1234), which is not reproduced: the values differ).
-func GUIDs(n int) []string {
-	r := rand.New(rand.NewPCG(1234, 1234))
-	out := make([]string, n)
-	for i := range out {
-		var b [16]byte
-		for j := range b {
-			b[j] = byte(r.UintN(256))
-		}
-		b[6] = b[6]&0x0f | 0x40 // version 4
-		b[8] = b[8]&0x3f | 0x80 // RFC 4122 variant
-		out[i] = strings.ToUpper(fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16]))
-	}
-	return out
 }
 
 // special builds OPC PLC's optional special nodes: Telemetry/Special/{LongId3950 (--lid),
