@@ -49,6 +49,11 @@ type servicesRun struct {
 		Notifier float64 `json:"notifier"`
 		Monitor  string  `json:"monitor"`
 	} `json:"events"`
+	GetMonitoredItems struct {
+		Server, Client []float64
+		ItemID         float64 `json:"itemId"`
+		ClientHandle   float64 `json:"clientHandle"`
+	} `json:"getMonitoredItems"`
 	GUIDNodes []string `json:"guidNodes"`
 	Special   map[string]struct {
 		Status      string  `json:"status"`
@@ -166,6 +171,10 @@ func TestNodeOPCUAServerObjectMethodsWritesAndSpecialNodes(t *testing.T) {
 	}
 	if w.WrongType != "BadTypeMismatch" || w.ReadOnly != "BadNotWritable" || w.Server != "BadNotWritable" {
 		t.Errorf("refused writes: %+v", w)
+	}
+
+	if g := run.GetMonitoredItems; len(g.Server) != 1 || len(g.Client) != 1 || g.Server[0] != g.ItemID || g.Client[0] != g.ClientHandle {
+		t.Errorf("GetMonitoredItems: %+v", g)
 	}
 
 	// Events are not covered, and say so: no notifier, event filters refused, session intact.

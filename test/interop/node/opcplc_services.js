@@ -128,6 +128,9 @@ run("edgeframe-interop-services", { server: {}, browse: {}, calls: {}, stepUp: {
   await sleep(600);
   out.writes.seenBySubscriber = changes.some((v) => v >= 1000000);
   out.writes.readBack = await stepUp();
+  // Server.GetMonitoredItems lists the subscription's one item.
+  const gmi = await session.getMonitoredItems(sub.subscriptionId);
+  out.getMonitoredItems = { server: Array.from(gmi.serverHandles || []), client: Array.from(gmi.clientHandles || []), itemId: mi.monitoredItemId, clientHandle: mi.monitoringParameters.clientHandle };
   // Events are not simulated: the Server object is no notifier and an event filter is refused.
   out.events = { notifier: (await read("i=2253", AttributeIds.EventNotifier)).value };
   try {

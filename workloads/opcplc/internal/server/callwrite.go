@@ -3,6 +3,7 @@ package server
 import (
 	"errors"
 
+	"github.com/gopcua/opcua/id"
 	"github.com/gopcua/opcua/ua"
 
 	"github.com/edgeframe/edgeframe/workloads/opcplc/internal/plc"
@@ -66,18 +67,23 @@ func (s *Server) writeOne(wv *ua.WriteValue) ua.StatusCode {
 }
 
 // call runs OPC PLC's methods (OpcPlc/Methods/…), which take no arguments and return
-// none. Namespace 0's methods (GetMonitoredItems, …) are not executable.
+// none, and the Server object's GetMonitoredItems; namespace 0's other methods (ResendData,
+// SetSubscriptionDurable, RequestServerStateChange) are not executable.
 func (s *Server) call(sess *session, req *ua.CallRequest) (ua.Response, error) {
 	if len(req.MethodsToCall) == 0 {
 		return fault(req, ua.StatusBadNothingToDo)
 	}
 	results := make([]*ua.CallMethodResult, len(req.MethodsToCall))
 	for i, m := range req.MethodsToCall {
-		code := s.callOne(m)
-		results[i] = &ua.CallMethodResult{StatusCode: code, InputArgumentResults: []ua.StatusCode{},
-			InputArgumentDiagnosticInfos: []*ua.DiagnosticInfo{}, OutputArguments: []*ua.Variant{}}
+		res := &ua.CallMethodResult{InputArgumentResults: []ua.StatusCode{}, InputArgumentDiagnosticInfos: []*ua.DiagnosticInfo{}, OutputArguments: []*ua.Variant{}}
+		if m != nil && m.MethodID != nil && m.MethodID.Namespace() == 0 && m.MethodID.IntID() == id.Server_GetMonitoredItems && m.MethodID.Type() <= ua.NodeIDTypeNumeric {
+			s.getMonitoredItems(sess, m, res)
+		} else {
+			res.StatusCode = s.callOne(m)
+		}
+		results[i] = res
 		if m != nil && m.MethodID != nil {
-			s.log.Info("method called", "session", sess.name, "method", m.MethodID.String(), "status", code.Error())
+			s.log.Info("method called", "session", sess.name, "method", m.MethodID.String(), "status", res.StatusCode.Error())
 		}
 	}
 	return &ua.CallResponse{ResponseHeader: header(req.RequestHeader.RequestHandle, ua.StatusOK), Results: results, DiagnosticInfos: []*ua.DiagnosticInfo{}}, nil
@@ -108,4 +114,38 @@ func (s *Server) callOne(m *ua.CallMethodRequest) ua.StatusCode {
 	default:
 		return ua.StatusBadInternalError
 	}
+}
+
+// getMonitoredItems is Server.GetMonitoredItems (OPC 10000-5 §9.1): the server and client
+// handles of the items of one of the session's subscriptions.
+func (s *Server) getMonitoredItems(sess *session, m *ua.CallMethodRequest, res *ua.CallMethodResult) {
+	switch {
+	case m.ObjectID == nil || m.ObjectID.Namespace() != 0 || m.ObjectID.IntID() != id.Server:
+		res.StatusCode = ua.StatusBadMethodInvalid
+		return
+	case len(m.InputArguments) == 0:
+		res.StatusCode = ua.StatusBadArgumentsMissing
+		return
+	case len(m.InputArguments) > 1:
+		res.StatusCode = ua.StatusBadTooManyArguments
+		return
+	}
+	subID, ok := m.InputArguments[0].Value().(uint32)
+	if !ok {
+		res.StatusCode, res.InputArgumentResults = ua.StatusBadInvalidArgument, []ua.StatusCode{ua.StatusBadTypeMismatch}
+		return
+	}
+	sub := s.ownSub(sess, subID)
+	if sub == nil {
+		res.StatusCode = ua.StatusBadSubscriptionIDInvalid
+		return
+	}
+	sub.mu.Lock()
+	server, client := make([]uint32, 0, len(sub.items)), make([]uint32, 0, len(sub.items))
+	for _, it := range sub.items {
+		server, client = append(server, it.id), append(client, it.handle)
+	}
+	sub.mu.Unlock()
+	res.InputArgumentResults = []ua.StatusCode{ua.StatusOK}
+	res.OutputArguments = []*ua.Variant{ua.MustVariant(server), ua.MustVariant(client)}
 }

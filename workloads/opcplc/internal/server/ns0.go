@@ -405,9 +405,9 @@ func (ns *ns0) Attribute(nid *ua.NodeID, attr ua.AttributeID) *ua.DataValue {
 	case ua.NodeClassMethod:
 		switch attr {
 		case ua.AttributeIDExecutable, ua.AttributeIDUserExecutable:
-			// Namespace 0's methods (GetMonitoredItems, …) are not implemented: Call
-			// answers BadNotExecutable.
-			return goodValue(false)
+			// Of namespace 0's methods only Server.GetMonitoredItems is implemented; Call
+			// answers BadNotExecutable for the others.
+			return goodValue(n.id == id.Server_GetMonitoredItems)
 		}
 	case ua.NodeClassVariable, ua.NodeClassVariableType:
 		switch attr {

@@ -100,7 +100,7 @@ func TestCallOPCPLCMethods(t *testing.T) {
 		"unknown method":             {methods, plcNode(t, c, "NoSuchMethod"), nil, ua.StatusBadMethodInvalid},
 		"unknown object":             {plcNode(t, c, "NoSuchFolder"), plcNode(t, c, "ResetStepUp"), nil, ua.StatusBadNodeIDUnknown},
 		"arguments to a no-arg call": {methods, plcNode(t, c, "ResetStepUp"), []*ua.Variant{ua.MustVariant(int32(1))}, ua.StatusBadTooManyArguments},
-		"namespace-0 method":         {ua.NewNumericNodeID(0, id.Server), ua.NewNumericNodeID(0, id.Server_GetMonitoredItems), nil, ua.StatusBadNotExecutable},
+		"namespace-0 method":         {ua.NewNumericNodeID(0, id.Server), ua.NewNumericNodeID(0, id.Server_ResendData), []*ua.Variant{ua.MustVariant(uint32(1))}, ua.StatusBadNotExecutable},
 	} {
 		if got := call(t, c, tc.object, tc.method, tc.args...); got != tc.want {
 			t.Errorf("%s: %v, want %v", name, got, tc.want)
@@ -435,5 +435,49 @@ func TestLongStringValuesOver64kB(t *testing.T) {
 		if b, _ := dv.Value.Value().([]byte); dv.Status != ua.StatusOK || len(b) != size {
 			t.Errorf("%s: %v, %d bytes, want %d", name, dv.Status, len(b), size)
 		}
+	}
+}
+
+// Server.GetMonitoredItems, the mandatory method of the Server object.
+func TestGetMonitoredItems(t *testing.T) {
+	h := start(t, func(c *server.Config, _ *plc.Config) { c.UnsecureTransport = true })
+	c := mustDial(t, h, ua.MessageSecurityModeNone, login{}, nil)
+	_, res, sub := subscribe(t, c, 100*time.Millisecond, item{node: plcNode(t, c, "StepUp"), queue: 1}, item{node: plcNode(t, c, "FastUInt1"), queue: 1})
+	ctx := context.Background()
+	get := func(args ...*ua.Variant) *ua.CallMethodResult {
+		t.Helper()
+		r, err := c.Call(ctx, &ua.CallMethodRequest{ObjectID: ua.NewNumericNodeID(0, id.Server), MethodID: ua.NewNumericNodeID(0, id.Server_GetMonitoredItems), InputArguments: args})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	r := get(ua.MustVariant(sub.SubscriptionID))
+	if r.StatusCode != ua.StatusOK || len(r.OutputArguments) != 2 {
+		t.Fatalf("GetMonitoredItems: %v %v", r.StatusCode, r.OutputArguments)
+	}
+	servers, _ := r.OutputArguments[0].Value().([]uint32)
+	clients, _ := r.OutputArguments[1].Value().([]uint32)
+	got := map[uint32]uint32{}
+	for i := range servers {
+		got[servers[i]] = clients[i]
+	}
+	if len(got) != 2 || got[res[0].MonitoredItemID] != 1 || got[res[1].MonitoredItemID] != 2 {
+		t.Errorf("handles server %v client %v, want %d->1 %d->2", servers, clients, res[0].MonitoredItemID, res[1].MonitoredItemID)
+	}
+	for name, tc := range map[string]struct {
+		args []*ua.Variant
+		want ua.StatusCode
+	}{
+		"unknown subscription": {[]*ua.Variant{ua.MustVariant(sub.SubscriptionID + 100)}, ua.StatusBadSubscriptionIDInvalid},
+		"no argument":          {nil, ua.StatusBadArgumentsMissing},
+		"wrong type":           {[]*ua.Variant{ua.MustVariant(int32(sub.SubscriptionID))}, ua.StatusBadInvalidArgument},
+	} {
+		if got := get(tc.args...).StatusCode; got != tc.want {
+			t.Errorf("%s: %v, want %v", name, got, tc.want)
+		}
+	}
+	if v := readOne(t, c, ua.NewNumericNodeID(0, id.Server_GetMonitoredItems), ua.AttributeIDExecutable).Value.Value(); v != true {
+		t.Errorf("GetMonitoredItems Executable %v", v)
 	}
 }
