@@ -54,7 +54,7 @@ func TestCallOPCPLCMethods(t *testing.T) {
 		return readOne(t, c, plcNode(t, c, "FastUInt1"), ua.AttributeIDValue).Value.Value().(uint32)
 	}
 
-	waitFor(t, 3*time.Second, "StepUp counts", func() bool { return stepUp() >= 3 })
+	waitFor(t, 5*time.Second, "StepUp counts", func() bool { return stepUp() >= 20 })
 	if code := call(t, c, methods, plcNode(t, c, "StopStepUp")); code != ua.StatusOK {
 		t.Fatalf("StopStepUp: %v", code)
 	}
@@ -69,7 +69,11 @@ func TestCallOPCPLCMethods(t *testing.T) {
 	if code := call(t, c, methods, plcNode(t, c, "StartStepUp")); code != ua.StatusOK {
 		t.Fatalf("StartStepUp: %v", code)
 	}
-	waitFor(t, 3*time.Second, "StepUp counts again from 0", func() bool { v := stepUp(); return v >= 2 && v < held+2 })
+	var again uint32
+	waitFor(t, 3*time.Second, "StepUp counts again", func() bool { again = stepUp(); return again >= 2 })
+	if again >= held {
+		t.Errorf("StepUp = %d after ResetStepUp and StartStepUp, want it counting from 0 (it was %d)", again, held)
+	}
 
 	if code := call(t, c, methods, plcNode(t, c, "StopUpdateFastNodes")); code != ua.StatusOK {
 		t.Fatalf("StopUpdateFastNodes: %v", code)
