@@ -83,12 +83,10 @@ type ignoredValue struct {
 	bool bool
 }
 
-func (v *ignoredValue) String() string       { return "" }
-func (v *ignoredValue) Set(string) error     { *v.set = true; return nil }
-func (v *ignoredValue) IsBoolFlag() bool     { return v.bool }
-func (v *ignoredValue) Get() any             { return *v.set }
-func (v *ignoredValue) isIgnored() bool      { return true }
-func (v *ignoredValue) value() *ignoredValue { return v }
+func (v *ignoredValue) String() string   { return "" }
+func (v *ignoredValue) Set(string) error { *v.set = true; return nil }
+func (v *ignoredValue) IsBoolFlag() bool { return v.bool }
+func (v *ignoredValue) Get() any         { return *v.set }
 
 // ignoredFlags defines the ignored OPC PLC options on fs; the function it returns lists
 // the ones given, as "--name: why".
