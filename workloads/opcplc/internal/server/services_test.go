@@ -485,3 +485,63 @@ func TestGetMonitoredItems(t *testing.T) {
 		t.Errorf("GetMonitoredItems Executable %v", v)
 	}
 }
+
+// Read and monitored items honour IndexRange (OPC 10000-4 §7.27).
+func TestIndexRange(t *testing.T) {
+	h := start(t, func(c *server.Config, s *plc.Config) {
+		c.UnsecureTransport = true
+		s.Fast = plc.LoadNodes{Count: 1, Rate: 100 * time.Millisecond, Type: plc.TypeUIntArray}
+	})
+	c := mustDial(t, h, ua.MessageSecurityModeNone, login{}, nil)
+	arr := plcNode(t, c, "FastUIntArray1")
+	read := func(nid *ua.NodeID, r string) *ua.DataValue {
+		t.Helper()
+		res, err := c.Read(context.Background(), &ua.ReadRequest{NodesToRead: []*ua.ReadValueID{{NodeID: nid, AttributeID: ua.AttributeIDValue, IndexRange: r}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res.Results[0]
+	}
+	for r, want := range map[string]int{"": 32, "3": 1, "0:4": 5, "30:40": 2} {
+		dv := read(arr, r)
+		if v, _ := dv.Value.Value().([]uint32); dv.Status != ua.StatusOK || len(v) != want {
+			t.Errorf("range %q: %v %d elements, want %d", r, dv.Status, len(v), want)
+		}
+	}
+	for r, want := range map[string]ua.StatusCode{"32": ua.StatusBadIndexRangeNoData, "1:1": ua.StatusBadIndexRangeInvalid, "x": ua.StatusBadIndexRangeInvalid,
+		"-1": ua.StatusBadIndexRangeInvalid, "0:1,0:1": ua.StatusBadIndexRangeNoData} {
+		if dv := read(arr, r); dv.Status != want {
+			t.Errorf("range %q: %v, want %v", r, dv.Status, want)
+		}
+	}
+	if dv := read(plcNode(t, c, "StepUp"), "0"); dv.Status != ua.StatusBadIndexRangeNoData {
+		t.Errorf("range on a scalar: %v, want BadIndexRangeNoData", dv.Status)
+	}
+	if dv := read(ua.NewNumericNodeID(0, id.Server_NamespaceArray), "2"); dv.Status != ua.StatusOK || len(dv.Value.Value().([]string)) != 1 ||
+		dv.Value.Value().([]string)[0] != plc.Namespace {
+		t.Errorf("NamespaceArray[2]: %v %v", dv.Status, dv.Value)
+	}
+	// A monitored item reports only its range; a bad range is refused when it is created.
+	req := item{node: arr, queue: 10}.request(1)
+	req.ItemToMonitor.IndexRange = "1:2"
+	bad := item{node: arr, queue: 10}.request(2)
+	bad.ItemToMonitor.IndexRange = "2:1"
+	ch := make(chan *opcua.PublishNotificationData, 100)
+	sub, err := c.Subscribe(context.Background(), &opcua.SubscriptionParameters{Interval: 100 * time.Millisecond}, ch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := sub.Monitor(context.Background(), ua.TimestampsToReturnBoth, req, bad)
+	if err != nil || res.Results[0].StatusCode != ua.StatusOK || res.Results[1].StatusCode != ua.StatusBadIndexRangeInvalid {
+		t.Fatalf("create: %v %+v", err, res)
+	}
+	got, _ := collect(t, ch, 700*time.Millisecond)
+	if len(got[1]) < 2 {
+		t.Fatalf("%d notifications", len(got[1]))
+	}
+	for _, dv := range got[1] {
+		if v, _ := dv.Value.Value().([]uint32); len(v) != 2 {
+			t.Errorf("monitored range 1:2 reported %v", dv.Value.Value())
+		}
+	}
+}

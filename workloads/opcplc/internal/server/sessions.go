@@ -435,7 +435,11 @@ func (s *Server) read(_ *session, req *ua.ReadRequest) (ua.Response, error) {
 			results[i] = badValue(ua.StatusBadNodeIDInvalid)
 			continue
 		}
-		results[i] = withTimestamps(s.readValue(n.NodeID, n.AttributeID), req.TimestampsToReturn)
+		dv := s.readValue(n.NodeID, n.AttributeID)
+		if n.IndexRange != "" && dv.Status == ua.StatusOK {
+			dv = applyRange(dv, n.IndexRange)
+		}
+		results[i] = withTimestamps(dv, req.TimestampsToReturn)
 	}
 	return &ua.ReadResponse{ResponseHeader: header(req.RequestHeader.RequestHandle, ua.StatusOK), Results: results, DiagnosticInfos: []*ua.DiagnosticInfo{}}, nil
 }
