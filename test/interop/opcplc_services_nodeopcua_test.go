@@ -54,6 +54,11 @@ type servicesRun struct {
 		ItemID         float64 `json:"itemId"`
 		ClientHandle   float64 `json:"clientHandle"`
 	} `json:"getMonitoredItems"`
+	IndexRange struct {
+		Element []string `json:"element"`
+		Status  string   `json:"status"`
+		Scalar  string   `json:"scalar"`
+	} `json:"indexRange"`
 	GUIDNodes []string `json:"guidNodes"`
 	Special   map[string]struct {
 		Status      string  `json:"status"`
@@ -107,6 +112,10 @@ func TestNodeOPCUAServerObjectMethodsWritesAndSpecialNodes(t *testing.T) {
 	}
 	if v := run.Server["Auditing"].Value; v != false {
 		t.Errorf("Auditing %v", v)
+	}
+
+	if ir := run.IndexRange; ir.Status != "Good" || len(ir.Element) != 1 || ir.Element[0] != "http://microsoft.com/Opc/OpcPlc/" || ir.Scalar != "BadIndexRangeNoData" {
+		t.Errorf("index range: %+v", ir)
 	}
 
 	// Browse: each reference once, and seen from its other end with the same type.

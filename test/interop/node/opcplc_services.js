@@ -46,6 +46,11 @@ run("edgeframe-interop-services", { server: {}, browse: {}, calls: {}, stepUp: {
     out.server[name] = await read(nid);
   }
 
+  // IndexRange: one element of the namespace array, and a range on a scalar.
+  const ranged = await session.read({ nodeId: "i=2255", attributeId: AttributeIds.Value, indexRange: "2" });
+  const scalar = await session.read({ nodeId: id("StepUp"), attributeId: AttributeIds.Value, indexRange: "0" });
+  out.indexRange = { element: plain(ranged.value.value), status: ranged.statusCode.name, scalar: scalar.statusCode.name };
+
   // Browse in both directions, every reference type.
   const browse = async (nodeId) => {
     const br = await session.browse({
