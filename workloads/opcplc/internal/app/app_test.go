@@ -179,6 +179,12 @@ func TestOPCPLCCommandLinesWorkUnchanged(t *testing.T) {
 	if _, err := app.Parse([]string{"--ll=loud"}, env(nil), io.Discard); err == nil || !strings.Contains(err.Error(), "--ll") {
 		t.Errorf("--ll=loud: %v", err)
 	}
+	if o, err := app.Parse([]string{"--op=/UA/OpcPlc", "--mset=5000"}, env(nil), io.Discard); err != nil || o.Server.Path != "/UA/OpcPlc" || o.Server.MaxSessionTimeout != 5*time.Second {
+		t.Errorf("--op/--mset: %v %q %s", err, o.Server.Path, o.Server.MaxSessionTimeout)
+	}
+	if _, err := app.Parse([]string{"--op=UA", "--mset=10"}, env(nil), io.Discard); err == nil || !strings.Contains(err.Error(), "--op") || !strings.Contains(err.Error(), "--mset") {
+		t.Errorf("--op=UA --mset=10: %v", err)
+	}
 	if _, err := app.Parse([]string{"--no-such-flag"}, env(nil), io.Discard); err == nil {
 		t.Error("an option OPC PLC does not have either was accepted")
 	}

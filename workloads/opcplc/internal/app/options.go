@@ -79,6 +79,9 @@ func Parse(args []string, lookup func(string) (string, bool), stderr io.Writer) 
 	num(&sc.Port, "OPC UA TCP port", "pn", "portnum")
 	str(&sc.Host, "host name in the endpoint URL and the certificate", "ph", "plchostname")
 	str(&sc.Listen, "address the OPC UA listener binds (empty = every interface)", "listen")
+	str(&sc.Path, "path part of the endpoint URL, e.g. /UA/OpcPlc", "op", "path")
+	msetMs := int(sc.MaxSessionTimeout / time.Millisecond)
+	num(&msetMs, "longest session timeout granted, in ms", "mset", "maxsessiontimeout")
 	boo(&sc.UnsecureTransport, "also offer SecurityPolicy None", "ut", "unsecuretransport")
 	boo(&sc.AutoAccept, "accept every client certificate", "aa", "autoaccept")
 	boo(&sc.DisableAnonymous, "refuse anonymous users", "daa", "disableanonymousauth")
@@ -147,6 +150,7 @@ func Parse(args []string, lookup func(string) (string, bool), stderr io.Writer) 
 	// Environment problems are reported together with the rest.
 	errs = append(errs, flagenv.Apply(fs, Name, lookup))
 	o.Sim.CycleTime = time.Duration(cycleMs) * time.Millisecond
+	sc.MaxSessionTimeout = time.Duration(msetMs) * time.Millisecond
 	var err error
 	if o.Sim.Slow, err = slow.config(time.Duration(slow.rateSec)*time.Second, "st"); err != nil {
 		errs = append(errs, err)

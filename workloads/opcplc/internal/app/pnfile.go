@@ -74,6 +74,7 @@ func showPublishedNodes(o Options, endpoint string, nodes []*plc.Node) error {
 		if endpoint, err = endpointByIP(o.Server.Host, o.Server.Port); err != nil {
 			return err
 		}
+		endpoint += o.Server.Path
 	}
 	return writePNFile(o.PNFile, web.Options{EndpointURL: endpoint, UseSecurity: !o.Server.UnsecureTransport, Group: o.Group}, nodes)
 }

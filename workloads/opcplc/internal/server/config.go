@@ -14,6 +14,7 @@ package server
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -22,6 +23,8 @@ type Config struct {
 	Host              string            // --ph: host name in the endpoint URL and the certificate
 	Listen            string            // --listen: address to bind ("" = every interface)
 	Port              int               // --pn
+	Path              string            // --op: path part of the endpoint URL ("" or starting with /)
+	MaxSessionTimeout time.Duration     // --mset: longest session timeout granted
 	UnsecureTransport bool              // --ut: also offer SecurityPolicy None
 	AutoAccept        bool              // --aa: trust every client certificate
 	DisableAnonymous  bool              // --daa
@@ -40,16 +43,17 @@ type Config struct {
 // DefaultConfig is OPC PLC's default.
 func DefaultConfig() Config {
 	return Config{
-		Host:             "localhost",
-		Port:             50000,
-		PKIDir:           "pki",
-		Users:            map[string]string{"sysadmin": "demo", "user1": "password"},
-		ChaosMin:         10 * time.Second,
-		ChaosMax:         30 * time.Second,
-		MaxSessions:      100,
-		MaxSubscriptions: 100,
-		MinPublishing:    50 * time.Millisecond,
-		MinSampling:      0,
+		Host:              "localhost",
+		Port:              50000,
+		PKIDir:            "pki",
+		Users:             map[string]string{"sysadmin": "demo", "user1": "password"},
+		ChaosMin:          10 * time.Second,
+		ChaosMax:          30 * time.Second,
+		MaxSessions:       100,
+		MaxSubscriptions:  100,
+		MaxSessionTimeout: time.Hour,
+		MinPublishing:     50 * time.Millisecond,
+		MinSampling:       0,
 	}
 }
 
@@ -61,6 +65,12 @@ func (c Config) Validate() error {
 	}
 	if c.Port < 0 || c.Port > 65535 {
 		errs = append(errs, fmt.Errorf("%s: %d is not a TCP port", "Port (--pn)", c.Port))
+	}
+	if c.Path != "" && (!strings.HasPrefix(c.Path, "/") || strings.ContainsAny(c.Path, " ?#")) {
+		errs = append(errs, fmt.Errorf("%s: %q must start with / and hold no spaces, ? or #", "Path (--op)", c.Path))
+	}
+	if c.MaxSessionTimeout < minSessionTimeout {
+		errs = append(errs, fmt.Errorf("MaxSessionTimeout (--mset): must be >= %s, got %s", minSessionTimeout, c.MaxSessionTimeout))
 	}
 	if c.PKIDir == "" {
 		errs = append(errs, fmt.Errorf("%s: must not be empty", "PKIDir (--pki)"))

@@ -91,7 +91,7 @@ func New(cfg Config, sim *plc.Simulator, log *slog.Logger, reg prometheus.Regist
 
 // Endpoint is the advertised endpoint URL.
 func (s *Server) Endpoint() string {
-	return "opc.tcp://" + net.JoinHostPort(s.cfg.Host, strconv.Itoa(s.cfg.Port))
+	return "opc.tcp://" + net.JoinHostPort(s.cfg.Host, strconv.Itoa(s.cfg.Port)) + s.cfg.Path
 }
 
 // Identity is the application certificate the server presents.

@@ -545,3 +545,20 @@ func TestIndexRange(t *testing.T) {
 		}
 	}
 }
+
+// --op puts a path into the endpoint URL; --mset caps the session timeout.
+func TestEndpointPathAndMaxSessionTimeout(t *testing.T) {
+	h := start(t, func(c *server.Config, _ *plc.Config) {
+		c.UnsecureTransport, c.Path, c.MaxSessionTimeout = true, "/UA/OpcPlc", 5*time.Second
+	})
+	if !strings.HasSuffix(h.endpoint, "/UA/OpcPlc") {
+		t.Fatalf("endpoint %s", h.endpoint)
+	}
+	c := mustDial(t, h, ua.MessageSecurityModeNone, login{}, nil, opcua.SessionTimeout(time.Hour))
+	if got := c.Session().RevisedTimeout(); got != 5*time.Second {
+		t.Errorf("revised session timeout %s, want the 5s cap", got)
+	}
+	if v := readOne(t, c, ua.NewNumericNodeID(0, id.Server_ServiceLevel), ua.AttributeIDValue).Value.Value(); v != byte(255) {
+		t.Errorf("ServiceLevel %v", v)
+	}
+}

@@ -45,7 +45,6 @@ const (
 	maxPublishRequests = 100 // Publish requests queued per session
 	nonceLength        = 32
 	minSessionTimeout  = time.Second
-	maxSessionTimeout  = time.Hour
 	defSessionTimeout  = time.Minute
 )
 
@@ -152,7 +151,7 @@ func (s *Server) createSession(ch *channel, req *ua.CreateSessionRequest, _ uint
 	if timeout <= 0 {
 		timeout = defSessionTimeout
 	}
-	timeout = min(max(timeout, minSessionTimeout), maxSessionTimeout)
+	timeout = min(max(timeout, minSessionTimeout), s.cfg.MaxSessionTimeout)
 	idBytes := make([]byte, 16)
 	_, _ = rand.Read(idBytes)
 	tokBytes := make([]byte, 32)
