@@ -34,8 +34,12 @@ type servicesRun struct {
 		Restarted float64    `json:"restarted"`
 	} `json:"stepUp"`
 	Fast struct {
-		Held      [2]float64 `json:"held"`
-		Restarted float64    `json:"restarted"`
+		Held         [2]float64 `json:"held"`
+		Restarted    float64    `json:"restarted"`
+		LimitWrite   string     `json:"limitWrite"`
+		Limited      [2]float64 `json:"limited"`
+		LimitRestore string     `json:"limitRestore"`
+		LimitValue   float64    `json:"limitValue"`
 	} `json:"fast"`
 	Writes struct {
 		StepUp           string  `json:"StepUp"`
@@ -171,6 +175,10 @@ func TestNodeOPCUAServerObjectMethodsWritesAndSpecialNodes(t *testing.T) {
 	}
 	if f := run.Fast; f.Held[0] != f.Held[1] || f.Restarted <= f.Held[1] {
 		t.Errorf("FastUInt1: held %v after StopUpdateFastNodes, %v after StartUpdateFastNodes", f.Held, f.Restarted)
+	}
+
+	if f := run.Fast; f.LimitWrite != "Good" || f.Limited[0] != f.Limited[1] || f.LimitRestore != "Good" || f.LimitValue != -1 {
+		t.Errorf("FastNumberOfUpdates: wrote 0 %s, FastUInt1 %v, wrote -1 %s, reads %v", f.LimitWrite, f.Limited, f.LimitRestore, f.LimitValue)
 	}
 
 	// Writes.

@@ -110,6 +110,15 @@ run("edgeframe-interop-services", { server: {}, browse: {}, calls: {}, stepUp: {
   out.calls.StartUpdateFastNodes = await callM("StartUpdateFastNodes");
   await sleep(500);
   out.fast.restarted = await fast();
+  // SimulatorConfiguration/FastNumberOfUpdates = 0 stops the fast nodes, -1 lets them run.
+  const limit = id("FastNumberOfUpdates");
+  const writeLimit = async (v) => (await session.write({ nodeId: limit, attributeId: AttributeIds.Value, value: { value: { dataType: DataType.Int32, value: v } } })).name;
+  out.fast.limitWrite = await writeLimit(0);
+  const l = await fast();
+  await sleep(500);
+  out.fast.limited = [l, await fast()];
+  out.fast.limitRestore = await writeLimit(-1);
+  out.fast.limitValue = (await read(limit)).value;
   for (const m of ["StopUpdateSlowNodes", "StartUpdateSlowNodes", "ResetTrend", "ResetPosTrend", "ResetNegTrend"]) {
     out.calls[m] = await callM(m);
   }

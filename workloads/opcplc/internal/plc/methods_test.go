@@ -272,3 +272,36 @@ func TestGUIDsAreOPCPLCs(t *testing.T) {
 		t.Errorf("GUIDs(2) = %v, want OPC PLC's %v", got, want)
 	}
 }
+
+// OPC PLC's SimulatorConfiguration/{Slow,Fast}NumberOfUpdates: < 0 for ever, 0 none, n > 0
+// that many more updates, counted down.
+func TestNumberOfUpdatesLimitsTheLoadNodes(t *testing.T) {
+	s, clk := newSim(t, nil)
+	n, ok := s.Node("FastNumberOfUpdates")
+	if !ok || n.Parent != "SimulatorConfiguration" || !n.Writable || !n.Config || n.DataType != plc.Int32 {
+		t.Fatalf("FastNumberOfUpdates %+v", n)
+	}
+	if got := value[int32](t, s, "SlowNumberOfUpdates"); got != -1 {
+		t.Errorf("SlowNumberOfUpdates = %d, want -1", got)
+	}
+	if err := s.Write("FastNumberOfUpdates", int32(3)); err != nil {
+		t.Fatal(err)
+	}
+	before := value[uint32](t, s, "FastUInt1")
+	for range 6 {
+		s.Advance(clk.Add(time.Second))
+	}
+	if got := value[uint32](t, s, "FastUInt1"); got != before+3 {
+		t.Errorf("FastUInt1 went %d -> %d in 6 s with 3 updates allowed", before, got)
+	}
+	if got := value[int32](t, s, "FastNumberOfUpdates"); got != 0 {
+		t.Errorf("FastNumberOfUpdates = %d after they were used up, want 0", got)
+	}
+	if err := s.Write("FastNumberOfUpdates", int32(-1)); err != nil {
+		t.Fatal(err)
+	}
+	s.Advance(clk.Add(time.Second))
+	if got := value[uint32](t, s, "FastUInt1"); got != before+4 {
+		t.Errorf("FastUInt1 = %d after -1, want it updating again (%d)", got, before+4)
+	}
+}

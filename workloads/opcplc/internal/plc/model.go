@@ -63,6 +63,7 @@ type Node struct {
 	Folder      bool          // a folder (object)
 	Method      bool          // a method (of the Methods folder), called with no arguments
 	Writable    bool          // variables only: clients may write the Value
+	Config      bool          // a setting of the simulator (SimulatorConfiguration), not telemetry: not in /pn.json
 	DataType    DataType      // variables only
 	Array       bool          // one-dimensional array value
 	Description string        // variables and methods
@@ -381,8 +382,20 @@ func (s *Simulator) load(name string, l LoadNodes) *group {
 		}
 		return s.nextLoadValue(l, prev)
 	}
+	// OpcPlc/SimulatorConfiguration/<name>NumberOfUpdates limits the updates, as in OPC
+	// PLC: < 0 (the default) for ever, 0 none, > 0 that many more (counted down).
+	s.folder("SimulatorConfiguration", "SimulatorConfiguration", "OpcPlc")
+	limit := s.variable(name+"NumberOfUpdates", "SimulatorConfiguration", Int32,
+		"The number of times to update the "+name+" nodes. Set to -1 to update indefinitely.", 0, int32(-1))
+	limit.Writable, limit.Config = true, true
 	return &group{name: name, period: l.Rate, step: func(t time.Time) []string {
-		ids := make([]string, 0, len(good)+1)
+		ids := make([]string, 0, len(good)+2)
+		switch left, _ := s.values[limit.index].V.(int32); {
+		case left == 0:
+			return nil
+		case left > 0:
+			ids = append(ids, s.set(limit, left-1, StatusGood, true, t))
+		}
 		for _, n := range good {
 			ids = append(ids, s.set(n, next(n), StatusGood, true, t))
 		}

@@ -90,6 +90,7 @@ func TestNodeSetMatchesOPCPLC(t *testing.T) {
 		"ResetTrend": "Methods", "ResetPosTrend": "Methods", "ResetNegTrend": "Methods",
 		"StartUpdateSlowNodes": "Methods", "StopUpdateSlowNodes": "Methods", "StartUpdateFastNodes": "Methods", "StopUpdateFastNodes": "Methods",
 		"Deterministic GUID": "Telemetry", plc.GUIDs(1)[0]: "Deterministic GUID", // --gn defaults to 1, as in OPC PLC
+		"SimulatorConfiguration": "OpcPlc", "SlowNumberOfUpdates": "SimulatorConfiguration", "FastNumberOfUpdates": "SimulatorConfiguration",
 	}
 	got := map[string]string{}
 	for _, n := range s.Nodes() {

@@ -52,7 +52,7 @@ func NodeID(n *plc.Node) string {
 func PublishedNodes(o Options, nodes []*plc.Node) []Entry {
 	e := Entry{EndpointURL: o.EndpointURL, UseSecurity: o.UseSecurity, OpcAuthenticationMode: "Anonymous", DataSetWriterGroup: o.Group, OpcNodes: []OpcNode{}}
 	for _, n := range nodes {
-		if !n.Variable() {
+		if !n.Variable() || n.Config {
 			continue
 		}
 		node := OpcNode{ID: NodeID(n), DisplayName: n.DisplayName()}

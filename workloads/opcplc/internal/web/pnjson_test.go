@@ -69,7 +69,7 @@ func TestPNJSONListsEveryVariableWithNSUIds(t *testing.T) {
 	}
 	vars := 0
 	for _, n := range sim.Nodes() {
-		if n.Variable() {
+		if n.Variable() && !n.Config {
 			vars++
 		}
 	}
@@ -110,6 +110,11 @@ func TestPNJSONSpecialNodeIDs(t *testing.T) {
 	} {
 		if ids[name] != want {
 			t.Errorf("%s: id %.80q, want %.80q", name, ids[name], want)
+		}
+	}
+	for _, cfg := range []string{"FastNumberOfUpdates", "SlowNumberOfUpdates"} {
+		if _, ok := ids[cfg]; ok {
+			t.Errorf("simulator setting %s listed in /pn.json", cfg)
 		}
 	}
 	for _, m := range sim.Methods() {
