@@ -25,8 +25,10 @@ tools: ## install or build every real component the tests and the demo need (ide
 	  echo "[tools] ready after $$(( $$(date +%s) - start )) s"
 
 .PHONY: build
-build: ## build every workload (and the arcflux mixin) into bin/
+build: ## build the edgeframe command, every workload and the arcflux mixin into bin/
 	@mkdir -p $(BIN)
+	@echo "go build ./cmd/edgeframe -> $(BIN)/edgeframe"
+	@CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/edgeframe ./cmd/edgeframe
 	@for w in $(WORKLOADS); do \
 	  if [ -d workloads/$$w/cmd/$$w ]; then pkg=./workloads/$$w/cmd/$$w; else pkg=./workloads/$$w/cmd; fi; \
 	  echo "go build $$pkg -> $(BIN)/$$w"; \
@@ -66,7 +68,7 @@ demo-tools: ## install only what the demo needs (mosquitto, daprd, Azurite)
 
 .PHONY: demo
 demo: demo-tools build ## run the local topology L2 → L3 → L4 (ARGS="--duration 60s --rate 100")
-	$(GO) run ./test/topology/cmd/edgeframe-demo $(ARGS)
+	$(BIN)/edgeframe demo $(ARGS)
 
 .PHONY: charts
 charts: ## package the Helm charts into dist/charts (tgz + index.yaml); PUSH=oci://host/path also pushes them

@@ -23,9 +23,10 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
+	"github.com/edgeframe/edgeframe/internal/topology"
 	"github.com/edgeframe/edgeframe/pkg/cloudevent"
 	"github.com/edgeframe/edgeframe/pkg/daprpub"
-	"github.com/edgeframe/edgeframe/test/topology"
+	"github.com/edgeframe/edgeframe/test/topologytest"
 )
 
 // deliveredMetric counts the messages the gateway wrote to its sinks.
@@ -56,9 +57,9 @@ func BenchmarkTopology(b *testing.B) {
 	b.ReportMetric(raw, "raw_msg/s")
 	b.Logf("(1) raw limit through three bridged brokers: %.0f msg/s (QoS 1, %d B payload, window %d)", raw, rawPayload, rawWindow)
 
-	cfg := topology.TestConfig(b, false)
+	cfg := topologytest.TestConfig(b, false)
 	cfg.Rate, cfg.OPCRate, cfg.DirectBridges = latencyRate, 0, true
-	topo, mon := topology.StartMonitoredT(b, cfg)
+	topo, mon := topologytest.StartMonitoredT(b, cfg)
 
 	// (3) latency at 1,000 msg/s: the tempsensor at 1 ms. The taps are closed first: on
 	// two cores every observer's CPU comes out of the path being measured (the sink
@@ -260,9 +261,9 @@ func waitDeliveries(b *testing.B, mon *topology.Monitor, d time.Duration) {
 // at L4.
 func rawLimit(b *testing.B) float64 {
 	b.Helper()
-	cfg := topology.TestConfig(b, true)
+	cfg := topologytest.TestConfig(b, true)
 	cfg.DirectBridges = true
-	topo := topology.StartT(b, cfg)
+	topo := topologytest.StartT(b, cfg)
 	l2, l4 := topo.Brokers["l2"], topo.Brokers["l4"]
 	var got atomic.Int64
 	done := make(chan struct{})

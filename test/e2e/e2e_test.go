@@ -18,8 +18,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeframe/edgeframe/internal/topology"
 	"github.com/edgeframe/edgeframe/test/testenv"
-	"github.com/edgeframe/edgeframe/test/topology"
+	"github.com/edgeframe/edgeframe/test/topologytest"
 )
 
 func TestMain(m *testing.M) {
@@ -49,9 +50,9 @@ const (
 // that everything produced arrived.
 func scenario(t *testing.T, fault func(t *testing.T, topo *topology.Topology, mon *topology.Monitor)) topology.Report {
 	t.Helper()
-	cfg := topology.TestConfig(t, false)
+	cfg := topologytest.TestConfig(t, false)
 	cfg.Rate, cfg.OPCRate, cfg.OPCNodes = tempRate, opcRate, 5
-	topo, mon := topology.StartMonitoredT(t, cfg)
+	topo, mon := topologytest.StartMonitoredT(t, cfg)
 	waitSink(t, mon, warmup)
 	time.Sleep(settle)
 	fault(t, topo, mon)

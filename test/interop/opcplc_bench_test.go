@@ -10,6 +10,7 @@ import (
 	"github.com/gopcua/opcua"
 	"github.com/gopcua/opcua/ua"
 
+	"github.com/edgeframe/edgeframe/internal/supervise"
 	"github.com/edgeframe/edgeframe/test/testenv"
 )
 
@@ -38,7 +39,7 @@ func benchFastNodes(b *testing.B, queue uint32) {
 		Name: "opcplc", Path: bin,
 		Args: []string{"--ph=127.0.0.1", "--listen=127.0.0.1", "--pn=" + strconv.Itoa(port), "--wp=" + strconv.Itoa(web), "--pki=" + b.TempDir(), "--ut", "--aa",
 			"--fn=" + strconv.Itoa(nodes), "--vfr=100", "--sn=0"},
-		Ready: testenv.DialReady(fmt.Sprintf("127.0.0.1:%d", port)),
+		Ready: supervise.DialReady(fmt.Sprintf("127.0.0.1:%d", port)),
 	})
 	ctx := context.Background()
 	c, err := opcua.NewClient(fmt.Sprintf("opc.tcp://127.0.0.1:%d", port), opcua.SecurityMode(ua.MessageSecurityModeNone),

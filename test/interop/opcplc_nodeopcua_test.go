@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeframe/edgeframe/internal/supervise"
 	"github.com/edgeframe/edgeframe/test/testenv"
 )
 
@@ -36,7 +37,7 @@ func startOPCPLC(t *testing.T, args ...string) string {
 	testenv.StartProcess(t, testenv.ProcSpec{
 		Name: "opcplc", Path: bin,
 		Args:  append([]string{"--ph=127.0.0.1", "--listen=127.0.0.1", "--pn=" + strconv.Itoa(port), "--wp=0", "--pki=" + filepath.Join(t.TempDir(), "pki")}, args...),
-		Ready: testenv.DialReady(fmt.Sprintf("127.0.0.1:%d", port)),
+		Ready: supervise.DialReady(fmt.Sprintf("127.0.0.1:%d", port)),
 	})
 	return fmt.Sprintf("opc.tcp://127.0.0.1:%d", port)
 }

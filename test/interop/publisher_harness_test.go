@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeframe/edgeframe/internal/supervise"
 	"github.com/edgeframe/edgeframe/pkg/cloudevent"
 	"github.com/edgeframe/edgeframe/test/testenv"
 )
@@ -49,7 +50,7 @@ func (r *pubRig) startPublisherHTTP(t testing.TB, name, pn string, args ...strin
 	http := testenv.FreePort(t)
 	all := append([]string{"--pf", pf, "--dapr-grpc", r.daprd.GRPCAddr, "--http", strconv.Itoa(http), "--pki", filepath.Join(dir, "pki")}, args...)
 	return testenv.StartProcess(t, testenv.ProcSpec{Name: name, Path: bin, Args: all, Dir: dir, ReadyTimeout: 60 * time.Second,
-		Ready: testenv.HTTPReady(fmt.Sprintf("http://127.0.0.1:%d/readyz", http))}), http
+		Ready: supervise.HTTPReady(fmt.Sprintf("http://127.0.0.1:%d/readyz", http))}), http
 }
 
 // received is one MQTT message decoded as our CloudEvent.

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/edgeframe/edgeframe/internal/supervise"
 )
 
 // AzuriteAccountKey is the well-known key of Azurite's devstoreaccount1.
@@ -41,7 +43,7 @@ func StartAzurite(t testing.TB) *Azurite {
 			"--skipApiVersionCheck", "--loose", "--silent"},
 		Dir:          dir,
 		ReadyTimeout: 60 * time.Second,
-		Ready:        DialReady(fmt.Sprintf("127.0.0.1:%d", port)),
+		Ready:        supervise.DialReady(fmt.Sprintf("127.0.0.1:%d", port)),
 	})
 	return a
 }

@@ -3,7 +3,6 @@ package testenv
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/edgeframe/edgeframe/charts/selfhosted"
+	"github.com/edgeframe/edgeframe/internal/supervise"
 )
 
 // DaprdSpec configures a self-hosted daprd sidecar.
@@ -100,30 +100,9 @@ func StartDaprd(t testing.TB, spec DaprdSpec) *Daprd {
 		Args:         args,
 		Env:          spec.Env,
 		ReadyTimeout: 60 * time.Second,
-		Ready:        HTTPReady(url),
+		Ready:        supervise.HTTPReady(url),
 	})
 	return d
-}
-
-// HTTPReady is a Ready func that succeeds once url answers 2xx.
-func HTTPReady(url string) func(context.Context) error {
-	return func(ctx context.Context) error {
-		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		defer cancel()
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return err
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode/100 != 2 {
-			return fmt.Errorf("%s: %s: %w", url, resp.Status, errNotYet)
-		}
-		return nil
-	}
 }
 
 // ProfileDaprd is a DaprdSpec for appID with the Dapr resources its level's chart profile

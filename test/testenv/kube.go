@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"k8s.io/client-go/rest"
+
+	"github.com/edgeframe/edgeframe/internal/supervise"
 )
 
 // KubeAPI is a real kube-apiserver on loopback backed by a real etcd, both from
@@ -81,7 +83,7 @@ func StartKubeAPIServer(t testing.TB) *KubeAPI {
 			"--initial-cluster", "default=" + peer,
 			"--unsafe-no-fsync", "--log-level", "warn",
 		},
-		Ready: HTTPReady(client + "/health"),
+		Ready: supervise.HTTPReady(client + "/health"),
 	})
 
 	port := FreePort(t)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/edgeframe/edgeframe/charts/selfhosted"
+	"github.com/edgeframe/edgeframe/internal/supervise"
 )
 
 // MosquittoSpec configures a broker.
@@ -63,7 +64,7 @@ func StartMosquitto(t testing.TB, spec MosquittoSpec) *Mosquitto {
 		Path:  bin,
 		Args:  []string{"-c", path},
 		Dir:   dir,
-		Ready: DialReady(addr),
+		Ready: supervise.DialReady(addr),
 	})
 	return &Mosquitto{Process: p, Port: spec.Port, Addr: addr, URL: "tcp://" + addr, ConfPath: path, Dir: dir}
 }
@@ -122,7 +123,7 @@ func StartProfileMosquitto(t testing.TB, level string) *Mosquitto {
 		Path:  bin,
 		Args:  []string{"-c", bf.ConfPath},
 		Dir:   bf.Dir,
-		Ready: DialReady(addr),
+		Ready: supervise.DialReady(addr),
 	})
 	u := url.URL{Scheme: "tcp", Host: addr, User: url.UserPassword(PubSubUser, pw)}
 	return &Mosquitto{Process: p, Port: s.ClientPort, Addr: addr, URL: u.String(), ConfPath: bf.ConfPath, Dir: bf.Dir}

@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/edgeframe/edgeframe/internal/supervise"
 )
 
 // NodeScriptSpec runs a node.js script with the node-opcua install of `make tools`.
@@ -47,7 +49,7 @@ func StartNodeScript(t testing.TB, spec NodeScriptSpec) *Process {
 		ReadyTimeout: spec.ReadyTimeout,
 	}
 	if spec.Port != 0 {
-		ps.Ready = DialReady(fmt.Sprintf("127.0.0.1:%d", spec.Port))
+		ps.Ready = supervise.DialReady(fmt.Sprintf("127.0.0.1:%d", spec.Port))
 	}
 	return StartProcess(t, ps)
 }

@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/edgeframe/edgeframe/internal/supervise"
 )
 
 // OPCPLCSpec configures a real opcplc (built from ./workloads/opcplc with BuildWorkload).
@@ -41,7 +43,7 @@ func StartOPCPLC(t testing.TB, spec OPCPLCSpec) *OPCPLC {
 	}
 	args = append(args, spec.Args...)
 	p := StartProcess(t, ProcSpec{Name: "opcplc", Path: bin, Args: args, Dir: spec.Dir, ReadyTimeout: 60 * time.Second,
-		Ready: HTTPReady(fmt.Sprintf("http://127.0.0.1:%d/readyz", web))})
+		Ready: supervise.HTTPReady(fmt.Sprintf("http://127.0.0.1:%d/readyz", web))})
 	return &OPCPLC{Process: p, Port: port, WebPort: web,
 		Endpoint: fmt.Sprintf("opc.tcp://127.0.0.1:%d", port), WebURL: fmt.Sprintf("http://127.0.0.1:%d", web)}
 }

@@ -2,64 +2,31 @@
 // node-opcua, the Kubernetes API server — as child processes on loopback, waits until
 // each is ready, dumps their logs when a test fails and stops them by PID in t.Cleanup.
 //
-// The components come from `make tools` (scripts/tools/*.sh), which installs them under
-// $EDGEFRAME_TOOLS (default ~/.cache/edgeframe/tools) with a link per tool in bin/.
+// The components come from `make tools`, found by internal/toolcache; processes are run
+// by internal/supervise.
 // A missing component skips the test with a message naming `make tools`, except under
 // CI=true, where it fails: CI must never pass by skipping.
 package testenv
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
-)
 
-// ToolsDir is the tool cache `make tools` fills.
-func ToolsDir() string {
-	if d := os.Getenv("EDGEFRAME_TOOLS"); d != "" {
-		return d
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		home = os.TempDir()
-	}
-	return filepath.Join(home, ".cache", "edgeframe", "tools")
-}
+	"github.com/edgeframe/edgeframe/internal/toolcache"
+)
 
 // InCI reports whether the tests run under CI (CI=true), where a missing component fails.
 func InCI() bool { return os.Getenv("CI") == "true" }
-
-// LookTool returns the path of a tool: $EDGEFRAME_TOOLS/bin/<name> first, then PATH
-// (and /usr/sbin for mosquitto from apt). It returns "" when it is nowhere.
-func LookTool(name string) string {
-	p := filepath.Join(ToolsDir(), "bin", name)
-	if _, err := os.Stat(p); err == nil {
-		if r, err := filepath.EvalSymlinks(p); err == nil {
-			return r
-		}
-		return p
-	}
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	for _, dir := range []string{"/usr/sbin", "/usr/local/sbin"} {
-		p := filepath.Join(dir, name)
-		if st, err := os.Stat(p); err == nil && !st.IsDir() {
-			return p
-		}
-	}
-	return ""
-}
 
 // Tool returns the path of a tool installed by `make tools`, or skips the test (fails it
 // under CI=true) saying how to install it.
 func Tool(t testing.TB, name string) string {
 	t.Helper()
-	if p := LookTool(name); p != "" {
+	if p := toolcache.Look(name); p != "" {
 		return p
 	}
-	msg := "component " + name + " is not installed: run `make tools` (looked in " + filepath.Join(ToolsDir(), "bin") + " and PATH)"
+	msg := "component " + name + " is not installed: run `make tools` (looked in " + filepath.Join(toolcache.Dir(), "bin") + " and PATH)"
 	if InCI() {
 		t.Fatal(msg)
 	}

@@ -14,8 +14,8 @@ import (
 
 	"github.com/edgeframe/edgeframe/charts/render"
 	"github.com/edgeframe/edgeframe/charts/selfhosted"
+	"github.com/edgeframe/edgeframe/internal/topology"
 	"github.com/edgeframe/edgeframe/test/testenv"
-	"github.com/edgeframe/edgeframe/test/topology"
 )
 
 // What a local run may change in a profile's files, and only that: loopback listeners and

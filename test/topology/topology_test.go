@@ -7,12 +7,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeframe/edgeframe/internal/topology"
 	"github.com/edgeframe/edgeframe/test/testenv"
-	"github.com/edgeframe/edgeframe/test/topology"
+	"github.com/edgeframe/edgeframe/test/topologytest"
 )
 
 func TestBrokerChainCarriesTelemetryOverAuthenticatedTLSBridges(t *testing.T) {
-	topo := topology.StartT(t, topology.TestConfig(t, true))
+	topo := topologytest.StartT(t, topologytest.TestConfig(t, true))
 	l2, l4 := topo.Brokers["l2"], topo.Brokers["l4"]
 	mon := func(level string) testenv.SubOption {
 		return testenv.WithCredentials(topology.MonitorUser, topo.Creds[level][topology.MonitorUser])
@@ -61,26 +62,23 @@ func TestBrokerChainCarriesTelemetryOverAuthenticatedTLSBridges(t *testing.T) {
 }
 
 func TestBrokersRejectAnonymousAndWrongPasswords(t *testing.T) {
-	topo := topology.StartT(t, topology.TestConfig(t, true))
-	for _, opt := range []struct {
-		name string
-		o    []testenv.SubOption
-	}{
-		{"anonymous", nil},
-		{"wrong password", []testenv.SubOption{testenv.WithCredentials(topology.PubSubUser, "wrong")}},
-		{"other level's password", []testenv.SubOption{testenv.WithCredentials(topology.MonitorUser, topo.Creds["l4"][topology.MonitorUser])}},
+	topo := topologytest.StartT(t, topologytest.TestConfig(t, true))
+	for _, opt := range []struct{ name, user, pass string }{
+		{"anonymous", "", ""},
+		{"wrong password", topology.PubSubUser, "wrong"},
+		{"other level's password", topology.MonitorUser, topo.Creds["l4"][topology.MonitorUser]},
 	} {
-		if err := topology.TryConnect(topo.Brokers["l2"].URL, opt.o...); err == nil {
+		if err := topology.TryConnect(topo.Brokers["l2"].URL, opt.user, opt.pass); err == nil {
 			t.Errorf("%s: L2 broker accepted the connection", opt.name)
 		}
 	}
-	if err := topology.TryConnect(topo.Brokers["l2"].URL, testenv.WithCredentials(topology.MonitorUser, topo.Creds["l2"][topology.MonitorUser])); err != nil {
+	if err := topology.TryConnect(topo.Brokers["l2"].URL, topology.MonitorUser, topo.Creds["l2"][topology.MonitorUser]); err != nil {
 		t.Errorf("monitor with the L2 password: %v", err)
 	}
 }
 
 func TestLinkCutQueuesAtTheChildAndDeliversAfterRestore(t *testing.T) {
-	topo := topology.StartT(t, topology.TestConfig(t, true))
+	topo := topologytest.StartT(t, topologytest.TestConfig(t, true))
 	l2, l4 := topo.Brokers["l2"], topo.Brokers["l4"]
 	sub := testenv.Subscribe(t, l4.URL, "telemetry/#", testenv.WithCredentials(topology.MonitorUser, topo.Creds["l4"][topology.MonitorUser]))
 	pub := testenv.WithCredentials(topology.PubSubUser, topo.Creds["l2"][topology.PubSubUser])
@@ -134,7 +132,7 @@ func TestLinkCutQueuesAtTheChildAndDeliversAfterRestore(t *testing.T) {
 }
 
 func TestBridgeRecoversAfterParentBrokerKill(t *testing.T) {
-	topo := topology.StartT(t, topology.TestConfig(t, true))
+	topo := topologytest.StartT(t, topologytest.TestConfig(t, true))
 	l2, l4 := topo.Brokers["l2"], topo.Brokers["l4"]
 	sub := testenv.Subscribe(t, l4.URL, "telemetry/#", testenv.WithCredentials(topology.MonitorUser, topo.Creds["l4"][topology.MonitorUser]))
 	pub := testenv.WithCredentials(topology.PubSubUser, topo.Creds["l2"][topology.PubSubUser])

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeframe/edgeframe/internal/supervise"
 	"github.com/edgeframe/edgeframe/test/testenv"
 	"github.com/edgeframe/edgeframe/workloads/datagateway/internal/gwtest"
 )
@@ -31,7 +32,7 @@ func TestKillMinus9DuringA1000MessagePerSecondStream(t *testing.T) {
 		Args: []string{"--data-dir", dataDir, "--app-port", strconv.Itoa(appPort), "--http-addr", fmt.Sprintf("127.0.0.1:%d", httpPort)},
 		// an unset variable must not leak a developer's configuration into the test
 		Env:   []string{"EDGEFRAME_DATAGATEWAY_CONFIG="},
-		Ready: testenv.HTTPReady(fmt.Sprintf("http://127.0.0.1:%d/readyz", httpPort)),
+		Ready: supervise.HTTPReady(fmt.Sprintf("http://127.0.0.1:%d/readyz", httpPort)),
 	})
 	gwtest.Sidecar(t, broker.URL, appPort)
 	out := filepath.Join(dataDir, "telemetry")
@@ -93,7 +94,7 @@ func BenchmarkLivePathAndPeakRSS(b *testing.B) {
 		Name: "datagateway", Path: bin,
 		Args:  []string{"--data-dir", dataDir, "--app-port", strconv.Itoa(appPort), "--http-addr", fmt.Sprintf("127.0.0.1:%d", httpPort), "--pprof"},
 		Env:   []string{"EDGEFRAME_DATAGATEWAY_CONFIG=", "GOMEMLIMIT=" + os.Getenv("DATAGATEWAY_BENCH_GOMEMLIMIT")},
-		Ready: testenv.HTTPReady(fmt.Sprintf("http://127.0.0.1:%d/readyz", httpPort)),
+		Ready: supervise.HTTPReady(fmt.Sprintf("http://127.0.0.1:%d/readyz", httpPort)),
 	})
 	gwtest.Sidecar(b, broker.URL, appPort)
 	pub := gwtest.NewPublisher(b, broker.URL, "bench")

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeframe/edgeframe/internal/supervise"
 	"github.com/edgeframe/edgeframe/pkg/cloudevent"
 	"github.com/edgeframe/edgeframe/test/testenv"
 )
@@ -34,7 +35,7 @@ func TestRestartWithStateDirNeverRepeatsAnID(t *testing.T) {
 		Name: "opcpublisher", Path: bin, Dir: dir,
 		Args:  []string{"--pf", pf, "--bs", "1", "--bi", "0", "--http", web, "--pki", filepath.Join(dir, "pki")},
 		Env:   []string{"DAPR_GRPC_ENDPOINT=" + daprd.GRPCAddr, "EDGEFRAME_OPCPUBLISHER_STATE_DIR=" + state},
-		Ready: testenv.HTTPReady("http://" + web + "/healthz"),
+		Ready: supervise.HTTPReady("http://" + web + "/healthz"),
 	})
 
 	owner := map[string]int{} // id -> run that sent it

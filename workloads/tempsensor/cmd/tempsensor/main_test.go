@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeframe/edgeframe/internal/supervise"
 	"github.com/edgeframe/edgeframe/pkg/cloudevent"
 	"github.com/edgeframe/edgeframe/test/testenv"
 	"github.com/edgeframe/edgeframe/workloads/tempsensor/internal/model"
@@ -44,7 +45,7 @@ func start(t testing.TB, args ...string) *rig {
 		Args: append([]string{"--app-port", fmt.Sprint(appPort), "--http", r.http}, args...),
 		// the sidecar address comes the way a pod gets it; IoT Edge's own names work as env
 		Env:   []string{fmt.Sprintf("DAPR_GRPC_ENDPOINT=127.0.0.1:%d", r.daprd.GRPCPort), "EDGEFRAME_TEMPSENSOR_LOG_LEVEL=debug"},
-		Ready: testenv.HTTPReady("http://" + r.http + "/healthz"),
+		Ready: supervise.HTTPReady("http://" + r.http + "/healthz"),
 	})
 	return r
 }

@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/edgeframe/edgeframe/test/testenv"
+	"github.com/edgeframe/edgeframe/internal/supervise"
 )
 
 // OPCNamespace is opcplc's namespace URI (OPC PLC compatible).
@@ -34,14 +34,14 @@ func opcIntervalMs(rate float64) int {
 	return max(int(math.Round(interval(rate).Seconds()*1000)), 10)
 }
 
-func (t *Topology) appSpec(name string) (testenv.ProcSpec, error) {
+func (t *Topology) appSpec(name string) (supervise.ProcSpec, error) {
 	a := t.Apps[name]
 	http := fmt.Sprintf("127.0.0.1:%d", a.HTTPPort)
-	spec := testenv.ProcSpec{
+	spec := supervise.ProcSpec{
 		Name:  name,
 		Path:  t.Cfg.Binaries[name],
 		Dir:   filepath.Join(t.Cfg.RunDir, "apps", name),
-		Ready: testenv.HTTPReady("http://" + http + "/healthz"),
+		Ready: supervise.HTTPReady("http://" + http + "/healthz"),
 	}
 	if err := os.MkdirAll(spec.Dir, 0o755); err != nil {
 		return spec, err
@@ -81,7 +81,7 @@ func (t *Topology) appSpec(name string) (testenv.ProcSpec, error) {
 			"--config=" + cfg, "--layer=" + a.Level, "--pubsub=" + PubSubName,
 			"--app-port=" + strconv.Itoa(a.AppPort), "--http-addr=" + http,
 		}
-		spec.Ready = testenv.HTTPReady("http://" + http + "/readyz")
+		spec.Ready = supervise.HTTPReady("http://" + http + "/readyz")
 	default:
 		return spec, fmt.Errorf("topology: unknown workload %q", name)
 	}

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/edgeframe/edgeframe/charts/selfhosted"
-	"github.com/edgeframe/edgeframe/test/testenv"
+	"github.com/edgeframe/edgeframe/internal/supervise"
 )
 
 // Broker is one level's mosquitto.
@@ -48,7 +48,7 @@ type App struct {
 type Topology struct {
 	Cfg      Config
 	Ports    *Ports
-	Sup      *Supervisor
+	Sup      *supervise.Supervisor
 	CA       *selfhosted.CA
 	Brokers  map[string]*Broker  // by level
 	Links    map[string]*Link    // by child level: "l2" is the L2 → L3 link
@@ -99,7 +99,7 @@ func Plan(ctx context.Context, cfg Config) (*Topology, error) {
 	t := &Topology{
 		Cfg:         cfg,
 		Ports:       NewPorts(cfg.BasePort),
-		Sup:         NewSupervisor(filepath.Join(run, "logs")),
+		Sup:         supervise.NewSupervisor(filepath.Join(run, "logs")),
 		Brokers:     map[string]*Broker{},
 		Links:       map[string]*Link{},
 		Sidecars:    map[string]*Sidecar{},
@@ -162,7 +162,7 @@ func (t *Topology) allocate() error {
 		t.AzuritePort = alloc("Azurite blob endpoint")
 	}
 	t.TracePort = alloc("sidecars' OTLP trace endpoint (no collector)")
-	for _, w := range t.Cfg.workloads() {
+	for _, w := range t.Cfg.Workloads() {
 		a := &App{Name: w, Level: appLevel[w]}
 		a.HTTPPort = alloc(w + " http (health, metrics)")
 		switch w {
@@ -277,13 +277,13 @@ func (t *Topology) StartWorkloads(ctx context.Context) error {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return err
 		}
-		if _, err := t.Sup.Start(ctx, testenv.ProcSpec{
+		if _, err := t.Sup.Start(ctx, supervise.ProcSpec{
 			Name: "azurite",
 			Path: t.Cfg.Azurite,
 			Args: []string{"--blobHost", "127.0.0.1", "--blobPort", strconv.Itoa(t.AzuritePort),
 				"--location", dir, "--skipApiVersionCheck", "--loose"},
 			Dir:          dir,
-			Ready:        testenv.DialReady(fmt.Sprintf("127.0.0.1:%d", t.AzuritePort)),
+			Ready:        supervise.DialReady(fmt.Sprintf("127.0.0.1:%d", t.AzuritePort)),
 			ReadyTimeout: t.Cfg.ReadyTimeout,
 		}); err != nil {
 			return err
@@ -308,12 +308,12 @@ func (t *Topology) StartWorkloads(ctx context.Context) error {
 
 func (t *Topology) startBroker(ctx context.Context, level string) error {
 	b := t.Brokers[level]
-	_, err := t.Sup.Start(ctx, testenv.ProcSpec{
+	_, err := t.Sup.Start(ctx, supervise.ProcSpec{
 		Name:         b.Name,
 		Path:         t.Cfg.Mosquitto,
 		Args:         []string{"-c", b.Files.ConfPath},
 		Dir:          b.Files.Dir,
-		Ready:        testenv.DialReady(b.Addr),
+		Ready:        supervise.DialReady(b.Addr),
 		ReadyTimeout: t.Cfg.ReadyTimeout,
 	})
 	return err
@@ -336,12 +336,12 @@ func (t *Topology) startSidecar(ctx context.Context, s *Sidecar) error {
 	if a := t.Apps[s.AppID]; a.AppPort != 0 {
 		args = append(args, "--app-port", strconv.Itoa(a.AppPort), "--app-protocol", "grpc", "--app-channel-address", "127.0.0.1")
 	}
-	_, err := t.Sup.Start(ctx, testenv.ProcSpec{
+	_, err := t.Sup.Start(ctx, supervise.ProcSpec{
 		Name:         s.Name,
 		Path:         t.Cfg.Daprd,
 		Args:         args,
 		Dir:          filepath.Dir(s.Files.ResourcesDir),
-		Ready:        testenv.HTTPReady(fmt.Sprintf("http://127.0.0.1:%d/v1.0/healthz/outbound", s.HTTPPort)),
+		Ready:        supervise.HTTPReady(fmt.Sprintf("http://127.0.0.1:%d/v1.0/healthz/outbound", s.HTTPPort)),
 		ReadyTimeout: t.Cfg.ReadyTimeout,
 	})
 	return err

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeframe/edgeframe/internal/topology"
 	"github.com/edgeframe/edgeframe/test/testenv"
-	"github.com/edgeframe/edgeframe/test/topology"
 )
 
 func env(m map[string]string) func(string) (string, bool) {

@@ -1,41 +1,38 @@
-package topology
+package supervise
 
 import (
 	"context"
 	"fmt"
 	"sync"
 	"syscall"
-
-	"github.com/edgeframe/edgeframe/test/testenv"
 )
 
-// Supervisor owns the child processes of a topology: it starts them (own process
+// Supervisor owns a set of named child processes (a topology's): it starts them (own process
 // group, SIGKILL when the supervisor dies, output in LogDir/<name>.log, readiness
 // wait), finds them by name for chaos (kill, stop, restart) and stops every one of them
-// on Shutdown. The demo and the tests use the same supervisor, built on testenv's
-// process handling.
+// on Shutdown. The demo and the tests use the same supervisor.
 type Supervisor struct {
 	LogDir string
 
 	mu     sync.Mutex
 	order  []string
-	byName map[string]*testenv.Process
+	byName map[string]*Process
 }
 
 // NewSupervisor writes process logs into logDir.
 func NewSupervisor(logDir string) *Supervisor {
-	return &Supervisor{LogDir: logDir, byName: map[string]*testenv.Process{}}
+	return &Supervisor{LogDir: logDir, byName: map[string]*Process{}}
 }
 
 // Start launches spec and waits until it is ready. Names are unique.
-func (s *Supervisor) Start(ctx context.Context, spec testenv.ProcSpec) (*testenv.Process, error) {
+func (s *Supervisor) Start(ctx context.Context, spec ProcSpec) (*Process, error) {
 	s.mu.Lock()
 	if _, dup := s.byName[spec.Name]; dup {
 		s.mu.Unlock()
 		return nil, fmt.Errorf("supervisor: a process named %s already exists", spec.Name)
 	}
 	s.mu.Unlock()
-	p, err := testenv.Launch(ctx, spec, s.LogDir)
+	p, err := Launch(ctx, spec, s.LogDir)
 	if p != nil {
 		s.mu.Lock()
 		s.order = append(s.order, spec.Name)
@@ -46,17 +43,17 @@ func (s *Supervisor) Start(ctx context.Context, spec testenv.ProcSpec) (*testenv
 }
 
 // Get returns the process called name, or nil.
-func (s *Supervisor) Get(name string) *testenv.Process {
+func (s *Supervisor) Get(name string) *Process {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.byName[name]
 }
 
 // Processes lists the processes in start order.
-func (s *Supervisor) Processes() []*testenv.Process {
+func (s *Supervisor) Processes() []*Process {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	out := make([]*testenv.Process, 0, len(s.order))
+	out := make([]*Process, 0, len(s.order))
 	for _, n := range s.order {
 		out = append(out, s.byName[n])
 	}
@@ -84,7 +81,7 @@ func (s *Supervisor) Restart(ctx context.Context, name string) error {
 
 // Shutdown stops every process at once (SIGTERM to its process group, SIGKILL after
 // 10 s) and returns when all have exited. Callers that need producers to finish first
-// stop them before (Topology.StopProducers).
+// stop them before (topology.Topology.StopProducers).
 func (s *Supervisor) Shutdown() {
 	var wg sync.WaitGroup
 	for _, p := range s.Processes() {

@@ -10,8 +10,6 @@ import (
 	"time"
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
-
-	"github.com/edgeframe/edgeframe/test/testenv"
 )
 
 // Message is what the topology reads from a telemetry message (a CloudEvent as
@@ -78,19 +76,21 @@ type Tap struct {
 
 var tapSeq atomic.Int64
 
-func clientOptions(brokerURL string, opts ...testenv.SubOption) *mqtt.ClientOptions {
+// clientOptions logs in as user with password; user "" connects anonymously.
+func clientOptions(brokerURL, user, password string) *mqtt.ClientOptions {
 	o := mqtt.NewClientOptions().AddBroker(brokerURL).
 		SetClientID(fmt.Sprintf("edgeframe-tap-%d-%d", time.Now().UnixNano()%1e9, tapSeq.Add(1))).
 		SetConnectTimeout(5 * time.Second).SetCleanSession(true)
-	for _, f := range opts {
-		f(o)
+	if user != "" {
+		o.SetUsername(user).SetPassword(password)
 	}
 	return o
 }
 
-// TryConnect connects to brokerURL and disconnects, returning the broker's refusal.
-func TryConnect(brokerURL string, opts ...testenv.SubOption) error {
-	c := mqtt.NewClient(clientOptions(brokerURL, opts...))
+// TryConnect connects to brokerURL as user (anonymously when user is "") and
+// disconnects, returning the broker's refusal.
+func TryConnect(brokerURL, user, password string) error {
+	c := mqtt.NewClient(clientOptions(brokerURL, user, password))
 	tok := c.Connect()
 	if !tok.WaitTimeout(10 * time.Second) {
 		return fmt.Errorf("connect %s: timeout", brokerURL)
@@ -106,7 +106,7 @@ func TryConnect(brokerURL string, opts ...testenv.SubOption) error {
 // resubscribes after every reconnect.
 func NewTap(level, brokerURL, user, password string, record bool) (*Tap, error) {
 	t := &Tap{Level: level, record: record, ids: map[string]int{}, topics: map[string]time.Time{}}
-	o := clientOptions(brokerURL, testenv.WithCredentials(user, password)).
+	o := clientOptions(brokerURL, user, password).
 		SetAutoReconnect(true).SetConnectRetry(true).SetMaxReconnectInterval(time.Second).SetOrderMatters(false)
 	first := make(chan error, 1)
 	o.SetOnConnectHandler(func(c mqtt.Client) {

@@ -3,7 +3,7 @@
 // per workload, and the real workloads — opcplc, opcpublisher and tempsensor at L2, the
 // datagateway at L4 writing to the local file sink. Broker configurations and Dapr
 // resources are rendered from the Helm charts, so the topology runs the configuration
-// edgeframe ships. The demo command (cmd/edgeframe-demo), the end-to-end and chaos suite
+// edgeframe ships. The demo command (`edgeframe demo`, cmd/edgeframe), the end-to-end and chaos suite
 // (test/e2e) and the throughput benchmark (test/bench) all start it through Start.
 package topology
 
@@ -97,7 +97,7 @@ func (c Config) Validate() error {
 	if c.Daprd == "" && !c.BrokersOnly {
 		errs = append(errs, errors.New("daprd: not built: run `make tools` (builds daprd v1.18.0, about 10 minutes cold)"))
 	}
-	for _, w := range c.workloads() {
+	for _, w := range c.Workloads() {
 		if c.Binaries[w] == "" {
 			errs = append(errs, fmt.Errorf("workload %s: binary not built: run `make build`", w))
 		}
@@ -108,8 +108,8 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// workloads lists the workloads this configuration runs, in start order.
-func (c Config) workloads() []string {
+// Workloads lists the workloads this configuration runs, in start order.
+func (c Config) Workloads() []string {
 	if c.BrokersOnly {
 		return nil
 	}

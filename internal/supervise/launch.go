@@ -1,4 +1,4 @@
-package testenv
+package supervise
 
 import (
 	"context"
@@ -8,9 +8,8 @@ import (
 	"time"
 )
 
-// Launch starts spec outside a test (a command such as the local topology's demo uses
-// the same process handling as the tests: own process group, SIGKILL on parent death,
-// output appended to logDir/<name>.log) and waits until it is ready. spec.Dir must
+// Launch starts spec (own process group, SIGKILL on parent death, output appended to
+// logDir/<name>.log) and waits until it is ready. spec.Dir must
 // exist; "" means logDir. On a readiness failure the process is killed and the error
 // says how it ended.
 func Launch(ctx context.Context, spec ProcSpec, logDir string) (*Process, error) {
@@ -35,7 +34,7 @@ func Launch(ctx context.Context, spec ProcSpec, logDir string) (*Process, error)
 }
 
 // Relaunch starts the process again with the same spec (after Kill or Stop) and waits
-// until it is ready: Restart without a test.
+// until it is ready.
 func (p *Process) Relaunch(ctx context.Context) error {
 	p.Kill()
 	if err := p.start(); err != nil {

@@ -1,9 +1,9 @@
-// Command edgeframe-demo runs the local topology (`make demo`): three bridged mosquitto
-// brokers (L2 → L3 → L4), opcplc, opcpublisher and tempsensor with their Dapr sidecars
-// at L2 and the datagateway at L4 writing to the local file sink, then prints a live
-// table every second until --duration ends or Ctrl-C, stops every child process and
-// prints a summary.
 package main
+
+// `edgeframe demo` runs the local topology: three bridged mosquitto brokers
+// (L2 → L3 → L4), opcplc, opcpublisher and tempsensor with their Dapr sidecars at L2 and
+// the datagateway at L4 writing to the local file sink, then prints a live table every
+// second until --duration ends or Ctrl-C, stops every child process and prints a summary.
 
 import (
 	"context"
@@ -11,17 +11,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"log"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/edgeframe/edgeframe/internal/toolcache"
+	"github.com/edgeframe/edgeframe/internal/topology"
 	"github.com/edgeframe/edgeframe/pkg/flagenv"
-	"github.com/edgeframe/edgeframe/test/testenv"
-	"github.com/edgeframe/edgeframe/test/topology"
 )
 
 type options struct {
@@ -38,7 +35,7 @@ type options struct {
 
 func parse(args []string, lookup func(string) (string, bool)) (options, error) {
 	var o options
-	fs := flag.NewFlagSet("edgeframe-demo", flag.ContinueOnError)
+	fs := flag.NewFlagSet("edgeframe demo", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.DurationVar(&o.duration, "duration", 0, "how long to run (0 = until Ctrl-C)")
 	fs.Float64Var(&o.rate, "rate", 10, "tempsensor load in messages per second")
@@ -90,8 +87,8 @@ func (o options) config(now time.Time) (topology.Config, error) {
 		RunDir:    filepath.Join(o.dataDir, "runs", now.UTC().Format("20060102T150405Z")),
 		ChartsDir: o.chartsDir,
 		BasePort:  o.basePort,
-		Mosquitto: testenv.LookTool("mosquitto"),
-		Daprd:     testenv.LookTool("daprd"),
+		Mosquitto: toolcache.Look("mosquitto"),
+		Daprd:     toolcache.Look("daprd"),
 		Binaries:  map[string]string{},
 	}
 	var errs []error
@@ -105,7 +102,7 @@ func (o options) config(now time.Time) (topology.Config, error) {
 		errs = append(errs, fmt.Errorf("--charts-dir: %s has no mosquitto chart: run from the repository root", o.chartsDir))
 	}
 	if o.azurite {
-		if cfg.Azurite = testenv.LookTool("azurite-blob"); cfg.Azurite == "" {
+		if cfg.Azurite = toolcache.Look("azurite-blob"); cfg.Azurite == "" {
 			fmt.Fprintln(os.Stderr, "note: --azurite: azurite-blob is not installed (run `make tools`); delivering to the file sink only")
 		}
 	}
@@ -113,21 +110,6 @@ func (o options) config(now time.Time) (topology.Config, error) {
 		errs = append(errs, err)
 	}
 	return cfg, errors.Join(errs...)
-}
-
-func main() {
-	log.SetOutput(io.Discard) // the Helm chart loader's notices
-	o, err := parse(os.Args[1:], os.LookupEnv)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "edgeframe-demo:", err)
-		os.Exit(2)
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, o, os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "edgeframe-demo:", strings.ReplaceAll(err.Error(), "\n", "\nedgeframe-demo: "))
-		os.Exit(1)
-	}
 }
 
 func run(ctx context.Context, o options, out io.Writer) error {
