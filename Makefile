@@ -43,6 +43,10 @@ build: ## build the edgeframe command, every workload and the arcflux mixin into
 test: tools build ## every test, against real components it installs first; lists every skip at the end
 	$(EDGEFRAME_TOOLS)/bin/gotestsum --format pkgname --format-hide-empty-pkg -- $(TEST_FLAGS) ./...
 
+.PHONY: test-short
+test-short: ## the fast lane: go test -short ./... (no real components, nothing slow; under a minute)
+	$(GO) test -short $(TEST_FLAGS) ./...
+
 .PHONY: bench
 bench: build ## benchmarks against real components; prints the figures
 	$(GO) test $(BENCH_FLAGS) ./... | tee $(BIN)/bench.txt | grep -vE '^(ok|PASS|\?)'

@@ -19,6 +19,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/edgeframe/edgeframe/test/testkit"
 	"github.com/edgeframe/edgeframe/tools/imagebuild"
 	"github.com/edgeframe/edgeframe/tools/imagebuild/bundleimages"
 	"github.com/edgeframe/edgeframe/tools/imagebuild/imagelock"
@@ -103,6 +104,7 @@ func rebuild(t *testing.T, lock imagelock.Lock) *imagebuild.Result {
 
 // Every image digest in the bundles is what `make images` produces from this source.
 func TestLockedDigestsRebuildFromThisSource(t *testing.T) {
+	testkit.SkipShort(t, "a rebuild of every workload image")
 	lock := loadLock(t)
 	res := rebuild(t, lock)
 	names := make([]string, 0, len(lock.Images))
@@ -126,6 +128,7 @@ func TestLockedDigestsRebuildFromThisSource(t *testing.T) {
 // A published workload image is pulled back from a registry and its entrypoint runs from
 // the pulled root file system as the image user.
 func TestPublishedWorkloadImagesPullBackAndRun(t *testing.T) {
+	testkit.SkipShort(t, "a rebuild of every workload image and a local registry")
 	if runtime.GOOS != "linux" {
 		t.Skip("runs linux binaries")
 	}

@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/edgeframe/edgeframe/mixin/pkg/porterschema"
+	"github.com/edgeframe/edgeframe/test/testkit"
 )
 
 func schemasDir(t testing.TB) string {
@@ -61,6 +62,7 @@ func arcfluxSchemaDoc(t testing.TB) []byte {
 
 func manifestValidator(t testing.TB) *porterschema.Validator {
 	t.Helper()
+	testkit.SkipShort(t, "porter's manifest schema with every mixin's compiled (8 s and more)")
 	dir := schemasDir(t)
 	var mixins []porterschema.Mixin
 	for _, n := range []string{"exec", "helm3", "az"} {

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/edgeframe/edgeframe/test/testkit"
 )
 
 // builds caches one build per workload per test binary.
@@ -45,6 +47,7 @@ func RepoRoot() (string, error) {
 // fails the test with the compiler output.
 func BuildWorkload(t testing.TB, name string) string {
 	t.Helper()
+	testkit.SkipShort(t, "the "+name+" binary built from source")
 	v, _ := builds.LoadOrStore(name, &build{})
 	b := v.(*build)
 	b.once.Do(func() {

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/edgeframe/edgeframe/internal/supervise"
+	"github.com/edgeframe/edgeframe/test/testkit"
 )
 
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
@@ -30,6 +31,7 @@ type Process struct{ *supervise.Process }
 // cleanup that kills it and, if the test failed, prints its log.
 func StartProcess(t testing.TB, spec ProcSpec) *Process {
 	t.Helper()
+	testkit.SkipShort(t, "the child process "+spec.Name)
 	if spec.Dir == "" {
 		spec.Dir = t.TempDir()
 	}

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/edgeframe/edgeframe/internal/toolcache"
+	"github.com/edgeframe/edgeframe/test/testkit"
 )
 
 // InCI reports whether the tests run under CI (CI=true), where a missing component fails.
@@ -23,6 +24,7 @@ func InCI() bool { return os.Getenv("CI") == "true" }
 // under CI=true) saying how to install it.
 func Tool(t testing.TB, name string) string {
 	t.Helper()
+	testkit.SkipShort(t, name)
 	if p := toolcache.Look(name); p != "" {
 		return p
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/edgeframe/edgeframe/internal/supervise"
 	"github.com/edgeframe/edgeframe/test/testenv"
+	"github.com/edgeframe/edgeframe/test/testkit"
 	"github.com/edgeframe/edgeframe/workloads/datagateway/internal/gwtest"
 )
 
@@ -38,7 +39,7 @@ func TestKillMinus9DuringA1000MessagePerSecondStream(t *testing.T) {
 	out := filepath.Join(dataDir, "telemetry")
 	// wait until the subscription works end to end
 	probe := gwtest.NewPublisher(t, broker.URL, "probe")
-	gwtest.Eventually(t, 30*time.Second, "a probe message in the file sink", func() bool {
+	testkit.Eventually(t, 30*time.Second, "a probe message in the file sink", func() bool {
 		raw, id := probe.Event(0)
 		probe.PublishOne(t, raw, id)
 		time.Sleep(200 * time.Millisecond)
@@ -65,7 +66,7 @@ func TestKillMinus9DuringA1000MessagePerSecondStream(t *testing.T) {
 		t.Fatalf("only %d messages were published in ~11 s: the stream did not run at 1,000 msg/s", len(want))
 	}
 	var missing []string
-	gwtest.Eventually(t, 120*time.Second, "every acknowledged message in the file sink", func() bool {
+	testkit.Eventually(t, 120*time.Second, "every acknowledged message in the file sink", func() bool {
 		missing = gwtest.Missing(want, gwtest.FileIDs(t, out))
 		return len(missing) == 0
 	})
@@ -98,7 +99,7 @@ func BenchmarkLivePathAndPeakRSS(b *testing.B) {
 	})
 	gwtest.Sidecar(b, broker.URL, appPort)
 	pub := gwtest.NewPublisher(b, broker.URL, "bench")
-	gwtest.Eventually(b, 30*time.Second, "the first message accepted", func() bool {
+	testkit.Eventually(b, 30*time.Second, "the first message accepted", func() bool {
 		raw, id := pub.Event(850)
 		pub.PublishOne(b, raw, id)
 		time.Sleep(200 * time.Millisecond)
@@ -124,7 +125,7 @@ func BenchmarkLivePathAndPeakRSS(b *testing.B) {
 		rate = n / time.Since(start).Seconds()
 	}
 	b.StopTimer()
-	gwtest.Eventually(b, 2*time.Minute, "the backlog to drain", func() bool {
+	testkit.Eventually(b, 2*time.Minute, "the backlog to drain", func() bool {
 		return counter(b, metricsURL, `edgeframe_datagateway_backlog_messages{sink="local"}`) == 0
 	})
 	hwm := vmHWM(b, gw.PID())

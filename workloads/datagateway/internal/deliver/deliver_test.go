@@ -19,6 +19,7 @@ import (
 
 	"github.com/edgeframe/edgeframe/pkg/backoff"
 	"github.com/edgeframe/edgeframe/pkg/cloudevent"
+	"github.com/edgeframe/edgeframe/test/testkit"
 	"github.com/edgeframe/edgeframe/workloads/datagateway/internal/buffer"
 	"github.com/edgeframe/edgeframe/workloads/datagateway/internal/gwtest"
 	"github.com/edgeframe/edgeframe/workloads/datagateway/internal/message"
@@ -121,17 +122,6 @@ func (e *env) run(t *testing.T, s sink.Sink, o Options) context.CancelFunc {
 	return cancel
 }
 
-func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timeout after %s waiting for %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
 func TestSinksDrainIndependentlyAndCommitCursors(t *testing.T) {
 	e := newEnv(t, "up", "down")
 	up, down := e.fileSink(t, "up"), e.fileSink(t, "down")
@@ -139,8 +129,8 @@ func TestSinksDrainIndependentlyAndCommitCursors(t *testing.T) {
 	e.run(t, up, Options{BatchMessages: 100})
 	e.run(t, down, Options{BatchMessages: 100, BreakerFailures: 3, BreakerCooldown: 50 * time.Millisecond, ReplayMaxRate: 0})
 	e.appendMessages(t, 0, 1000, 10)
-	waitFor(t, "sink up to store 1000", 10*time.Second, func() bool { return up.count() == 1000 })
-	waitFor(t, "cursor of up", 5*time.Second, func() bool { c, _ := e.buf.Cursor("up"); return c.Offset == 1000 })
+	testkit.Eventually(t, 10*time.Second, "sink up to store 1000", func() bool { return up.count() == 1000 })
+	testkit.Eventually(t, 5*time.Second, "cursor of up", func() bool { c, _ := e.buf.Cursor("up"); return c.Offset == 1000 })
 	st := e.buf.Stats()
 	if st.Sinks["down"].Messages != 1000 || down.count() != 0 {
 		t.Fatalf("sink down: backlog %d, stored %d", st.Sinks["down"].Messages, down.count())
@@ -152,8 +142,8 @@ func TestSinksDrainIndependentlyAndCommitCursors(t *testing.T) {
 		t.Fatal("no retries counted for the failing sink")
 	}
 	down.set(false)
-	waitFor(t, "sink down to catch up", 10*time.Second, func() bool { return down.count() == 1000 })
-	waitFor(t, "breaker to close", 5*time.Second, func() bool { return testutil.ToFloat64(e.m.BreakerOpen.WithLabelValues("down")) == 0 })
+	testkit.Eventually(t, 10*time.Second, "sink down to catch up", func() bool { return down.count() == 1000 })
+	testkit.Eventually(t, 5*time.Second, "breaker to close", func() bool { return testutil.ToFloat64(e.m.BreakerOpen.WithLabelValues("down")) == 0 })
 	if got := testutil.ToFloat64(e.m.Delivered.WithLabelValues("down")); got < 1000 {
 		t.Fatalf("delivered{down} = %v", got)
 	}
@@ -191,8 +181,8 @@ func TestSinkRejectedMessagesGoToDeadLettersAndDoNotBlock(t *testing.T) {
 	e.appendMessages(t, 0, 20, 10)
 	e.appendMessages(t, 20, 3, 5000) // oversized for this sink
 	e.appendMessages(t, 23, 20, 10)
-	waitFor(t, "40 stored", 10*time.Second, func() bool { return g.count() == 40 })
-	waitFor(t, "3 dead-lettered", 5*time.Second, func() bool {
+	testkit.Eventually(t, 10*time.Second, "40 stored", func() bool { return g.count() == 40 })
+	testkit.Eventually(t, 5*time.Second, "3 dead-lettered", func() bool {
 		return testutil.ToFloat64(e.m.DeadLettered.WithLabelValues("sink:hub", "rejected")) == 3
 	})
 	files, _ := filepath.Glob(filepath.Join(e.dir, "deadletter", "*.jsonl"))
@@ -208,10 +198,11 @@ func TestSinkRejectedMessagesGoToDeadLettersAndDoNotBlock(t *testing.T) {
 	if dl.ID != "test/dev/20" || dl.Stage != "sink:hub" || !strings.Contains(dl.Reason, "exceeds the sink's maximum") || len(dl.Event) == 0 {
 		t.Fatalf("dead letter %+v", dl)
 	}
-	waitFor(t, "cursor past everything", 5*time.Second, func() bool { c, _ := e.buf.Cursor("hub"); return c.Offset == 43 })
+	testkit.Eventually(t, 5*time.Second, "cursor past everything", func() bool { c, _ := e.buf.Cursor("hub"); return c.Offset == 43 })
 }
 
 func TestReplayAfterOutageIsRateCappedWhileFreshDataFlows(t *testing.T) {
+	testkit.SkipShort(t, "a rate-capped replay of about 3 s")
 	e := newEnv(t, "s")
 	g := e.fileSink(t, "s")
 	g.set(true)
@@ -220,20 +211,20 @@ func TestReplayAfterOutageIsRateCappedWhileFreshDataFlows(t *testing.T) {
 	e.appendMessages(t, 0, 1500, 10) // the backlog of the outage
 	time.Sleep(100 * time.Millisecond)
 	g.set(false)
-	waitFor(t, "replay to start", 5*time.Second, func() bool { return testutil.ToFloat64(e.m.ReplayActive.WithLabelValues("s")) == 1 })
+	testkit.Eventually(t, 5*time.Second, "replay to start", func() bool { return testutil.ToFloat64(e.m.ReplayActive.WithLabelValues("s")) == 1 })
 	// fresh data during the replay is stored at once, not after the backlog
 	time.Sleep(200 * time.Millisecond)
 	e.appendMessages(t, 1500, 10, 10)
 	freshAt := time.Now()
-	waitFor(t, "fresh messages", 2*time.Second, func() bool {
+	testkit.Eventually(t, 2*time.Second, "fresh messages", func() bool {
 		g.mu.Lock()
 		defer g.mu.Unlock()
 		_, ok := g.stored["test/dev/1509"]
 		return ok
 	})
 	freshLatency := time.Since(freshAt)
-	waitFor(t, "backlog replayed", 10*time.Second, func() bool { return g.count() == 1510 })
-	waitFor(t, "replay to end", 2*time.Second, func() bool { return testutil.ToFloat64(e.m.ReplayActive.WithLabelValues("s")) == 0 })
+	testkit.Eventually(t, 10*time.Second, "backlog replayed", func() bool { return g.count() == 1510 })
+	testkit.Eventually(t, 2*time.Second, "replay to end", func() bool { return testutil.ToFloat64(e.m.ReplayActive.WithLabelValues("s")) == 0 })
 	g.mu.Lock()
 	first, last := time.Time{}, time.Time{}
 	for i := 0; i < 1500; i++ {
@@ -258,7 +249,7 @@ func TestReplayAfterOutageIsRateCappedWhileFreshDataFlows(t *testing.T) {
 	if got := testutil.ToFloat64(e.m.Replayed.WithLabelValues("s")); got < 1400 || got > 1500 {
 		t.Fatalf("replayed_messages_total = %v, want the backlog after the first batch (1400-1500)", got)
 	}
-	waitFor(t, "cursor at the end", 2*time.Second, func() bool { c, _ := e.buf.Cursor("s"); return c.Offset == 1510 })
+	testkit.Eventually(t, 2*time.Second, "cursor at the end", func() bool { c, _ := e.buf.Cursor("s"); return c.Offset == 1510 })
 }
 
 // TestBatchDroppedWhileRetryingIsNotDelivered holds a batch in retry while drop-oldest
@@ -272,7 +263,7 @@ func TestBatchDroppedWhileRetryingIsNotDelivered(t *testing.T) {
 	g.set(true)
 	e.appendMessages(t, 0, 20, 900) // the batch the drainer will hold
 	e.run(t, g, Options{BatchMessages: 100})
-	waitFor(t, "the first batch to be retried", 5*time.Second, func() bool {
+	testkit.Eventually(t, 5*time.Second, "the first batch to be retried", func() bool {
 		return testutil.ToFloat64(e.m.Retries.WithLabelValues("s")) >= 20
 	})
 	e.appendMessages(t, 20, 200, 900) // ~200 KiB into 64 KiB: the held batch's segment goes
@@ -280,7 +271,7 @@ func TestBatchDroppedWhileRetryingIsNotDelivered(t *testing.T) {
 		t.Fatalf("only %d records dropped; the held batch should be among them", dropped.Load())
 	}
 	g.set(false)
-	waitFor(t, "the backlog to drain", 10*time.Second, func() bool { return e.buf.Stats().Sinks["s"].Messages == 0 })
+	testkit.Eventually(t, 10*time.Second, "the backlog to drain", func() bool { return e.buf.Stats().Sinks["s"].Messages == 0 })
 	if got := uint64(g.count()) + dropped.Load(); got != 220 {
 		t.Fatalf("stored %d + dropped %d = %d, want 220", g.count(), dropped.Load(), got)
 	}

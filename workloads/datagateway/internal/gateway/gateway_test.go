@@ -15,6 +15,7 @@ import (
 
 	"github.com/edgeframe/edgeframe/pkg/observe"
 	"github.com/edgeframe/edgeframe/test/testenv"
+	"github.com/edgeframe/edgeframe/test/testkit"
 	"github.com/edgeframe/edgeframe/workloads/datagateway/internal/config"
 	"github.com/edgeframe/edgeframe/workloads/datagateway/internal/gwtest"
 )
@@ -58,7 +59,7 @@ func startGatewayOn(t *testing.T, broker *testenv.Mosquitto, cfg config.Config) 
 	r.daprd = gwtest.Sidecar(t, broker.URL, port)
 	// daprd subscribes shortly after it is healthy; wait until a probe message arrives
 	pub := gwtest.NewPublisher(t, broker.URL, "probe")
-	gwtest.Eventually(t, 30*time.Second, "the sidecar to deliver a probe message", func() bool {
+	testkit.Eventually(t, 30*time.Second, "the sidecar to deliver a probe message", func() bool {
 		raw, id := pub.Event(0)
 		pub.PublishOne(t, raw, id)
 		time.Sleep(200 * time.Millisecond)
@@ -109,10 +110,10 @@ func TestEndToEndThroughDaprdToTheFileSink(t *testing.T) {
 	testenv.Publish(t, r.broker.URL, "telemetry/load/poison", []byte("not a cloudevent"))
 	big, _ := poison.Event(2 << 20)
 	testenv.Publish(t, r.broker.URL, "telemetry/load/poison", big)
-	gwtest.Eventually(t, 30*time.Second, "200 events in the file sink", func() bool {
+	testkit.Eventually(t, 30*time.Second, "200 events in the file sink", func() bool {
 		return len(gwtest.Missing(pub.Acked(), gwtest.FileIDs(t, fileDir(r)))) == 0
 	})
-	gwtest.Eventually(t, 10*time.Second, "2 dead letters", func() bool {
+	testkit.Eventually(t, 10*time.Second, "2 dead letters", func() bool {
 		return testutil.ToFloat64(r.g.Metrics.DeadLettered.WithLabelValues("ingest", "undecodable")) == 1 &&
 			testutil.ToFloat64(r.g.Metrics.DeadLettered.WithLabelValues("ingest", "oversized")) == 1
 	})
@@ -157,7 +158,7 @@ func TestRejectPolicyKeepsMessagesAtTheBroker(t *testing.T) {
 		raw, id := pub.Event(900)
 		pub.PublishOne(t, raw, id)
 	}
-	gwtest.Eventually(t, 30*time.Second, "the buffer to refuse messages", func() bool {
+	testkit.Eventually(t, 30*time.Second, "the buffer to refuse messages", func() bool {
 		return testutil.ToFloat64(r.g.Metrics.Received.WithLabelValues("rejected_full")) > 0
 	})
 	if code, _ := get(t, "http://"+r.g.HTTPAddr()+"/readyz"); code != http.StatusServiceUnavailable {
@@ -167,7 +168,7 @@ func TestRejectPolicyKeepsMessagesAtTheBroker(t *testing.T) {
 		t.Fatalf("reject policy dropped %v messages", dropped)
 	}
 	bringBack(t, out)
-	gwtest.Eventually(t, 90*time.Second, "every refused message to arrive after the sink is back", func() bool {
+	testkit.Eventually(t, 90*time.Second, "every refused message to arrive after the sink is back", func() bool {
 		return len(gwtest.Missing(pub.Acked(), gwtest.FileIDs(t, out))) == 0
 	})
 }
@@ -180,7 +181,7 @@ func TestDropOldestPolicyCountsDrops(t *testing.T) {
 		Sinks: []config.SinkConfig{{Name: "local", Type: config.TypeFile, File: &config.FileConfig{Dir: out},
 			Delivery: config.DeliveryConfig{RetryInitial: 50 * time.Millisecond, RetryMax: 200 * time.Millisecond, ReplayMaxRate: -1}}}}
 	r := startGateway(t, cfg)
-	gwtest.Eventually(t, 10*time.Second, "the probes to be delivered", func() bool {
+	testkit.Eventually(t, 10*time.Second, "the probes to be delivered", func() bool {
 		return r.g.Buffer.Stats().Sinks["local"].Messages == 0
 	})
 	takeDown(t, out)
@@ -190,7 +191,7 @@ func TestDropOldestPolicyCountsDrops(t *testing.T) {
 		raw, id := pub.Event(900)
 		pub.PublishOne(t, raw, id)
 	}
-	gwtest.Eventually(t, 30*time.Second, "150 accepted", func() bool {
+	testkit.Eventually(t, 30*time.Second, "150 accepted", func() bool {
 		return testutil.ToFloat64(r.g.Metrics.Received.WithLabelValues("accepted")) >= probes+150
 	})
 	dropped := testutil.ToFloat64(r.g.Metrics.Dropped.WithLabelValues("local", "full"))
@@ -198,7 +199,7 @@ func TestDropOldestPolicyCountsDrops(t *testing.T) {
 		t.Fatalf("drop-oldest: dropped %v, refused %v", dropped, testutil.ToFloat64(r.g.Metrics.Received.WithLabelValues("rejected_full")))
 	}
 	bringBack(t, out)
-	gwtest.Eventually(t, 30*time.Second, "the kept messages to arrive", func() bool {
+	testkit.Eventually(t, 30*time.Second, "the kept messages to arrive", func() bool {
 		return r.g.Buffer.Stats().Sinks["local"].Messages == 0
 	})
 	got := gwtest.FileIDs(t, out)

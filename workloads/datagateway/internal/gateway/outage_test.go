@@ -23,6 +23,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 
 	"github.com/edgeframe/edgeframe/test/testenv"
+	"github.com/edgeframe/edgeframe/test/testkit"
 	"github.com/edgeframe/edgeframe/workloads/datagateway/internal/config"
 	"github.com/edgeframe/edgeframe/workloads/datagateway/internal/gwtest"
 	"github.com/edgeframe/edgeframe/workloads/datagateway/internal/message"
@@ -124,7 +125,7 @@ func TestSinkOutage(t *testing.T) {
 				samples  []sample
 				sampleMu sync.Mutex
 			)
-			gwtest.Eventually(t, 60*time.Second, "the replay to start", func() bool {
+			testkit.Eventually(t, 60*time.Second, "the replay to start", func() bool {
 				return testutil.ToFloat64(m.ReplayActive.WithLabelValues(sc.Name)) == 1
 			})
 			sampled := make(chan struct{})
@@ -165,10 +166,10 @@ func TestSinkOutage(t *testing.T) {
 			stopPub()
 			<-pubDone
 			want := pub.Acked()
-			gwtest.Eventually(t, 90*time.Second, "every published message in the sink", func() bool {
+			testkit.Eventually(t, 90*time.Second, "every published message in the sink", func() bool {
 				return len(gwtest.Missing(want, ids())) == 0
 			})
-			gwtest.Eventually(t, 10*time.Second, "the backlog to drain", func() bool {
+			testkit.Eventually(t, 10*time.Second, "the backlog to drain", func() bool {
 				return r.g.Buffer.Stats().Sinks[sc.Name].Messages == 0
 			})
 			t.Logf("%s: %d messages published, all stored; retries %.0f", c.name, len(want), testutil.ToFloat64(m.Retries.WithLabelValues(sc.Name)))

@@ -163,15 +163,3 @@ func Missing(want []string, got map[string]int) []string {
 	}
 	return out
 }
-
-// Eventually polls cond every 100 ms until it is true or d passes.
-func Eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timeout after %s: %s", d, what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}

@@ -11,6 +11,7 @@ import (
 	"github.com/gopcua/opcua/id"
 	"github.com/gopcua/opcua/ua"
 
+	"github.com/edgeframe/edgeframe/test/testkit"
 	"github.com/edgeframe/edgeframe/workloads/opcplc/internal/plc"
 	"github.com/edgeframe/edgeframe/workloads/opcplc/internal/server"
 )
@@ -33,17 +34,8 @@ func call(t *testing.T, c *opcua.Client, object, method *ua.NodeID, args ...*ua.
 	return res.StatusCode
 }
 
-// waitFor polls cond until it holds or d passes.
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	for deadline := time.Now().Add(d); !cond(); time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s", what, d)
-		}
-	}
-}
-
 func TestCallOPCPLCMethods(t *testing.T) {
+	testkit.SkipShort(t, "about 3 s of simulation ticks")
 	h := start(t, func(c *server.Config, s *plc.Config) { c.UnsecureTransport, s.Fast.Rate = true, 100*time.Millisecond })
 	c := mustDial(t, h, ua.MessageSecurityModeNone, login{}, nil)
 	methods := plcNode(t, c, "Methods")
@@ -54,7 +46,7 @@ func TestCallOPCPLCMethods(t *testing.T) {
 		return readOne(t, c, plcNode(t, c, "FastUInt1"), ua.AttributeIDValue).Value.Value().(uint32)
 	}
 
-	waitFor(t, 5*time.Second, "StepUp counts", func() bool { return stepUp() >= 20 })
+	testkit.Eventually(t, 5*time.Second, "StepUp counts", func() bool { return stepUp() >= 20 })
 	if code := call(t, c, methods, plcNode(t, c, "StopStepUp")); code != ua.StatusOK {
 		t.Fatalf("StopStepUp: %v", code)
 	}
@@ -70,7 +62,7 @@ func TestCallOPCPLCMethods(t *testing.T) {
 		t.Fatalf("StartStepUp: %v", code)
 	}
 	var again uint32
-	waitFor(t, 3*time.Second, "StepUp counts again", func() bool { again = stepUp(); return again >= 2 })
+	testkit.Eventually(t, 3*time.Second, "StepUp counts again", func() bool { again = stepUp(); return again >= 2 })
 	if again >= held {
 		t.Errorf("StepUp = %d after ResetStepUp and StartStepUp, want it counting from 0 (it was %d)", again, held)
 	}
@@ -86,7 +78,7 @@ func TestCallOPCPLCMethods(t *testing.T) {
 	if code := call(t, c, methods, plcNode(t, c, "StartUpdateFastNodes")); code != ua.StatusOK {
 		t.Fatalf("StartUpdateFastNodes: %v", code)
 	}
-	waitFor(t, 3*time.Second, "FastUInt1 changes again", func() bool { return fast() > f })
+	testkit.Eventually(t, 3*time.Second, "FastUInt1 changes again", func() bool { return fast() > f })
 	for _, m := range []string{"ResetTrend", "ResetPosTrend", "ResetNegTrend", "StopUpdateSlowNodes", "StartUpdateSlowNodes"} {
 		if code := call(t, c, methods, plcNode(t, c, m)); code != ua.StatusOK {
 			t.Errorf("%s: %v", m, code)
@@ -359,6 +351,7 @@ func TestBrowseIsDuplicateFreeAndSymmetric(t *testing.T) {
 }
 
 func TestSpecialNodesByTheirIDs(t *testing.T) {
+	testkit.SkipShort(t, "about 3 s of simulation ticks")
 	h := start(t, func(c *server.Config, s *plc.Config) {
 		c.UnsecureTransport, s.LongID, s.Opaque, s.LongStrings, s.GUIDNodes = true, true, true, true, 2
 	})

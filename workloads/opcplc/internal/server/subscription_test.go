@@ -10,6 +10,7 @@ import (
 	"github.com/gopcua/opcua/id"
 	"github.com/gopcua/opcua/ua"
 
+	"github.com/edgeframe/edgeframe/test/testkit"
 	"github.com/edgeframe/edgeframe/workloads/opcplc/internal/plc"
 	"github.com/edgeframe/edgeframe/workloads/opcplc/internal/server"
 )
@@ -101,6 +102,7 @@ func noneClient(t *testing.T, mutate func(*server.Config, *plc.Config)) (*harnes
 }
 
 func TestSubscriptionDeliversEveryFastNodeChange(t *testing.T) {
+	testkit.SkipShort(t, "about 2 s of publishing intervals")
 	h, c := noneClient(t, func(_ *server.Config, s *plc.Config) {
 		s.Fast = plc.LoadNodes{Count: 10, Rate: 100 * time.Millisecond, Type: plc.TypeUInt}
 	})
@@ -138,6 +140,7 @@ func TestSubscriptionDeliversEveryFastNodeChange(t *testing.T) {
 }
 
 func TestQueueSizeKeepsValuesBetweenPublishesAndFlagsOverflow(t *testing.T) {
+	testkit.SkipShort(t, "about 3 s of publishing intervals")
 	_, c := noneClient(t, func(_ *server.Config, s *plc.Config) {
 		s.Fast = plc.LoadNodes{Count: 1, Rate: 50 * time.Millisecond, Type: plc.TypeUInt}
 	})
@@ -186,6 +189,7 @@ func TestQueueSizeKeepsValuesBetweenPublishesAndFlagsOverflow(t *testing.T) {
 }
 
 func TestSamplingIntervalCoalescesFasterChanges(t *testing.T) {
+	testkit.SkipShort(t, "about 2 s of sampling intervals")
 	_, c := noneClient(t, func(_ *server.Config, s *plc.Config) {
 		s.Fast = plc.LoadNodes{Count: 1, Rate: 50 * time.Millisecond, Type: plc.TypeUInt}
 	})
@@ -206,6 +210,7 @@ func TestSamplingIntervalCoalescesFasterChanges(t *testing.T) {
 }
 
 func TestAbsoluteDeadbandAndStatusTrigger(t *testing.T) {
+	testkit.SkipShort(t, "about 2 s of sampling intervals")
 	_, c := noneClient(t, func(_ *server.Config, s *plc.Config) {
 		s.Fast = plc.LoadNodes{Count: 1, Rate: 50 * time.Millisecond, Type: plc.TypeUInt}
 	})
@@ -259,6 +264,7 @@ func TestMonitoredItemErrorsNameTheProblem(t *testing.T) {
 }
 
 func TestNamespaceZeroNodesArePolled(t *testing.T) {
+	testkit.SkipShort(t, "about 1.5 s of polling intervals")
 	_, c := noneClient(t, nil)
 	ch, res, _ := subscribe(t, c, 100*time.Millisecond, item{node: ua.NewNumericNodeID(0, id.Server_ServerStatus_CurrentTime), sampling: 200 * time.Millisecond, queue: 1})
 	if res[0].StatusCode != ua.StatusOK {
@@ -271,6 +277,7 @@ func TestNamespaceZeroNodesArePolled(t *testing.T) {
 }
 
 func TestMonitoringModeDisableAndDelete(t *testing.T) {
+	testkit.SkipShort(t, "about 2 s of publishing intervals")
 	h, c := noneClient(t, func(_ *server.Config, s *plc.Config) {
 		s.Fast = plc.LoadNodes{Count: 2, Rate: 50 * time.Millisecond, Type: plc.TypeUInt}
 	})

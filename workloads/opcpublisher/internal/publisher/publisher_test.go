@@ -24,6 +24,7 @@ import (
 	"github.com/edgeframe/edgeframe/pkg/daprpub"
 	"github.com/edgeframe/edgeframe/pkg/observe"
 	"github.com/edgeframe/edgeframe/test/testenv"
+	"github.com/edgeframe/edgeframe/test/testkit"
 	"github.com/edgeframe/edgeframe/workloads/opcpublisher/internal/pnjson"
 	"github.com/edgeframe/edgeframe/workloads/opcpublisher/internal/publisher"
 	"github.com/edgeframe/edgeframe/workloads/opcpublisher/internal/session"
@@ -113,19 +114,6 @@ func startTraced(t *testing.T, opts publisher.Options, pn string, tp trace.Trace
 	return p, s, logs, stop
 }
 
-func waitFor(t *testing.T, d time.Duration, what string, cond func() bool) time.Duration {
-	t.Helper()
-	t0 := time.Now()
-	for time.Since(t0) < d {
-		if cond() {
-			return time.Since(t0)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("after %s: %s", d, what)
-	return 0
-}
-
 func pnFor(endpoint, group string, kfc int) string {
 	return fmt.Sprintf(`[{"EndpointUrl":%q,"UseSecurity":false,"DataSetWriterGroup":%q,"DataSetWriterId":"fast","DataSetKeyFrameCount":%d,
 	  "DataSetPublishingInterval":200,"OpcNodes":[
@@ -155,7 +143,7 @@ func TestPubSubAgainstOPCPLCWithRestart(t *testing.T) {
 	plc := testenv.StartOPCPLC(t, testenv.OPCPLCSpec{Unsecure: true, Dir: dir, Args: []string{"--fn", "2", "--vfr", "100"}})
 	_, s, logs, _ := start(t, publisher.Options{MessagingMode: publisher.ModePubSub, BatchSize: 1}, pnFor(plc.Endpoint, "plc1", 4))
 
-	waitFor(t, 30*time.Second, "no messages", func() bool { return len(s.items()) >= 20 })
+	testkit.Eventually(t, 30*time.Second, "no messages", func() bool { return len(s.items()) >= 20 })
 	items := s.items()
 	perWriter := map[string][]uint32{}
 	kinds := map[string][]string{}
@@ -208,7 +196,7 @@ func TestPubSubAgainstOPCPLCWithRestart(t *testing.T) {
 	time.Sleep(2 * time.Second) // an outage of a few publishing intervals
 	before := len(s.items())
 	plc.Restart(t)
-	took := waitFor(t, 5*time.Second, "no data within 5 s of opcplc coming back", func() bool {
+	took := testkit.Eventually(t, 5*time.Second, "no data within 5 s of opcplc coming back", func() bool {
 		for _, it := range s.items()[before:] {
 			if m := decodeNet(t, it); m.Messages[0].DataSetWriterID == "fast" && m.Messages[0].MessageType != "ua-keepalive" {
 				return true
@@ -252,7 +240,7 @@ func TestSamplesModeAndBatchingByCount(t *testing.T) {
 	spans := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
 	_, s, _, _ := startTraced(t, publisher.Options{MessagingMode: publisher.ModeSamples, BatchSize: 5, BatchInterval: time.Minute}, pnFor(plc.Endpoint, "plc2", 0), tp)
-	waitFor(t, 30*time.Second, "no messages", func() bool { return len(s.items()) >= 4 })
+	testkit.Eventually(t, 30*time.Second, "no messages", func() bool { return len(s.items()) >= 4 })
 	for i, it := range s.items()[:4] {
 		var d struct {
 			Samples []struct {
@@ -291,7 +279,7 @@ func TestSamplesModeAndBatchingByCount(t *testing.T) {
 func TestApplyChangeKeepsUnaffectedWriters(t *testing.T) {
 	plc := testenv.StartOPCPLC(t, testenv.OPCPLCSpec{Unsecure: true, Args: []string{"--fn", "2", "--vfr", "100"}})
 	p, s, _, _ := start(t, publisher.Options{MessagingMode: publisher.ModePubSub, BatchSize: 1}, pnFor(plc.Endpoint, "plc3", 0))
-	waitFor(t, 30*time.Second, "no messages", func() bool { return len(s.items()) >= 5 })
+	testkit.Eventually(t, 30*time.Second, "no messages", func() bool { return len(s.items()) >= 5 })
 	extra := strings.TrimSuffix(pnFor(plc.Endpoint, "plc3", 0), "]") +
 		fmt.Sprintf(`,{"EndpointUrl":%q,"DataSetWriterGroup":"plc3","DataSetWriterId":"new","OpcNodes":[{"Id":"nsu=http://microsoft.com/Opc/OpcPlc/;s=StepUp","OpcSamplingInterval":100,"OpcPublishingInterval":300}]}]`, plc.Endpoint)
 	f, err := pnjson.Parse([]byte(extra))
@@ -300,7 +288,7 @@ func TestApplyChangeKeepsUnaffectedWriters(t *testing.T) {
 	}
 	n := len(s.items())
 	p.Apply(f)
-	waitFor(t, 10*time.Second, "new writer silent", func() bool {
+	testkit.Eventually(t, 10*time.Second, "new writer silent", func() bool {
 		for _, it := range s.items()[n:] {
 			if decodeNet(t, it).Messages[0].DataSetWriterID == "new" {
 				return true
@@ -327,7 +315,7 @@ func TestKeepAliveForSilentWriter(t *testing.T) {
 	pn := fmt.Sprintf(`[{"EndpointUrl":%q,"DataSetWriterGroup":"quiet","DataSetWriterId":"slow","OpcNodes":[
 	  {"Id":"nsu=http://microsoft.com/Opc/OpcPlc/;s=SlowUInt1","OpcSamplingInterval":100,"OpcPublishingInterval":100}]}]`, plc.Endpoint)
 	_, s, _, _ := start(t, publisher.Options{MessagingMode: publisher.ModePubSub, BatchSize: 1, KeepAlive: true}, pn)
-	waitFor(t, 30*time.Second, "no keep-alive", func() bool {
+	testkit.Eventually(t, 30*time.Second, "no keep-alive", func() bool {
 		for _, it := range s.items() {
 			if decodeNet(t, it).Messages[0].MessageType == "ua-keepalive" {
 				return true
@@ -353,7 +341,7 @@ func TestHeartbeatResendsLastValue(t *testing.T) {
 	pn := fmt.Sprintf(`[{"EndpointUrl":%q,"DataSetWriterGroup":"hb","DataSetWriterId":"slow","OpcNodes":[
 	  {"Id":"nsu=http://microsoft.com/Opc/OpcPlc/;s=SlowUInt1","DisplayName":"Slow","OpcSamplingInterval":100,"OpcPublishingInterval":100,"HeartbeatInterval":1}]}]`, plc.Endpoint)
 	_, s, _, _ := start(t, publisher.Options{MessagingMode: publisher.ModePubSub, BatchSize: 1}, pn)
-	waitFor(t, 30*time.Second, "no heartbeat", func() bool { return len(s.items()) >= 3 })
+	testkit.Eventually(t, 30*time.Second, "no heartbeat", func() bool { return len(s.items()) >= 3 })
 	items := s.items()
 	first := decodeNet(t, items[0]).Messages[0]
 	for i, it := range items[1:3] {
@@ -374,7 +362,7 @@ func TestSurvivesOPCPLCChaos(t *testing.T) {
 	_, s, logs, _ := start(t, publisher.Options{MessagingMode: publisher.ModePubSub, BatchSize: 1}, pnFor(plc.Endpoint, "chaos", 0))
 	time.Sleep(8 * time.Second)
 	n := len(s.items())
-	waitFor(t, 10*time.Second, "data stopped under chaos", func() bool { return len(s.items()) > n+5 })
+	testkit.Eventually(t, 10*time.Second, "data stopped under chaos", func() bool { return len(s.items()) > n+5 })
 	last := map[any]uint32{}
 	for _, it := range s.items() {
 		m := decodeNet(t, it).Messages[0]
@@ -411,7 +399,7 @@ func TestOPCPLCPublishedNodesJSONIsValidInput(t *testing.T) {
 	}
 	_, s, _, _ := start(t, publisher.Options{MessagingMode: publisher.ModePubSub, BatchSize: 1}, string(b))
 	seen := map[string]bool{}
-	waitFor(t, 30*time.Second, "not every node delivered", func() bool {
+	testkit.Eventually(t, 30*time.Second, "not every node delivered", func() bool {
 		for _, it := range s.items() {
 			for _, m := range decodeNet(t, it).Messages {
 				for f := range m.Payload {
@@ -429,7 +417,7 @@ func TestBatchesStayUnderMaxMessageBytes(t *testing.T) {
 	plc := testenv.StartOPCPLC(t, testenv.OPCPLCSpec{Unsecure: true, Args: []string{"--fn", "2", "--vfr", "100"}})
 	_, s, _, _ := start(t, publisher.Options{MessagingMode: publisher.ModePubSub, BatchSize: 50, BatchInterval: time.Minute, MaxMessageBytes: 4096},
 		pnFor(plc.Endpoint, "small", 0))
-	waitFor(t, 30*time.Second, "no messages", func() bool { return len(s.items()) >= 3 })
+	testkit.Eventually(t, 30*time.Second, "no messages", func() bool { return len(s.items()) >= 3 })
 	for _, it := range s.items() {
 		if n := len(decodeNet(t, it).Messages); len(it.Event.Data) > 4096 || n < 2 {
 			t.Fatalf("event %s: %d bytes, %d data set messages", it.Event.ID, len(it.Event.Data), n)

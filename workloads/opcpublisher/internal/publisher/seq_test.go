@@ -13,6 +13,7 @@ import (
 	"github.com/edgeframe/edgeframe/pkg/daprpub"
 	"github.com/edgeframe/edgeframe/pkg/seqstore"
 	"github.com/edgeframe/edgeframe/test/testenv"
+	"github.com/edgeframe/edgeframe/test/testkit"
 	"github.com/edgeframe/edgeframe/workloads/opcpublisher/internal/pnjson"
 	"github.com/edgeframe/edgeframe/workloads/opcpublisher/internal/publisher"
 )
@@ -50,7 +51,7 @@ func TestRestartWithStateDirContinuesEveryGroup(t *testing.T) {
 	next := map[string]int64{"line1": 1, "line2": 1}
 	for run := 1; run <= 3; run++ {
 		_, s, logs, stop := start(t, opts, pn)
-		waitFor(t, 30*time.Second, "too few messages", func() bool {
+		testkit.Eventually(t, 30*time.Second, "too few messages", func() bool {
 			g := byGroup(s.items())
 			return len(g["line1"]) >= 10 && len(g["line2"]) >= 10
 		})
@@ -77,11 +78,11 @@ func TestSequenceStoreFailureDropsTheGroupsBatchesUntilItRecovers(t *testing.T) 
 	state := filepath.Join(t.TempDir(), "state")
 	p, s, logs, _ := start(t, publisher.Options{MessagingMode: publisher.ModePubSub, BatchSize: 1, StateDir: state, SequenceBlock: 5},
 		pnFor(plc.Endpoint, "plc5", 0))
-	waitFor(t, 30*time.Second, "no messages", func() bool { return len(s.items()) >= 1 })
+	testkit.Eventually(t, 30*time.Second, "no messages", func() bool { return len(s.items()) >= 1 })
 	if err := os.Rename(state, state+".away"); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "Ready does not report the sequence store", func() bool {
+	testkit.Eventually(t, 10*time.Second, "Ready does not report the sequence store", func() bool {
 		err := p.Ready()
 		return err != nil && strings.Contains(err.Error(), "group plc5: sequence store") && strings.Contains(err.Error(), filepath.Join(state, "seq-plc5"))
 	})
@@ -92,7 +93,7 @@ func TestSequenceStoreFailureDropsTheGroupsBatchesUntilItRecovers(t *testing.T) 
 	if err := os.Rename(state+".away", state); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "publishing did not resume", func() bool { return len(s.items()) >= 10 })
+	testkit.Eventually(t, 10*time.Second, "publishing did not resume", func() bool { return len(s.items()) >= 10 })
 	checkIDs(t, s.items(), "plc5", 1)
 	if err := p.Ready(); err != nil {
 		t.Errorf("Ready after the recovery: %v", err)
@@ -124,7 +125,7 @@ func TestCorruptStateFileStopsTheGroupUntilRepaired(t *testing.T) {
 	if err := os.WriteFile(path, []byte("seqstore v1 next=777\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 10*time.Second, "nothing sent after the repair", func() bool { return len(s.items()) >= 3 })
+	testkit.Eventually(t, 10*time.Second, "nothing sent after the repair", func() bool { return len(s.items()) >= 3 })
 	checkIDs(t, s.items(), "plc6", 777)
 }
 
@@ -152,12 +153,12 @@ func TestGroupRemovedAndAddedBackContinuesItsSequence(t *testing.T) {
 				}
 				p.Apply(f)
 			}
-			waitFor(t, 30*time.Second, "no messages", func() bool { return len(of("back")) >= 5 })
+			testkit.Eventually(t, 30*time.Second, "no messages", func() bool { return len(of("back")) >= 5 })
 			apply(b) // "back" removed: flushed
 			n := len(of("back"))
-			waitFor(t, 30*time.Second, "the other group is silent", func() bool { return len(of("other")) >= 3 })
+			testkit.Eventually(t, 30*time.Second, "the other group is silent", func() bool { return len(of("other")) >= 3 })
 			apply(a)
-			waitFor(t, 30*time.Second, "the group did not come back", func() bool { return len(of("back")) >= n+5 })
+			testkit.Eventually(t, 30*time.Second, "the group did not come back", func() bool { return len(of("back")) >= n+5 })
 			checkIDs(t, of("back"), "back", 1)
 		})
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/gopcua/opcua/ua"
 
 	"github.com/edgeframe/edgeframe/test/testenv"
+	"github.com/edgeframe/edgeframe/test/testkit"
 	"github.com/edgeframe/edgeframe/workloads/opcpublisher/internal/nodeid"
 	"github.com/edgeframe/edgeframe/workloads/opcpublisher/internal/session"
 )
@@ -60,19 +61,6 @@ func (r *recorder) values(key string) []int32 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]int32(nil), r.byKey[key]...)
-}
-
-func eventually(t *testing.T, d time.Duration, what string, cond func() bool) time.Duration {
-	t.Helper()
-	start := time.Now()
-	for time.Since(start) < d {
-		if cond() {
-			return time.Since(start)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatalf("after %s: %s", d, what)
-	return 0
 }
 
 func item(t *testing.T, key, id string, interval time.Duration) session.Item {
@@ -126,7 +114,7 @@ func TestSessionAgainstNodeOPCUAServer(t *testing.T) {
 
 	t.Run("every id form delivers data", func(t *testing.T) {
 		for _, k := range []string{"fast1", "fast2", "numeric", "guid", "opaque"} {
-			eventually(t, 30*time.Second, "no data for "+k, func() bool { return rec.count(k) >= 3 })
+			testkit.Eventually(t, 30*time.Second, "no data for "+k, func() bool { return rec.count(k) >= 3 })
 		}
 		v := rec.values("fast1")
 		for i := 1; i < len(v); i++ {
@@ -156,7 +144,7 @@ func TestSessionAgainstNodeOPCUAServer(t *testing.T) {
 			item(t, "temp", "ns=2;s=Temperature", 2*time.Second),    // new interval
 			item(t, "numeric", "ns=2;i=1001", 100*time.Millisecond), // moved
 		})
-		eventually(t, 10*time.Second, "fast3 never delivered", func() bool { return rec.count("fast3") >= 2 })
+		testkit.Eventually(t, 10*time.Second, "fast3 never delivered", func() bool { return rec.count("fast3") >= 2 })
 		after := s.Live()
 		if after.Items["fast1"] != before.Items["fast1"] || after.Items["fast1"] == 0 {
 			t.Errorf("unchanged item was re-created: %d -> %d", before.Items["fast1"], after.Items["fast1"])
@@ -179,7 +167,7 @@ func TestSessionAgainstNodeOPCUAServer(t *testing.T) {
 		c2, cancel2 := context.WithCancel(ctx)
 		defer cancel2()
 		go func() { _ = s2.Run(c2) }()
-		eventually(t, 30*time.Second, "no data over SignAndEncrypt", func() bool { return r2.count("fast1") >= 2 })
+		testkit.Eventually(t, 30*time.Second, "no data over SignAndEncrypt", func() bool { return r2.count("fast1") >= 2 })
 	})
 	t.Run("wrong password keeps retrying with backoff", func(t *testing.T) {
 		r3 := newRecorder()
@@ -188,7 +176,7 @@ func TestSessionAgainstNodeOPCUAServer(t *testing.T) {
 		s3.Update([]session.Item{item(t, "fast1", "ns=2;s=Fast1", 100*time.Millisecond)})
 		c3, cancel3 := context.WithCancel(ctx)
 		go func() { _ = s3.Run(c3) }()
-		eventually(t, 30*time.Second, "no backoff state", func() bool {
+		testkit.Eventually(t, 30*time.Second, "no backoff state", func() bool {
 			r3.mu.Lock()
 			defer r3.mu.Unlock()
 			n := 0
@@ -206,10 +194,10 @@ func TestSessionAgainstNodeOPCUAServer(t *testing.T) {
 	})
 	t.Run("server restart: resubscribed and data within 5 s", func(t *testing.T) {
 		srv.Kill()
-		eventually(t, 10*time.Second, "loss not detected", func() bool { return s.State() != session.Connected })
+		testkit.Eventually(t, 10*time.Second, "loss not detected", func() bool { return s.State() != session.Connected })
 		srv.Restart(t)
 		n := rec.count("fast1")
-		took := eventually(t, 5*time.Second, "no data within 5 s of the server coming back", func() bool { return rec.count("fast1") > n+1 })
+		took := testkit.Eventually(t, 5*time.Second, "no data within 5 s of the server coming back", func() bool { return rec.count("fast1") > n+1 })
 		t.Logf("data again %s after the server was ready", took.Round(time.Millisecond))
 		rec.mu.Lock()
 		defer rec.mu.Unlock()
