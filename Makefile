@@ -7,8 +7,11 @@ export EDGEFRAME_TOOLS ?= $(HOME)/.cache/edgeframe/tools
 GO          ?= go
 BIN         := bin
 WORKLOADS   := $(notdir $(wildcard workloads/*))
-VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS     := -s -w -X github.com/edgeframe/edgeframe/pkg/version.Version=$(VERSION)
+VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
+COMMIT      ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+# One version package for every binary (edgeframe, workloads, arcflux); the image builder
+# stamps the same variable (tools/imagebuild/gobuild.VersionVar).
+LDFLAGS     := -s -w -X github.com/edgeframe/edgeframe/pkg/version.Version=$(VERSION) -X github.com/edgeframe/edgeframe/pkg/version.Commit=$(COMMIT)
 TEST_FLAGS  ?= -count=1 -timeout 45m
 BENCH_FLAGS ?= -run '^$$' -bench . -benchtime 1x -timeout 30m
 # A seed corpus per fuzz target runs in `make test`; FUZZTIME drives `make fuzz`.

@@ -1,6 +1,7 @@
 // Command edgeframe is the project's own command line. Its subcommands:
 //
 //	edgeframe demo [flags]   run the local topology L2 → L3 → L4 (`make demo`)
+//	edgeframe version        print the stamped version and commit
 //
 // Later subcommands (e.g. the local cluster) live here too.
 package main
@@ -14,12 +15,15 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/edgeframe/edgeframe/pkg/version"
 )
 
 const usage = `usage: edgeframe <command> [flags]
 
 commands:
   demo      run the local topology L2 → L3 → L4 and print a live table (edgeframe demo -h lists its flags)
+  version   print the version and commit this binary was built from
 `
 
 func main() {
@@ -36,6 +40,9 @@ func dispatch(args []string, lookup func(string) (string, bool), stdout, stderr 
 	switch args[0] {
 	case "demo":
 		return demoMain(args[1:], lookup, stdout, stderr)
+	case "version":
+		fmt.Fprintf(stdout, "edgeframe %s (%s)\n", version.Version, version.Commit)
+		return 0
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return 0

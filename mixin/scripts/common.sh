@@ -2,7 +2,7 @@
 set -euo pipefail
 MIXIN=arcflux
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-PKG=github.com/edgeframe/edgeframe/mixin/pkg/version
+PKG=github.com/edgeframe/edgeframe/pkg/version
 # VERSION: env, else the nearest v* tag (untagged commits get v0.0.0-dev+<sha>).
 COMMIT="${COMMIT:-$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)}"
 VERSION="${VERSION:-$(git -C "$ROOT" describe --tags --match 'v*' --exact-match 2>/dev/null || echo "v0.0.0-dev+${COMMIT}")}"

@@ -23,7 +23,7 @@ import (
 	"github.com/edgeframe/edgeframe/mixin/pkg/arc"
 	"github.com/edgeframe/edgeframe/mixin/pkg/arcflux"
 	"github.com/edgeframe/edgeframe/mixin/pkg/azurefake"
-	"github.com/edgeframe/edgeframe/mixin/pkg/version"
+	"github.com/edgeframe/edgeframe/pkg/version"
 	"github.com/edgeframe/edgeframe/test/testenv"
 )
 

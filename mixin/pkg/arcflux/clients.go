@@ -21,7 +21,7 @@ import (
 	"github.com/edgeframe/edgeframe/mixin/pkg/arc"
 	"github.com/edgeframe/edgeframe/mixin/pkg/azureauth"
 	"github.com/edgeframe/edgeframe/mixin/pkg/flux"
-	"github.com/edgeframe/edgeframe/mixin/pkg/version"
+	"github.com/edgeframe/edgeframe/pkg/version"
 )
 
 // AzureClients are the Azure APIs one step uses.

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/edgeframe/edgeframe/mixin/pkg/version"
+	"github.com/edgeframe/edgeframe/pkg/version"
 )
 
 // Name is the mixin's name in porter.yaml.

@@ -6,6 +6,8 @@ import (
 
 	"github.com/gopcua/opcua/id"
 	"github.com/gopcua/opcua/ua"
+
+	"github.com/edgeframe/edgeframe/pkg/version"
 )
 
 // ServerProfile is the profile opcplc claims in ServerCapabilities.ServerProfileArray:
@@ -17,12 +19,14 @@ const ServerProfile = "http://opcfoundation.org/UA-Profile/Server/MicroEmbeddedD
 // ServerCapabilities and ServerDiagnostics, and the optional ones the node set carries.
 func (s *Server) provideServerObject() {
 	static := func(v any) func() *ua.DataValue { return func() *ua.DataValue { return goodValue(v) } }
-	version := "dev"
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		version = bi.Main.Version
+	// the version make build and the image builder stamp; unstamped builds fall back to
+	// the module version Go records
+	sw := version.Version
+	if bi, ok := debug.ReadBuildInfo(); ok && sw == "v0.0.0-dev" && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		sw = bi.Main.Version
 	}
 	build := &ua.BuildInfo{ProductURI: "urn:edgeframe:opcplc", ManufacturerName: "edgeframe", ProductName: "edgeframe opcplc",
-		SoftwareVersion: version, BuildNumber: version, BuildDate: s.start}
+		SoftwareVersion: sw, BuildNumber: sw, BuildDate: s.start}
 	status := func() *ua.ServerStatusDataType {
 		return &ua.ServerStatusDataType{StartTime: s.start, CurrentTime: time.Now(), State: s.state(), BuildInfo: build,
 			SecondsTillShutdown: 0, ShutdownReason: &ua.LocalizedText{}}
