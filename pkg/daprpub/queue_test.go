@@ -12,6 +12,7 @@ import (
 	"github.com/edgeframe/edgeframe/pkg/backoff"
 	"github.com/edgeframe/edgeframe/pkg/cloudevent"
 	"github.com/edgeframe/edgeframe/pkg/daprpub"
+	"github.com/edgeframe/edgeframe/test/testkit"
 )
 
 // flaky is a Publisher that fails while down is set and records what it published.
@@ -57,7 +58,7 @@ func TestQueueRetriesInOrderThroughAnOutage(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	time.Sleep(30 * time.Millisecond)
+	testkit.Eventually(t, 5*time.Second, "a retry while the sidecar is down", func() bool { return retries.Load() > 0 })
 	if len(pub.ids()) != 0 || retries.Load() == 0 {
 		t.Fatalf("published %v with %d retries while down", pub.ids(), retries.Load())
 	}
@@ -150,10 +151,7 @@ func TestQueueKeepsInFlightCallsGoingAndRetriesFailedOnes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	deadline := time.Now().Add(5 * time.Second)
-	for g.running.Load() < 4 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
+	testkit.Eventually(t, 5*time.Second, "4 calls in progress", func() bool { return g.running.Load() >= 4 })
 	time.Sleep(20 * time.Millisecond) // a fifth call would have started by now
 	if n := g.running.Load(); n != 4 {
 		t.Fatalf("%d calls in progress, want 4", n)

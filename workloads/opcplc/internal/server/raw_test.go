@@ -7,6 +7,8 @@ import (
 
 	"github.com/gopcua/opcua"
 	"github.com/gopcua/opcua/ua"
+
+	"github.com/edgeframe/edgeframe/test/testkit"
 )
 
 // These tests speak the subscription services directly (no client publish loop), so
@@ -91,13 +93,7 @@ func TestSubscriptionWithoutPublishRequestsExpiresAndIsReported(t *testing.T) {
 	if sub.RevisedLifetimeCount != 3 {
 		t.Fatalf("revised lifetime %d", sub.RevisedLifetimeCount)
 	}
-	deadline := time.Now().Add(3 * time.Second)
-	for time.Now().Before(deadline) && h.metric(t, "edgeframe_opcplc_subscriptions") != 0 {
-		time.Sleep(20 * time.Millisecond)
-	}
-	if n := h.metric(t, "edgeframe_opcplc_subscriptions"); n != 0 {
-		t.Fatalf("subscription still alive after its lifetime (%v)", n)
-	}
+	testkit.Eventually(t, 3*time.Second, "the subscription to expire after its lifetime", func() bool { return h.metric(t, "edgeframe_opcplc_subscriptions") == 0 })
 	res := send[*ua.PublishResponse](t, c, &ua.PublishRequest{SubscriptionAcknowledgements: []*ua.SubscriptionAcknowledgement{}})
 	if len(res.NotificationMessage.NotificationData) != 1 {
 		t.Fatalf("publish after expiry: %+v", res.NotificationMessage)
