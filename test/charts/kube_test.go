@@ -14,7 +14,6 @@ import (
 	"github.com/edgeframe/edgeframe/test/testenv"
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
-	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/kube"
 	"helm.sh/helm/v3/pkg/release"
 	corev1 "k8s.io/api/core/v1"
@@ -136,7 +135,7 @@ func (c *cluster) chart(t *testing.T, name string) *chart.Chart {
 	if ch, ok := c.charts[name]; ok {
 		return ch
 	}
-	ch, err := loader.Load(chartDir(name))
+	ch, err := render.LoadChart(chartDir(name))
 	if err != nil {
 		t.Fatal(err)
 	}
