@@ -110,7 +110,7 @@ func TestImagesByDigest(t *testing.T) {
 		want  string
 	}{
 		{"mosquitto", map[string]any{"image": img}, "eclipse-mosquitto@" + digest},
-		{"envoy-proxy", map[string]any{"image": img}, "envoyproxy/envoy@" + digest},
+		{"envoy-proxy", map[string]any{"image": img, "upstreamDNS": map[string]any{"resolvers": []any{"168.63.129.16"}}}, "envoyproxy/envoy@" + digest},
 		{"observability", map[string]any{"image": img}, "otel/opentelemetry-collector-contrib@" + digest},
 		{"edge-workloads", map[string]any{"tempsensor": map[string]any{"enabled": true, "image": img}}, "ghcr.io/edgeframe/tempsensor@" + digest},
 	}
@@ -142,6 +142,8 @@ func TestBadValuesRejected(t *testing.T) {
 		{"child proxy without parent", "envoy-proxy", map[string]any{"parent": map[string]any{"enabled": true}}, []string{"/parent/address"}},
 		{"bad allow-list name", "envoy-proxy", map[string]any{"allowList": map[string]any{"customDomains": []any{"http://x.com"}}}, []string{"/allowList/customDomains/0"}},
 		{"wildcard in exact list", "envoy-proxy", map[string]any{"allowList": map[string]any{"arcDomains": []any{"*.x.com"}}}, []string{"/allowList/arcDomains/0"}},
+		{"top-level proxy without upstream resolvers", "envoy-proxy", map[string]any{}, []string{"/upstreamDNS/resolvers", "minItems"}},
+		{"kafka server name not a name", "envoy-proxy", map[string]any{"upstreamDNS": map[string]any{"resolvers": []any{"168.63.129.16"}}, "listeners": map[string]any{"kafka": map[string]any{"enabled": true, "serverNames": []any{"*"}}}}, []string{"/listeners/kafka/serverNames/0"}},
 		{"resolver not an IP", "envoy-proxy", map[string]any{"upstreamDNS": map[string]any{"resolvers": []any{"dns.example"}}}, []string{"/upstreamDNS/resolvers/0"}},
 		{"missing proxy ip", "dns-override", map[string]any{}, []string{"/proxy/ip"}},
 		{"broker URL without port", "dapr-components", map[string]any{"pubsub": map[string]any{"url": "tcp://mosquitto"}}, []string{"/pubsub/url"}},
