@@ -154,8 +154,6 @@ func TestDNSOverrideOwnsOnlyItsKeys(t *testing.T) {
 			vals = v
 		}
 	}
-	want := edgeframeKeys(t, vals)
-
 	check := func(step string, ours map[string]string, others map[string]string) {
 		t.Helper()
 		got := c.customKeys(t)
@@ -178,6 +176,7 @@ func TestDNSOverrideOwnsOnlyItsKeys(t *testing.T) {
 	if _, err := c.installChart(t, "dns-override", "dns-override", "edge-system", vals, false); err != nil {
 		t.Fatalf("install over a shipped coredns-custom: %v", err)
 	}
+	want := edgeframeKeys(t, vals)
 	check("install", want, foreign)
 	restart1 := c.restartedAt(t)
 	if restart1 == "" {

@@ -258,26 +258,48 @@ func (c *cluster) runHooks(t *testing.T, rel *release.Release, event release.Hoo
 		}
 		sa := fmt.Sprintf("system:serviceaccount:%s:%s", rel.Namespace, job.Spec.Template.Spec.ServiceAccountName)
 		spec := job.Spec.Template.Spec
-		for _, ctr := range append(append([]corev1.Container{}, spec.InitContainers...), spec.Containers...) {
-			if len(ctr.Command) != 1 || filepath.Base(ctr.Command[0]) != "kubectl" {
-				t.Fatalf("hook %s container %s: command %v is not kubectl", job.Name, ctr.Name, ctr.Command)
+		// A failed pod is retried, its init containers again, up to the Job's backoffLimit
+		// (the Job controller waits 10 s and more between pods; 1 s here).
+		attempts := 1
+		if job.Spec.BackoffLimit != nil {
+			attempts += int(*job.Spec.BackoffLimit)
+		}
+		var failure string
+		for a := 0; a < attempts; a++ {
+			if a > 0 {
+				time.Sleep(time.Second)
 			}
-			args := []string{"--kubeconfig", c.api.Kubeconfig, "--as", sa}
-			for _, a := range ctr.Args {
-				for _, m := range ctr.VolumeMounts {
-					if strings.HasPrefix(a, m.MountPath+"/") {
-						a = mounts[m.Name] + strings.TrimPrefix(a, m.MountPath)
-					}
+			failure = ""
+			for _, ctr := range append(append([]corev1.Container{}, spec.InitContainers...), spec.Containers...) {
+				if len(ctr.Command) != 1 || filepath.Base(ctr.Command[0]) != "kubectl" {
+					t.Fatalf("hook %s container %s: command %v is not kubectl", job.Name, ctr.Name, ctr.Command)
 				}
-				args = append(args, a)
+				args := []string{"--kubeconfig", c.api.Kubeconfig, "--as", sa}
+				for _, arg := range ctr.Args {
+					for _, m := range ctr.VolumeMounts {
+						if strings.HasPrefix(arg, m.MountPath+"/") {
+							arg = mounts[m.Name] + strings.TrimPrefix(arg, m.MountPath)
+							break
+						}
+					}
+					args = append(args, arg)
+				}
+				cmd := exec.Command(toolOrSkip(t, "kubectl"), args...)
+				cmd.Env = append(os.Environ(), "HOME="+dir)
+				out, err := cmd.CombinedOutput()
+				if err != nil {
+					failure = fmt.Sprintf("container %s: kubectl %s: %v\n%s", ctr.Name, strings.Join(ctr.Args, " "), err, out)
+					t.Logf("hook %s (%s) attempt %d: %s", job.Name, event, a+1, failure)
+					break
+				}
+				t.Logf("hook %s (%s) %s: %s", job.Name, event, ctr.Name, strings.TrimSpace(string(out)))
 			}
-			cmd := exec.Command(toolOrSkip(t, "kubectl"), args...)
-			cmd.Env = append(os.Environ(), "HOME="+dir)
-			out, err := cmd.CombinedOutput()
-			if err != nil {
-				t.Fatalf("hook %s (%s) container %s: kubectl %s: %v\n%s", job.Name, event, ctr.Name, strings.Join(ctr.Args, " "), err, out)
+			if failure == "" {
+				break
 			}
-			t.Logf("hook %s (%s) %s: %s", job.Name, event, ctr.Name, strings.TrimSpace(string(out)))
+		}
+		if failure != "" {
+			t.Fatalf("hook %s (%s) failed %d times: %s", job.Name, event, attempts, failure)
 		}
 	}
 }
