@@ -91,6 +91,9 @@ dns_cache_config:
 {{- define "envoy-proxy.bootstrap" -}}
 {{- $allow := include "edge-lib.allowList" (dict "values" .Values.allowList "region" .Values.region) | fromYaml -}}
 {{- $top := not .Values.parent.enabled -}}
+{{- if and (not $top) .Values.service.clusterIP (eq .Values.parent.address .Values.service.clusterIP) }}
+{{- fail (printf "parent.address %s is this proxy's own service.clusterIP: the child would chain to itself (a ClusterIP is reachable only inside its cluster; use the parent's internal load balancer address, the infrastructure bundle's proxy-address output)" .Values.parent.address) }}
+{{- end }}
 {{- $resolvers := ternary .Values.upstreamDNS.resolvers list $top -}}
 {{- $l := .Values.listeners -}}
 node:
