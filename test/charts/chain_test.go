@@ -66,24 +66,9 @@ func TestChainedProxyAddressIsReachableFromTheChild(t *testing.T) {
 		p := profileNamed(t, parent)
 		ns := "parent-" + parent
 		c.restrictedNamespaces(t, []string{ns})
-		var childVals map[string]any
-		for _, r := range profileNamed(t, child[parent]).Releases {
-			if r.Chart == "envoy-proxy" {
-				v, err := profileNamed(t, child[parent]).Values(r)
-				if err != nil {
-					t.Fatal(err)
-				}
-				childVals = v
-			}
-		}
-		for _, r := range p.Releases {
-			if r.Chart != "envoy-proxy" {
-				continue
-			}
-			vals, err := p.Values(r)
-			if err != nil {
-				t.Fatal(err)
-			}
+		childVals := releaseOf(t, profileNamed(t, child[parent]), "envoy-proxy").Values
+		for _, rel := range releasesOf(t, p, "envoy-proxy") {
+			r, vals := rel.ProfileRelease, rel.Values
 			// Each level is its own cluster; here the parent's release gets a namespace and a
 			// ClusterIP of its own in the one test API server.
 			vals = merge(vals, map[string]any{"service": map[string]any{"clusterIP": ""}})

@@ -143,17 +143,7 @@ func TestDNSOverrideOwnsOnlyItsKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.restrictedNamespaces(t, []string{"edge-system"})
-	var p4 = profileNamed(t, "l4")
-	vals := map[string]any{}
-	for _, r := range p4.Releases {
-		if r.Chart == "dns-override" {
-			v, err := p4.Values(r)
-			if err != nil {
-				t.Fatal(err)
-			}
-			vals = v
-		}
-	}
+	vals := releaseOf(t, profileNamed(t, "l4"), "dns-override").Values
 	check := func(step string, ours map[string]string, others map[string]string) {
 		t.Helper()
 		got := c.customKeys(t)

@@ -234,15 +234,8 @@ func TestEnvoyBootstrapValidAndAllowList(t *testing.T) {
 // TestEnvoyProfilesValidate: the Envoy config of every profile is a valid bootstrap.
 func TestEnvoyProfilesValidate(t *testing.T) {
 	for _, p := range profiles(t) {
-		for _, r := range p.Releases {
-			if r.Chart != "envoy-proxy" {
-				continue
-			}
-			vals, err := p.Values(r)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Run(p.Name, func(t *testing.T) { checkClusters(t, bootstrap(t, vals)) })
+		for _, r := range releasesOf(t, p, "envoy-proxy") {
+			t.Run(p.Name, func(t *testing.T) { checkClusters(t, bootstrap(t, r.Values)) })
 		}
 	}
 }
@@ -292,18 +285,12 @@ func caresResolvers(t *testing.T, tc *corev3.TypedExtensionConfig) []string {
 func TestEnvoyAllowedNamesNeverLoopBack(t *testing.T) {
 	checked := 0
 	for _, p := range profiles(t) {
-		for _, r := range p.Releases {
-			if r.Chart != "envoy-proxy" {
-				continue
-			}
-			vals, err := p.Values(r)
-			if err != nil {
-				t.Fatal(err)
-			}
+		for _, r := range releasesOf(t, p, "envoy-proxy") {
+			vals := r.Values
 			t.Run(p.Name, func(t *testing.T) {
 				checked++
 				b := bootstrap(t, vals)
-				files := renderRelease(t, p, r)
+				files := renderRelease(t, p, r.ProfileRelease)
 				allow := allowList(t, files)
 				ownIP, _, _ := unstructured.NestedString(vals, "service", "clusterIP")
 				parent, _, _ := unstructured.NestedMap(vals, "parent")

@@ -167,17 +167,8 @@ func TestGatewayWorkloadIdentityFromClientID(t *testing.T) {
 	if err := yaml.Unmarshal([]byte(text), &release); err != nil {
 		t.Fatal(err)
 	}
-	p4 := profileNamed(t, "l4")
-	var offline map[string]any
-	for _, r := range p4.Releases {
-		if r.Chart == "edge-workloads" {
-			v, err := p4.Values(r)
-			if err != nil {
-				t.Fatal(err)
-			}
-			offline = merge(v, map[string]any{"datagateway": map[string]any{"workloadIdentity": map[string]any{"clientId": clientID}}})
-		}
-	}
+	offline := merge(releaseOf(t, profileNamed(t, "l4"), "edge-workloads").Values,
+		map[string]any{"datagateway": map[string]any{"workloadIdentity": map[string]any{"clientId": clientID}}})
 	none := merge(offline, map[string]any{"datagateway": map[string]any{"workloadIdentity": map[string]any{"clientId": ""}}})
 	for _, c := range []struct {
 		path string
