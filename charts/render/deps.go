@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,14 +40,14 @@ func attachLocalDependencies(ch *chart.Chart, dir string) error {
 		return nil
 	}
 	if ch.Lock == nil {
-		return errors.New("Chart.lock: missing (run `helm dependency update` on the chart and commit Chart.lock)")
+		return errors.New("chart lock (Chart.lock): missing (run `helm dependency update` on the chart and commit Chart.lock)")
 	}
 	sum, err := lockDigest(req, ch.Lock.Dependencies)
 	if err != nil {
-		return fmt.Errorf("Chart.lock: %w", err)
+		return fmt.Errorf("chart lock (Chart.lock): %w", err)
 	}
 	if sum != ch.Lock.Digest {
-		return errors.New("Chart.lock: out of sync with the dependencies of Chart.yaml (run `helm dependency update` on the chart)")
+		return errors.New("chart lock (Chart.lock): out of sync with the dependencies of Chart.yaml (run `helm dependency update` on the chart)")
 	}
 	have := map[string]bool{}
 	for _, d := range ch.Dependencies() {
@@ -131,7 +130,8 @@ func StageCharts(chartsDir, dst string) error {
 	for _, m := range matches {
 		src := filepath.Dir(m)
 		to := filepath.Join(dst, filepath.Base(src))
-		if err := copyDir(src, to); err != nil {
+		// os.CopyFS refuses symbolic links: a chart carries its dependencies through Chart.yaml.
+		if err := os.CopyFS(to, os.DirFS(src)); err != nil {
 			return fmt.Errorf("stage chart %s: %w", src, err)
 		}
 		dirs = append(dirs, to)
@@ -142,32 +142,4 @@ func StageCharts(chartsDir, dst string) error {
 		}
 	}
 	return nil
-}
-
-// copyDir copies the regular files and directories below src to dst (symbolic links are
-// refused: a chart carries its dependencies through Chart.yaml, not links).
-func copyDir(src, dst string) error {
-	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, p)
-		if err != nil {
-			return err
-		}
-		to := filepath.Join(dst, rel)
-		switch {
-		case d.IsDir():
-			return os.MkdirAll(to, 0o755)
-		case d.Type()&fs.ModeSymlink != 0:
-			return fmt.Errorf("%s is a symbolic link", p)
-		case !d.Type().IsRegular():
-			return nil
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(to, b, 0o644)
-	})
 }

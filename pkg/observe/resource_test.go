@@ -17,7 +17,7 @@ func TestResourceAttributes(t *testing.T) {
 	}
 	got := map[string]string{}
 	for _, kv := range res.Attributes() {
-		got[string(kv.Key)] = kv.Value.Emit()
+		got[string(kv.Key)] = kv.Value.AsString()
 	}
 	want := map[string]string{
 		"service.name": "datagateway", "service.version": version.Version, "cloud.region": "westeurope",
