@@ -11,10 +11,8 @@ stage() { # bundle dir
   local dir=$1
   rm -rf "$dir/charts" "$dir/scripts"
   mkdir -p "$dir/charts" "$dir/scripts"
-  for c in charts/*/; do
-    [[ -f "$c/Chart.yaml" ]] || continue
-    cp -RL "$c" "$dir/charts/"          # -L: the edge-lib links become real copies
-  done
+  # Every chart with its dependencies built (charts/edge-lib-<version>.tgz, `helm dependency build`).
+  "$GO" run ./charts/cmd/chartpkg --stage "$dir/charts" >/dev/null
   cp -R charts/profiles "$dir/charts/"
   cp bundles/scripts/*.sh "$dir/scripts/"
 }

@@ -14,6 +14,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/edgeframe/edgeframe/charts/render"
 	"github.com/edgeframe/edgeframe/test/testenv"
 )
 
@@ -261,11 +262,19 @@ func TestOfflineDeliveryWithHelm(t *testing.T) {
 		v, _ := json.Marshal(dig(hr, "spec", "values"))
 		releases[fk.Subst["level"]] = string(v)
 	}
+	// The charts as `make bundles` stages them next to the manifest (dependencies built).
+	charts := filepath.Join(t.TempDir(), "charts")
+	if err := render.StageCharts(filepath.Join(root(t), "charts"), charts); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.CopyFS(filepath.Join(charts, "profiles"), os.DirFS(filepath.Join(root(t), "charts", "profiles"))); err != nil {
+		t.Fatal(err)
+	}
 	for _, level := range app.levels() {
 		t.Run(level, func(t *testing.T) {
 			smp := newSamples(t, app, level)
 			smp.params["delivery"] = "offline"
-			base := append(scriptEnv(t, app, "install", &smp), "KUBECONFIG="+k.Kubeconfig, "HELM="+helm, "WAIT=false")
+			base := append(scriptEnv(t, app, "install", &smp), "KUBECONFIG="+k.Kubeconfig, "HELM="+helm, "WAIT=false", "CHARTS="+charts)
 			for i := 1; i <= 2; i++ {
 				stdout, stderr, code := runScript(t, base, "install")
 				if code != 0 {
