@@ -119,9 +119,19 @@ func fakePorter(t *testing.T) string {
 // combined output untrimmed, from the directory porter runs in (the repository root).
 func resolveCommand(t *testing.T, command, porterDir string) (string, error) {
 	parts := strings.Split(command, " ")
+	path := porterDir + ":" + os.Getenv("PATH")
 	cmd := exec.Command(parts[0], parts[1:]...)
 	cmd.Dir = root(t)
-	cmd.Env = []string{"PATH=" + porterDir + ":" + os.Getenv("PATH"), "HOME=" + t.TempDir()}
+	cmd.Env = []string{"PATH=" + path, "HOME=" + t.TempDir()}
+	if !strings.Contains(parts[0], "/") { // looked up on porter's PATH (exec.Command used the test's)
+		cmd.Path, cmd.Err = "", fmt.Errorf("%s: not found on PATH", parts[0])
+		for _, d := range filepath.SplitList(path) {
+			if fi, err := os.Stat(filepath.Join(d, parts[0])); err == nil && fi.Mode()&0o111 != 0 {
+				cmd.Path, cmd.Err = filepath.Join(d, parts[0]), nil
+				break
+			}
+		}
+	}
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
