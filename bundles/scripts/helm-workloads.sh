@@ -19,14 +19,10 @@
 #   DRY_RUN      true: print the helm command instead of running it
 # Uninstall: an already removed release counts as success.
 set -euo pipefail
-die() { echo "helm-workloads.sh: $*" >&2; exit 2; }
-
-action="${1:-}"
-case "$action" in
-  install|upgrade|uninstall) ;;
-  *) die "action \"$action\" is not install, upgrade or uninstall" ;;
-esac
-[[ $# -le 1 ]] || die "one argument (the action) expected, got $#"
+SCRIPT=helm-workloads.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+action_of "$@"
+action=$ACTION
 delivery="${DELIVERY:-}"
 case "$delivery" in
   offline) ;;

@@ -10,13 +10,10 @@
 #   and the image variables of helm-workloads.sh (install, upgrade).
 # Uninstall: the workloads, then the Dapr resources; already removed counts as success.
 set -euo pipefail
-die() { echo "offline-level.sh: $*" >&2; exit 2; }
-action="${1:-}"
-case "$action" in
-  install|upgrade|uninstall) ;;
-  *) die "action \"$action\" is not install, upgrade or uninstall" ;;
-esac
-[[ $# -le 1 ]] || die "one argument (the action) expected, got $#"
+SCRIPT=offline-level.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+action_of "$@"
+action=$ACTION
 level="${LEVEL:-}"
 case "$level" in
   l2|l4) ;;

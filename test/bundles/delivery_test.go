@@ -291,3 +291,52 @@ func TestOfflineDeliveryWithHelm(t *testing.T) {
 		})
 	}
 }
+
+// The offline bundle's level script: L3 runs neither Dapr resources nor workloads; bad input
+// is an error naming the argument, before Helm runs.
+func TestOfflineLevelScriptArguments(t *testing.T) {
+	im := newImage(t, "helm3", "kubectl")
+	kc := filepath.Join(t.TempDir(), "config")
+	if err := os.WriteFile(kc, []byte("# cluster\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, level string
+		args        []string
+		want        string
+		code        int
+	}{
+		{"l3 skips", "l3", []string{"install"}, "skipped: install of the Dapr resources and workloads (L3 runs none)", 0},
+		{"l3 skips uninstall", "l3", []string{"uninstall"}, "skipped: uninstall", 0},
+		{"bad level", "l5", []string{"install"}, `offline-level.sh: LEVEL "l5" is not l2, l3 or l4`, 2},
+		{"bad action", "l4", []string{"deploy"}, `offline-level.sh: action "deploy" is not install, upgrade or uninstall`, 2},
+		{"two arguments", "l4", []string{"install", "now"}, "offline-level.sh: one argument (the action) expected, got 2", 2},
+		{"uninstall", "l4", []string{"uninstall"}, "helm uninstall dapr-components -n edge-l4", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command(filepath.Join(im.Bin, "bash"), append([]string{filepath.Join("bundles", "scripts", "offline-level.sh")}, tc.args...)...)
+			cmd.Dir = root(t)
+			cmd.Env = []string{"PATH=" + im.Bin, "HOME=" + t.TempDir(), "LEVEL=" + tc.level, "KUBECONFIG=" + kc, "FAKE_LOG=" + im.Log}
+			out, err := cmd.CombinedOutput()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			}
+			if code != tc.code || !strings.Contains(string(out), tc.want) {
+				t.Errorf("exit %d, want %d with %q:\n%s", code, tc.code, tc.want, out)
+			}
+			calls := strings.Join(im.calls(t), "\n")
+			if tc.code != 0 || tc.level == "l3" {
+				if strings.Contains(calls, "helm3 ") {
+					t.Errorf("helm3 ran: %s", calls)
+				}
+			}
+		})
+	}
+	// The uninstall case removed the workloads before the Dapr resources they use.
+	calls := im.calls(t)
+	if len(calls) < 2 || !strings.HasPrefix(calls[0], "helm3 uninstall edge-workloads --namespace edge-l4 --ignore-not-found") ||
+		!strings.HasPrefix(calls[1], "helm3 uninstall dapr-components --namespace edge-l4 --ignore-not-found") {
+		t.Errorf("uninstall calls %q: want edge-workloads, then dapr-components", calls)
+	}
+}
