@@ -2,6 +2,7 @@ package bundles_test
 
 import (
 	"bufio"
+	"bytes"
 	"fmt"
 	"io/fs"
 	"os"
@@ -15,6 +16,9 @@ import (
 	"github.com/moby/patternmatcher"
 	"github.com/moby/patternmatcher/ignorefile"
 	"github.com/santhosh-tekuri/jsonschema/v6"
+	"sigs.k8s.io/yaml"
+
+	"github.com/edgeframe/edgeframe/mixin/pkg/arcflux"
 )
 
 const sampleKubeconfig = "# the operator's current context\n"
@@ -465,6 +469,42 @@ func TestInvocationImageTemplate(t *testing.T) {
 		}
 		if cfg["installBicep"] == true {
 			t.Errorf("%s: the az mixin's installBicep runs `az bicep install` as root: Bicep lands in /root/.azure, which nonroot never reads", b.Name)
+		}
+	}
+	// What arcflux's build adds to every image (porter runs `arcflux build` with the bundle's
+	// arcflux steps) installs nothing under /root either.
+	for _, b := range loadBundles(t) {
+		cfg, uses := b.mixinsOf()["arcflux"]
+		if !uses {
+			continue
+		}
+		actions := map[string]any{}
+		for _, a := range b.actions() {
+			var list []any
+			for _, s := range b.steps(a) {
+				if s.Mixin == "arcflux" {
+					list = append(list, map[string]any{"arcflux": s.Body})
+				}
+			}
+			if len(list) > 0 {
+				actions[a] = list
+			}
+		}
+		in := map[string]any{"actions": actions}
+		if cfg != nil {
+			in["config"] = cfg
+		}
+		data, err := yaml.Marshal(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		m := &arcflux.Mixin{In: bytes.NewReader(data), Out: &out, Err: &out}
+		if err := m.Build(); err != nil {
+			t.Errorf("%s: arcflux build: %v", b.Name, err)
+		}
+		if strings.Contains(out.String(), "/root") {
+			t.Errorf("%s: arcflux build writes under /root:\n%s", b.Name, out.String())
 		}
 	}
 	// bundles/build.sh stages the template next to every manifest that names it.
