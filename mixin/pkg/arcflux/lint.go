@@ -49,6 +49,11 @@ func lintStep(s Step, action string, number int) []LintResult {
 	return out
 }
 
+// noStep locates a result that belongs to no step (the mixin configuration, unreadable input):
+// with no mixin in the location porter prints no "<action>: 0th step in the arcflux mixin ()"
+// line, and the message names the mixin instead.
+var noStep = LintLocation{}
+
 // LintInput lints the raw build input porter sends on stdin step by step: a step that does
 // not decode (an unknown field, a wrong type) is one error located at its action, step number
 // and description, and every other step is still linted. Only input that is not YAML at all
@@ -60,15 +65,15 @@ func LintInput(data []byte) []LintResult {
 		Actions map[string][]json.RawMessage `json:"actions"`
 	}
 	if err := yaml.Unmarshal(data, &raw); err != nil {
-		return append(results, result(Problem{Level: LevelError, Message: "build input YAML: " + cleanJSONError(err).Error()}, LintLocation{Mixin: Name}))
+		return append(results, result(Problem{Level: LevelError, Message: "arcflux build input YAML: " + cleanJSONError(err).Error()}, noStep))
 	}
 	if len(raw.Config) > 0 && string(raw.Config) != "null" {
 		var c Config
 		if err := decodeStrict(raw.Config, &c); err != nil {
-			results = append(results, result(Problem{Level: LevelError, Message: "mixin config: " + cleanJSONError(err).Error()}, LintLocation{Mixin: Name}))
+			results = append(results, result(Problem{Level: LevelError, Message: "arcflux mixin configuration: " + cleanJSONError(err).Error()}, noStep))
 		} else {
 			for _, p := range c.Validate() {
-				results = append(results, result(p, LintLocation{Mixin: Name}))
+				results = append(results, result(p, noStep))
 			}
 		}
 	}

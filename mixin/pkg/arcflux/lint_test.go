@@ -87,7 +87,19 @@ actions:
 	if err := m.PrintLint(); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), `"Code": "arcflux-100"`) || !strings.Contains(out.String(), "build input YAML") {
-		t.Errorf("not-YAML input: %s", out.String())
+	if !strings.Contains(out.String(), `"Code": "arcflux-100"`) || !strings.Contains(out.String(), "arcflux build input YAML") ||
+		!strings.Contains(out.String(), `"Mixin": ""`) {
+		t.Errorf("not-YAML input: want one arcflux-100 error naming the mixin, with no step location (porter would print \"0th step\"): %s", out.String())
+	}
+	// A configuration that does not decode is reported the same way, and the steps are still linted.
+	out.Reset()
+	m = &Mixin{In: strings.NewReader("config: {caCertificate: x}\nactions:\n  install:\n  - arcflux: {description: Both, status: {resourceGroup: rg, clusterName: c1}, flux: {resourceGroup: rg, clusterName: c1, name: p}}\n"), Out: &out}
+	if err := m.PrintLint(); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(out.Bytes(), &res); err != nil || len(res) != 2 ||
+		res[0].Location != (LintLocation{}) || !strings.Contains(res[0].Message, "arcflux mixin configuration") ||
+		res[1].Location.StepNumber != 1 || res[1].Code != CodeCommand {
+		t.Errorf("bad configuration: want its error unlocated, then the step's: %v %s", err, out.String())
 	}
 }
