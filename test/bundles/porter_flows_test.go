@@ -63,34 +63,43 @@ func TestActionsRunInTheInvocationImage(t *testing.T) {
 	}
 }
 
-// Uninstall runs in a fresh container: the infrastructure bundle fetches the AKS kubeconfig
-// itself with create-cluster=true, both without a kubeconfig credential and with the example
-// set's (the operator's current context, which it must not act on) (D9).
+// Every action runs in a fresh container: with create-cluster=true the infrastructure bundle
+// fetches the AKS kubeconfig itself in install, upgrade and uninstall, both without a
+// kubeconfig credential and with the example set's (the operator's current context, which it
+// must not act on) (D9: uninstall did not).
 func TestInfrastructureUninstallFetchesItsKubeconfig(t *testing.T) {
 	infra := byName(t)["infrastructure"]
 	for _, kc := range []string{"", sampleKubeconfig} {
-		t.Run(fmt.Sprintf("credential=%t", kc != ""), func(t *testing.T) {
-			smp := newSamples(t, infra, "l3")
-			smp.params["create-cluster"] = "true"
-			ct := newContainer(t, infra, "uninstall", &smp, sampleCreds(kc))
-			if err := ct.action("uninstall"); err != nil {
-				t.Fatal(err)
-			}
-			var kubeCalls int
-			for _, c := range ct.im.calls(t) {
-				tool, _, _ := strings.Cut(c, " ")
-				if tool != "helm3" && tool != "kubectl" {
-					continue
-				}
-				kubeCalls++
-				if !strings.HasSuffix(c, "kubeconfig=# AKS cluster edge-l3") {
-					t.Errorf("%q: not on the AKS cluster the bundle created", c)
-				}
-			}
-			if kubeCalls == 0 {
-				t.Errorf("uninstall touched no cluster: %v", ct.im.calls(t))
-			}
-		})
+		for _, action := range []string{"install", "upgrade", "uninstall"} {
+			t.Run(fmt.Sprintf("%s/credential=%t", action, kc != ""), func(t *testing.T) {
+				infraActionOnAKS(t, infra, action, kc)
+			})
+		}
+	}
+}
+
+// infraActionOnAKS runs the infrastructure action with create-cluster=true in a fresh
+// container and checks that every Helm and kubectl call went to the AKS cluster.
+func infraActionOnAKS(t *testing.T, infra bundle, action, kubeconfig string) {
+	smp := newSamples(t, infra, "l3")
+	smp.params["create-cluster"] = "true"
+	ct := newContainer(t, infra, action, &smp, sampleCreds(kubeconfig))
+	if err := ct.action(action); err != nil {
+		t.Fatal(err)
+	}
+	var kubeCalls int
+	for _, c := range ct.im.calls(t) {
+		tool, _, _ := strings.Cut(c, " ")
+		if tool != "helm3" && tool != "kubectl" {
+			continue
+		}
+		kubeCalls++
+		if !strings.HasSuffix(c, "kubeconfig=# AKS cluster edge-l3") {
+			t.Errorf("%q: not on the AKS cluster the bundle created", c)
+		}
+	}
+	if kubeCalls == 0 {
+		t.Errorf("%s touched no cluster: %v", action, ct.im.calls(t))
 	}
 }
 
