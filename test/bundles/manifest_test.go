@@ -68,7 +68,7 @@ func loadBundles(t testing.TB) []bundle {
 		}
 		out = append(out, bundle{Name: name, Path: p, Dir: filepath.Dir(p), M: m})
 	}
-	want := []string{"all-in-one", "application", "infrastructure", "platform"}
+	want := []string{"all-in-one", "application", "infrastructure", "offline", "platform"}
 	var got []string
 	for _, b := range out {
 		got = append(got, b.Name)
