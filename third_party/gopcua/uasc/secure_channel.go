@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"math"
 	"net"
@@ -381,7 +382,7 @@ func (s *SecureChannel) Receive(ctx context.Context) *MessageBody {
 					pending := s.pending
 					s.chunks, s.pending = make(map[uint32][]*MessageChunk), 0
 					s.chunksMu.Unlock()
-					msg.Err = errors.Errorf("%v: %d bytes of unfinished messages > %d", ua.StatusBadTCPMessageTooLarge, pending, limit)
+					msg.Err = fmt.Errorf("%w: %d bytes of unfinished messages > %d", ua.StatusBadTCPMessageTooLarge, pending, limit)
 					return msg
 				}
 				s.chunksMu.Unlock()
