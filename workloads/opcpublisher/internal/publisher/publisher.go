@@ -281,7 +281,7 @@ func (p *Publisher) Apply(f *pnjson.File) {
 				Key: wk + "\x00" + n.FieldName(), Writer: wk, Field: n.FieldName(), RawID: n.RawID, NodeID: n.ID,
 				SamplingInterval: n.SamplingInterval, PublishingInterval: n.PublishingInterval, QueueSize: n.QueueSize,
 				Trigger: ua.DataChangeTriggerFromString(n.DataChangeTrigger), DeadbandType: ua.DeadbandTypeFromString(n.DeadbandType),
-				DeadbandValue: n.DeadbandValue,
+				DeadbandValue: n.DeadbandValue, IndexRange: n.IndexRange, DiscardNew: n.DiscardNew,
 			})
 			items++
 		}

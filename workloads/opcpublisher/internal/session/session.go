@@ -55,12 +55,14 @@ type Item struct {
 	Trigger            ua.DataChangeTrigger
 	DeadbandType       ua.DeadbandType
 	DeadbandValue      float64
+	IndexRange         string // part of an array or string value ("" = all)
+	DiscardNew         bool   // keep the oldest values when the server's queue is full
 }
 
 // signature is what, when changed, requires re-creating the monitored item.
 func (it Item) signature() string {
-	return fmt.Sprintf("%s|%s|%s|%d|%d|%d|%d|%d|%g", it.Writer, it.Field, it.NodeID, it.SamplingInterval, it.PublishingInterval,
-		it.QueueSize, it.Trigger, it.DeadbandType, it.DeadbandValue)
+	return fmt.Sprintf("%s|%s|%s|%d|%d|%d|%d|%d|%g|%s|%t", it.Writer, it.Field, it.NodeID, it.SamplingInterval, it.PublishingInterval,
+		it.QueueSize, it.Trigger, it.DeadbandType, it.DeadbandValue, it.IndexRange, it.DiscardNew)
 }
 
 // Change is one value change of one item.
@@ -645,6 +647,8 @@ func (s *Session) monitor(ctx context.Context, c *conn, sb *sub, ns []string, it
 			req := opcua.NewMonitoredItemCreateRequestWithDefaults(id, ua.AttributeIDValue, mi.handle)
 			req.RequestedParameters.SamplingInterval = float64(it.SamplingInterval) / float64(time.Millisecond)
 			req.RequestedParameters.QueueSize = it.QueueSize
+			req.RequestedParameters.DiscardOldest = !it.DiscardNew
+			req.ItemToMonitor.IndexRange = it.IndexRange
 			if it.Trigger != ua.DataChangeTriggerStatusValue || it.DeadbandType != ua.DeadbandTypeNone {
 				req.RequestedParameters.Filter = ua.NewExtensionObject(&ua.DataChangeFilter{
 					Trigger: it.Trigger, DeadbandType: uint32(it.DeadbandType), DeadbandValue: it.DeadbandValue})
