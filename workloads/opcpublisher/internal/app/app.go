@@ -65,6 +65,7 @@ func Run(ctx context.Context, args []string, lookup func(string) (string, bool),
 
 	var loadMu sync.Mutex
 	var loadErr error
+	running := 0 // valid entries of the configuration that runs
 	load := func(b []byte) {
 		f, err := pnjson.Parse(b)
 		for _, w := range f.Warnings {
@@ -78,6 +79,19 @@ func Run(ctx context.Context, args []string, lookup func(string) (string, bool),
 			}
 			met.ConfigErrors.Add(float64(n))
 		}
+		// A broken file (not JSON, truncated mid-write, every entry invalid) does not
+		// stop what runs: the last good configuration keeps publishing, as in OPC
+		// Publisher, until a file with a valid entry (or a deliberately empty `[]`)
+		// arrives. A file with some valid entries is applied: its invalid entries
+		// stop, each reported above.
+		if err != nil && len(f.Entries) == 0 && running > 0 {
+			met.ConfigStale.Set(1)
+			log.Error("publishednodes.json has no valid entry; the last good configuration keeps running",
+				"path", cfg.PublishedNodesFile, "runningEntries", running)
+			return
+		}
+		met.ConfigStale.Set(0)
+		running = len(f.Entries)
 		loadMu.Lock()
 		loadErr = nil
 		if len(f.Entries) == 0 {
