@@ -32,7 +32,7 @@ func TestPublisherSubscribesToNodeOPCUAServer(t *testing.T) {
 	  "OpcAuthenticationMode":"UsernamePassword","OpcAuthenticationUsername":"user1","OpcAuthenticationPassword":"password",
 	  "DataSetWriterGroup":"nodeopcua","DataSetWriterId":"secure","OpcNodes":[{"Id":"ns=2;s=Fast3","OpcSamplingInterval":100,"OpcPublishingInterval":200}]}
 	]`, ep)
-	rig.startPublisher(t, "opcpublisher", pn, "--bs", "1")
+	rig.startPublisher(t, "opcpublisher", pn, "--bs", "1", "--aa") // node-opcua's self-signed certificate
 
 	fields := map[string]map[float64]bool{}
 	writers := map[string]bool{}

@@ -41,6 +41,9 @@ func Run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	}
 	defer obs.Stop()
 	log, reg, tel := obs.Log, obs.Registry, obs.Telemetry
+	for _, w := range cfg.Warnings {
+		log.Warn(w)
+	}
 
 	side := &daprpub.Lazy{Addr: cfg.DaprGRPC}
 	defer side.Close()
@@ -58,8 +61,9 @@ func Run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		KeyFrameCount:   cfg.KeyFrameCount, KeepAlive: cfg.KeepAlive, PubSub: cfg.PubSub, TopicTemplate: cfg.TopicTemplate,
 		Level: cfg.Level, PublisherID: cfg.PublisherID, PKIDir: cfg.PKIDir, StateDir: cfg.StateDir,
 		Session: session.Config{
-			Reconnect: backoff.Policy{Initial: 250 * time.Millisecond, Max: cfg.ReconnectMax, Multiplier: 2},
-			KeepAlive: cfg.SessionKeepAlive,
+			Reconnect:  backoff.Policy{Initial: 250 * time.Millisecond, Max: cfg.ReconnectMax, Multiplier: 2},
+			KeepAlive:  cfg.SessionKeepAlive,
+			AutoAccept: cfg.AutoAccept,
 		},
 	}, q, met, tel.Tracer, log)
 

@@ -12,21 +12,21 @@ import (
 // Metrics are opcpublisher's Prometheus metrics (exported over OTLP too, through the
 // observe bridge). Names follow edgeframe_<workload>_<what>_<unit>.
 type Metrics struct {
-	ValueChanges    prometheus.Counter
-	ValueChangesPS  prometheus.Gauge
-	Messages        prometheus.Counter
-	MessagesPS      prometheus.Gauge
-	Dropped         prometheus.Counter
-	Retries         prometheus.Counter
-	PublishLatency  prometheus.Histogram
-	Connected       *prometheus.GaugeVec
-	MonitoredItems  prometheus.Gauge
-	RefusedItems    prometheus.Counter
-	DataGaps        prometheus.Counter
-	ConfigErrors    prometheus.Counter
+	ValueChanges   prometheus.Counter
+	ValueChangesPS prometheus.Gauge
+	Messages       prometheus.Counter
+	MessagesPS     prometheus.Gauge
+	Dropped        prometheus.Counter
+	Retries        prometheus.Counter
+	PublishLatency prometheus.Histogram
+	Connected      *prometheus.GaugeVec
+	MonitoredItems prometheus.Gauge
+	RefusedItems   prometheus.Counter
+	DataGaps       prometheus.Counter
+	ConfigErrors   prometheus.Counter
 	// ConfigStale is 1 while the last good publishednodes.json runs because the file
 	// on disk has no valid entry.
-	ConfigStale prometheus.Gauge
+	ConfigStale     prometheus.Gauge
 	valueChangesNow atomic.Int64
 	messagesNow     atomic.Int64
 

@@ -23,6 +23,7 @@ import (
 	"github.com/gopcua/opcua/ua"
 
 	"github.com/edgeframe/edgeframe/pkg/backoff"
+	"github.com/edgeframe/edgeframe/pkg/uapki"
 	"github.com/edgeframe/edgeframe/workloads/opcpublisher/internal/nodeid"
 )
 
@@ -79,8 +80,11 @@ type Config struct {
 	AuthMode       string // Anonymous, UsernamePassword
 	Username       string
 	Password       string
-	// PKIDir holds the client certificate (created on first use) for secure modes.
+	// PKIDir holds the client certificate (created on first use) for secure modes, and
+	// the server certificates trusted (trusted/certs) and refused (rejected/certs).
 	PKIDir string
+	// AutoAccept trusts every server certificate (--aa).
+	AutoAccept bool
 	// Reconnect is the backoff between connection attempts (default 250 ms doubling to 2 s).
 	Reconnect backoff.Policy
 	// KeepAlive is how often the server state is read to detect a dead server that did
@@ -339,6 +343,12 @@ func (s *Session) clientOptions(ctx context.Context) ([]opcua.Option, error) {
 		dir := s.cfg.PKIDir
 		if dir == "" {
 			return nil, errors.New("security mode or user authentication needs a PKI directory (--pki) for the client certificate")
+		}
+		// The server's certificate secures the channel (or encrypts the password):
+		// it must be trusted, as in OPC Publisher, unless --aa.
+		ts := uapki.TrustStore{Dir: dir, AutoAccept: s.cfg.AutoAccept, Peer: "server"}
+		if err := ts.Check(ep.ServerCertificate); err != nil {
+			return nil, fmt.Errorf("%s: %w (or start with --aa)", s.cfg.Endpoint, err)
 		}
 		id, err := LoadOrCreateIdentity(dir, appURI)
 		if err != nil {
