@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"io"
 	"net"
+	"sync"
 	"time"
 )
 
@@ -86,4 +87,58 @@ func Drain(c net.Conn, d time.Duration, max int64) int64 {
 	_ = c.SetReadDeadline(time.Now().Add(d))
 	n, _ := io.Copy(io.Discard, io.LimitReader(c, max))
 	return n
+}
+
+// Server is a loopback TCP server that hands each connection to a handler: the peer
+// side of the robustness tests (a rogue or scripted OPC UA server).
+type Server struct {
+	l  net.Listener
+	wg sync.WaitGroup
+
+	mu    sync.Mutex
+	conns []net.Conn
+}
+
+// Serve listens on a free loopback port and runs handle for every connection (the
+// connection is closed when handle returns).
+func Serve(handle func(c net.Conn)) (*Server, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	s := &Server{l: l}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			s.mu.Lock()
+			s.conns = append(s.conns, c)
+			s.mu.Unlock()
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				defer c.Close()
+				handle(c)
+			}()
+		}
+	}()
+	return s, nil
+}
+
+// Endpoint is the server's opc.tcp URL.
+func (s *Server) Endpoint() string { return "opc.tcp://" + s.l.Addr().String() }
+
+// Close stops listening, closes every connection and waits for the handlers.
+func (s *Server) Close() {
+	s.l.Close()
+	s.mu.Lock()
+	for _, c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	s.wg.Wait()
 }

@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -133,10 +132,10 @@ func fatal(p *testenv.Process) string {
 // rogueServer accepts OPC UA TCP connections and answers each with the next of its
 // scripted hostile replies (round robin).
 type rogueServer struct {
-	l       net.Listener
+	*opcuaraw.Server
 	replies []rogueReply
 	served  []atomic.Int64
-	wg      sync.WaitGroup
+	next    atomic.Int64
 }
 
 // rogueReply is what the server sends after the client's HEL (ack) and OPN (opn).
@@ -165,31 +164,17 @@ func hostileReplies() []rogueReply {
 }
 
 func startRogueServer(t *testing.T, replies []rogueReply) *rogueServer {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	r := &rogueServer{replies: replies, served: make([]atomic.Int64, len(replies))}
+	var err error
+	r.Server, err = opcuaraw.Serve(func(c net.Conn) {
+		i := int(r.next.Add(1)-1) % len(replies)
+		r.serve(c, replies[i])
+		r.served[i].Add(1)
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &rogueServer{l: l, replies: replies, served: make([]atomic.Int64, len(replies))}
-	var next atomic.Int64
-	r.wg.Add(1)
-	go func() {
-		defer r.wg.Done()
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			i := int(next.Add(1)-1) % len(replies)
-			r.wg.Add(1)
-			go func() {
-				defer r.wg.Done()
-				defer c.Close()
-				r.serve(c, replies[i])
-				r.served[i].Add(1)
-			}()
-		}
-	}()
-	t.Cleanup(func() { l.Close(); r.wg.Wait() })
+	t.Cleanup(r.Close)
 	return r
 }
 
@@ -214,8 +199,6 @@ func (r *rogueServer) serve(c net.Conn, rep rogueReply) {
 	_, _ = opcuaraw.ReadFrame(c, 1<<20)
 }
 
-func (r *rogueServer) endpoint() string { return "opc.tcp://" + r.l.Addr().String() }
-
 // allServed reports whether every reply was sent at least n times.
 func (r *rogueServer) allServed(n int64) bool {
 	for i := range r.served {
@@ -239,7 +222,7 @@ func TestPublisherSurvivesHostileServer(t *testing.T) {
 	rogue := startRogueServer(t, hostileReplies())
 	pn := fmt.Sprintf(`[{"EndpointUrl":%q,"DataSetWriterGroup":"good","OpcNodes":[
 	  {"Id":"nsu=http://microsoft.com/Opc/OpcPlc/;s=FastUInt1","OpcSamplingInterval":100,"OpcPublishingInterval":100}]},
-	  {"EndpointUrl":%q,"DataSetWriterGroup":"rogue","OpcNodes":[{"Id":"i=2258"}]}]`, plc.Endpoint, rogue.endpoint())
+	  {"EndpointUrl":%q,"DataSetWriterGroup":"rogue","OpcNodes":[{"Id":"i=2258"}]}]`, plc.Endpoint, rogue.Endpoint())
 	bin := testenv.BuildWorkload(t, "opcpublisher")
 	dir := t.TempDir()
 	pf := dir + "/publishednodes.json"

@@ -30,15 +30,7 @@ func TestListenBindsHTTPAndOPCUA(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error, 1)
-			go func() { done <- app.Run(ctx, o, io.Discard) }()
-			defer func() {
-				cancel()
-				if err := <-done; err != nil {
-					t.Error(err)
-				}
-			}()
+			defer runApp(t, o)()
 			healthz := fmt.Sprintf("http://127.0.0.1:%d/healthz", web)
 			for deadline := time.Now().Add(30 * time.Second); ; {
 				resp, err := http.Get(healthz)
@@ -61,5 +53,18 @@ func TestListenBindsHTTPAndOPCUA(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// runApp runs opcplc with o until the returned stop is called (which reports Run's error).
+func runApp(t *testing.T, o app.Options) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- app.Run(ctx, o, io.Discard) }()
+	return func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
 	}
 }

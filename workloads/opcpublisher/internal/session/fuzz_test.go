@@ -20,12 +20,10 @@ import (
 // frame it answers filled in (CLO frames are not answered). The script continues across connections; when it runs
 // out the connection is closed.
 type scriptedServer struct {
-	l  net.Listener
-	wg sync.WaitGroup
+	*opcuaraw.Server
 
-	mu    sync.Mutex
-	recs  []record
-	conns []net.Conn
+	mu   sync.Mutex
+	recs []record
 }
 
 type record struct {
@@ -34,38 +32,15 @@ type record struct {
 }
 
 func startScripted(t *testing.T, s opcuaraw.Script) *scriptedServer {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &scriptedServer{l: l}
+	srv := &scriptedServer{}
 	for k, p := range s.Records {
 		srv.recs = append(srv.recs, record{k, p})
 	}
-	srv.wg.Add(1)
-	go func() {
-		defer srv.wg.Done()
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			srv.mu.Lock()
-			srv.conns = append(srv.conns, c)
-			srv.mu.Unlock()
-			srv.wg.Add(1)
-			go func() { defer srv.wg.Done(); srv.serve(c) }()
-		}
-	}()
-	t.Cleanup(func() {
-		l.Close()
-		srv.mu.Lock()
-		for _, c := range srv.conns {
-			c.Close()
-		}
-		srv.mu.Unlock()
-		srv.wg.Wait()
-	})
+	var err error
+	if srv.Server, err = opcuaraw.Serve(srv.serve); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
 	return srv
 }
 
@@ -81,7 +56,6 @@ func (s *scriptedServer) next() (record, bool) {
 }
 
 func (s *scriptedServer) serve(c net.Conn) {
-	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(5 * time.Second))
 	seq := uint32(1)
 	for {
@@ -117,8 +91,6 @@ func (s *scriptedServer) serve(c net.Conn) {
 		}
 	}
 }
-
-func (s *scriptedServer) endpoint() string { return "opc.tcp://" + s.l.Addr().String() }
 
 func clientSeeds() [][]byte {
 	now := time.Now()
@@ -173,11 +145,11 @@ func FuzzClientResponses(f *testing.F) {
 		srv := startScripted(t, opcuaraw.Script(in))
 		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
 		defer cancel()
-		if _, err := opcua.GetEndpoints(ctx, srv.endpoint()); err != nil {
+		if _, err := opcua.GetEndpoints(ctx, srv.Endpoint()); err != nil {
 			t.Logf("GetEndpoints: %v", err)
 			return
 		}
-		c, err := opcua.NewClient(srv.endpoint(), opcua.SecurityMode(ua.MessageSecurityModeNone), opcua.SecurityPolicy("None"),
+		c, err := opcua.NewClient(srv.Endpoint(), opcua.SecurityMode(ua.MessageSecurityModeNone), opcua.SecurityPolicy("None"),
 			opcua.AuthAnonymous(), opcua.AutoReconnect(false), opcua.RequestTimeout(500*time.Millisecond), opcua.DialTimeout(500*time.Millisecond))
 		if err != nil {
 			return
