@@ -45,6 +45,15 @@ func TestDecoderBoundsHostileLengths(t *testing.T) {
 	for i := range nestedVariant {
 		nestedVariant[i] = byte(ua.TypeIDVariant)
 	}
+	// A million one-byte DataValues (each two structs in memory) and 65535 one-byte
+	// Variants: in bounds, but 225x and 72x their size in memory unless budgeted.
+	hdr, err := ua.Encode(&ua.ResponseHeader{ServiceDiagnostics: &ua.DiagnosticInfo{}, AdditionalHeader: ua.NewExtensionObject(nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	emptyValues := append(append(hdr, le(1<<20)...), make([]byte, 1<<20)...)
+	emptyValues = append(emptyValues, le(-1)...)
+	nullVariants := append(variant(byte(ua.TypeIDVariant)|ua.VariantArrayValues, le(65535)), make([]byte, 65535)...)
 	for _, tc := range []struct {
 		name string
 		into func() any
@@ -58,6 +67,8 @@ func TestDecoderBoundsHostileLengths(t *testing.T) {
 			variant(byte(ua.TypeIDBoolean)|ua.VariantArrayValues|ua.VariantArrayDimensions, le(1), []byte{1}, le(0x7fffffff)), "array dimensions"},
 		{"variant dimensions whose int32 product wraps to the length", func() any { return new(ua.Variant) },
 			variant(byte(ua.TypeIDBoolean)|ua.VariantArrayValues|ua.VariantArrayDimensions, le(0), le(3), le(65536), le(65536), le(1)), "unbalanced"},
+		{"a million empty DataValues", func() any { return new(ua.ReadResponse) }, emptyValues, "bytes per message byte"},
+		{"65535 null Variants", func() any { return new(ua.Variant) }, nullVariants, "bytes per message byte"},
 		{"DiagnosticInfo nested 1e6 deep", func() any { return new(ua.DiagnosticInfo) }, nestedDiag, "nesting depth"},
 		{"Variant nested 1e6 deep", func() any { return new(ua.Variant) }, nestedVariant, "nesting depth"},
 	} {

@@ -20,10 +20,10 @@ const (
 )
 
 type Buffer struct {
-	buf   []byte
-	pos   int
-	err   error
-	depth int // nesting depth of the value being decoded (edgeframe fork)
+	buf []byte
+	pos int
+	err error
+	ds  decState // nesting depth and allocation budget of the decode (edgeframe fork)
 }
 
 func NewBuffer(b []byte) *Buffer {
@@ -164,7 +164,11 @@ func (b *Buffer) ReadStruct(r interface{}) {
 	if b.err != nil {
 		return
 	}
-	n, err := decodeTyped(b.buf[b.pos:], r, b.depth+1)
+	b.charge(readStructCost) // the nested decoder's buffer and bookkeeping
+	if b.err != nil {
+		return
+	}
+	n, err := decodeTyped(b.buf[b.pos:], r, b.ds.deeper())
 	if err != nil {
 		b.err = err
 		return

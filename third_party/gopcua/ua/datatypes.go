@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unsafe"
 )
 
 // These flags define which fields of a DataValue are set.
@@ -36,15 +37,16 @@ type DataValue struct {
 	ServerPicoseconds uint16
 }
 
-func (d *DataValue) Decode(b []byte) (int, error) { return d.decodeAt(b, 0) }
+func (d *DataValue) Decode(b []byte) (int, error) { return d.decodeAt(b, newDecState(len(b))) }
 
-func (d *DataValue) decodeAt(b []byte, depth int) (int, error) {
-	if depth > MaxNestingDepth {
-		return 0, errTooDeep(depth)
+func (d *DataValue) decodeAt(b []byte, ds decState) (int, error) {
+	if ds.depth > MaxNestingDepth {
+		return 0, errTooDeep(ds.depth)
 	}
-	buf := newBufferAt(b, depth)
+	buf := newBufferAt(b, ds)
 	d.EncodingMask = buf.ReadByte()
 	d.Value = new(Variant)
+	buf.charge(int64(unsafe.Sizeof(Variant{})))
 	if d.Has(DataValueValue) {
 		buf.ReadStruct(d.Value)
 	}

@@ -33,12 +33,12 @@ type BinaryDecoder interface {
 func Decode(b []byte, v interface{}) (n int, err error) {
 	defer catchPanic(&err)
 	val := reflect.ValueOf(v)
-	return decode(b, val, val.Type().String(), 0)
+	return decode(b, val, val.Type().String(), newDecState(len(b)))
 }
 
-func decode(b []byte, val reflect.Value, name string, depth int) (n int, err error) {
-	if depth > MaxNestingDepth {
-		return 0, errTooDeep(depth)
+func decode(b []byte, val reflect.Value, name string, ds decState) (n int, err error) {
+	if ds.depth > MaxNestingDepth {
+		return 0, errTooDeep(ds.depth)
 	}
 	if debugCodec {
 		fmt.Printf("decode: %s has type %v and is a %s, %d bytes\n", name, val.Type(), val.Type().Kind(), len(b))
@@ -51,7 +51,7 @@ func decode(b []byte, val reflect.Value, name string, depth int) (n int, err err
 	switch {
 	case isBinaryDecoder(val):
 		if v, ok := val.Interface().(depthDecoder); ok {
-			return v.decodeAt(b, depth)
+			return v.decodeAt(b, ds)
 		}
 		v := val.Interface().(BinaryDecoder)
 		return v.Decode(b)
@@ -85,13 +85,13 @@ func decode(b []byte, val reflect.Value, name string, depth int) (n int, err err
 		case reflect.String:
 			val.SetString(buf.ReadString())
 		case reflect.Slice:
-			return decodeSlice(b, val, name, depth)
+			return decodeSlice(b, val, name, ds)
 		case reflect.Array:
-			return decodeArray(b, val, name, depth)
+			return decodeArray(b, val, name, ds)
 		case reflect.Ptr:
-			return decode(b, val.Elem(), name, depth)
+			return decode(b, val.Elem(), name, ds)
 		case reflect.Struct:
-			return decodeStruct(b, val, name, depth)
+			return decodeStruct(b, val, name, ds)
 		default:
 			return 0, errors.Errorf("unsupported type %s", val.Type())
 		}
@@ -99,7 +99,7 @@ func decode(b []byte, val reflect.Value, name string, depth int) (n int, err err
 	return buf.Pos(), buf.Error()
 }
 
-func decodeStruct(b []byte, val reflect.Value, name string, depth int) (int, error) {
+func decodeStruct(b []byte, val reflect.Value, name string, ds decState) (int, error) {
 	pos := 0
 	valt := val.Type()
 	for i := 0; i < val.NumField(); i++ {
@@ -110,11 +110,14 @@ func decodeStruct(b []byte, val reflect.Value, name string, depth int) (int, err
 		// the value before we can marshal data into it.
 		f := val.Field(i)
 		if f.Type().Kind() == reflect.Ptr {
+			if err := ds.charge(int64(f.Type().Elem().Size())); err != nil {
+				return pos, err
+			}
 			f.Set(reflect.New(f.Type().Elem()))
 			// fmt.Printf("decode: %s has type %v and has new value %#v\n", fname, f.Type(), f.Interface())
 		}
 
-		n, err := decode(b[pos:], f, fname, depth+1)
+		n, err := decode(b[pos:], f, fname, ds.deeper())
 		if err != nil {
 			return pos, err
 		}
@@ -123,7 +126,7 @@ func decodeStruct(b []byte, val reflect.Value, name string, depth int) (int, err
 	return pos, nil
 }
 
-func decodeSlice(b []byte, val reflect.Value, name string, depth int) (int, error) {
+func decodeSlice(b []byte, val reflect.Value, name string, ds decState) (int, error) {
 	buf := NewBuffer(b)
 	n := buf.ReadUint32()
 	if buf.Error() != nil {
@@ -162,6 +165,9 @@ func decodeSlice(b []byte, val reflect.Value, name string, depth int) (int, erro
 		return pos, errors.Errorf("array length %d exceeds remaining %d bytes", n, buf.Len())
 	}
 
+	if err := ds.charge(int64(n) * int64(elemType.Size())); err != nil {
+		return pos, err
+	}
 	// a is a slice of []*Foo
 	a := reflect.MakeSlice(val.Type(), int(n), int(n))
 	for i := 0; i < int(n); i++ {
@@ -169,11 +175,14 @@ func decodeSlice(b []byte, val reflect.Value, name string, depth int) (int, erro
 		// if the slice elements are pointers we need to create
 		// them before we can marshal data into them.
 		if elemType.Kind() == reflect.Ptr {
+			if err := ds.charge(int64(elemType.Elem().Size())); err != nil {
+				return pos, err
+			}
 			a.Index(i).Set(reflect.New(elemType.Elem()))
 		}
 
 		ename := fmt.Sprintf("%s[%d]", name, i)
-		m, err := decode(b[pos:], a.Index(i), ename, depth+1)
+		m, err := decode(b[pos:], a.Index(i), ename, ds.deeper())
 		if err != nil {
 			return pos, err
 		}
@@ -184,7 +193,7 @@ func decodeSlice(b []byte, val reflect.Value, name string, depth int) (int, erro
 	return pos, nil
 }
 
-func decodeArray(b []byte, val reflect.Value, name string, depth int) (int, error) {
+func decodeArray(b []byte, val reflect.Value, name string, ds decState) (int, error) {
 	buf := NewBuffer(b)
 	n := buf.ReadUint32()
 	if buf.Error() != nil {
@@ -223,11 +232,14 @@ func decodeArray(b []byte, val reflect.Value, name string, depth int) (int, erro
 		// if the slice elements are pointers we need to create
 		// them before we can marshal data into them.
 		if elemType.Kind() == reflect.Ptr {
+			if err := ds.charge(int64(elemType.Elem().Size())); err != nil {
+				return pos, err
+			}
 			a.Index(i).Set(reflect.New(elemType.Elem()))
 		}
 
 		ename := fmt.Sprintf("%s[%d]", name, i)
-		m, err := decode(b[pos:], a.Index(i), ename, depth+1)
+		m, err := decode(b[pos:], a.Index(i), ename, ds.deeper())
 		if err != nil {
 			return pos, err
 		}

@@ -4,6 +4,8 @@
 
 package ua
 
+import "unsafe"
+
 // These flags define which fields of a DiagnosticInfo are set.
 // Bits are or'ed together if multiple fields are set.
 const (
@@ -30,13 +32,13 @@ type DiagnosticInfo struct {
 	InnerDiagnosticInfo *DiagnosticInfo
 }
 
-func (d *DiagnosticInfo) Decode(b []byte) (int, error) { return d.decodeAt(b, 0) }
+func (d *DiagnosticInfo) Decode(b []byte) (int, error) { return d.decodeAt(b, newDecState(len(b))) }
 
-func (d *DiagnosticInfo) decodeAt(b []byte, depth int) (int, error) {
-	if depth > MaxNestingDepth {
-		return 0, errTooDeep(depth)
+func (d *DiagnosticInfo) decodeAt(b []byte, ds decState) (int, error) {
+	if ds.depth > MaxNestingDepth {
+		return 0, errTooDeep(ds.depth)
 	}
-	buf := newBufferAt(b, depth)
+	buf := newBufferAt(b, ds)
 	d.EncodingMask = buf.ReadByte()
 	if d.Has(DiagnosticInfoSymbolicID) {
 		d.SymbolicID = buf.ReadInt32()
@@ -58,6 +60,7 @@ func (d *DiagnosticInfo) decodeAt(b []byte, depth int) (int, error) {
 	}
 	if d.Has(DiagnosticInfoInnerDiagnosticInfo) {
 		d.InnerDiagnosticInfo = new(DiagnosticInfo)
+		buf.charge(int64(unsafe.Sizeof(DiagnosticInfo{})))
 		buf.ReadStruct(d.InnerDiagnosticInfo)
 	}
 	return buf.Pos(), buf.Error()

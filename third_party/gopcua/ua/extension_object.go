@@ -7,6 +7,7 @@ package ua
 import (
 	"github.com/gopcua/opcua/debug"
 	"github.com/gopcua/opcua/id"
+	"reflect"
 )
 
 // eotypes contains all known extension objects.
@@ -47,13 +48,13 @@ func NewExtensionObject(value interface{}) *ExtensionObject {
 	return e
 }
 
-func (e *ExtensionObject) Decode(b []byte) (int, error) { return e.decodeAt(b, 0) }
+func (e *ExtensionObject) Decode(b []byte) (int, error) { return e.decodeAt(b, newDecState(len(b))) }
 
-func (e *ExtensionObject) decodeAt(b []byte, depth int) (int, error) {
-	if depth > MaxNestingDepth {
-		return 0, errTooDeep(depth)
+func (e *ExtensionObject) decodeAt(b []byte, ds decState) (int, error) {
+	if ds.depth > MaxNestingDepth {
+		return 0, errTooDeep(ds.depth)
 	}
-	buf := newBufferAt(b, depth)
+	buf := newBufferAt(b, ds)
 	e.TypeID = new(ExpandedNodeID)
 	buf.ReadStruct(e.TypeID)
 
@@ -67,7 +68,7 @@ func (e *ExtensionObject) decodeAt(b []byte, depth int) (int, error) {
 		return buf.Pos(), buf.Error()
 	}
 
-	body := newBufferAt(buf.ReadN(int(length)), depth)
+	body := newBufferAt(buf.ReadN(int(length)), ds)
 	if buf.Error() != nil {
 		return buf.Pos(), buf.Error()
 	}
@@ -80,6 +81,9 @@ func (e *ExtensionObject) decodeAt(b []byte, depth int) (int, error) {
 
 	typeID := e.TypeID.NodeID
 	e.Value = eotypes.New(typeID)
+	if t := reflect.TypeOf(e.Value); t != nil && t.Kind() == reflect.Ptr {
+		body.charge(int64(t.Elem().Size()))
+	}
 	if e.Value == nil {
 		debug.Printf("ua: unknown extension object %s", typeID)
 		return buf.Pos(), buf.Error()

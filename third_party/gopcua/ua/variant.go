@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"reflect"
 	"time"
+	"unsafe"
 
 	"github.com/gopcua/opcua/errors"
 )
@@ -115,13 +116,13 @@ func (m *Variant) Value() interface{} {
 }
 
 // Decode implements the codec interface.
-func (m *Variant) Decode(b []byte) (int, error) { return m.decodeAt(b, 0) }
+func (m *Variant) Decode(b []byte) (int, error) { return m.decodeAt(b, newDecState(len(b))) }
 
-func (m *Variant) decodeAt(b []byte, depth int) (int, error) {
-	if depth > MaxNestingDepth {
-		return 0, errTooDeep(depth)
+func (m *Variant) decodeAt(b []byte, ds decState) (int, error) {
+	if ds.depth > MaxNestingDepth {
+		return 0, errTooDeep(ds.depth)
 	}
-	buf := newBufferAt(b, depth)
+	buf := newBufferAt(b, ds)
 	m.mask = buf.ReadByte()
 
 	// a null value specifies that no other fields are encoded
@@ -170,9 +171,15 @@ func (m *Variant) decodeAt(b []byte, depth int) (int, error) {
 
 	// decode a slice with values
 	default:
+		if err := ds.charge(int64(n) * int64(sliceType.Elem().Size())); err != nil {
+			return buf.Pos(), err
+		}
 		vals = reflect.MakeSlice(sliceType, n, n)
 		for i := 0; i < n; i++ {
 			vals.Index(i).Set(reflect.ValueOf(m.decodeValue(buf)))
+			if buf.Error() != nil { // edgeframe fork: stop at the first error
+				return buf.Pos(), buf.Error()
+			}
 		}
 	}
 
@@ -300,6 +307,7 @@ func (m *Variant) decodeValue(buf *Buffer) interface{} {
 		return buf.ReadTime()
 	case TypeIDGUID:
 		v := new(GUID)
+		buf.charge(int64(unsafe.Sizeof(GUID{})))
 		buf.ReadStruct(v)
 		return v
 	case TypeIDByteString:
@@ -308,38 +316,46 @@ func (m *Variant) decodeValue(buf *Buffer) interface{} {
 		return XMLElement(buf.ReadString())
 	case TypeIDNodeID:
 		v := new(NodeID)
+		buf.charge(int64(unsafe.Sizeof(NodeID{})))
 		buf.ReadStruct(v)
 		return v
 	case TypeIDExpandedNodeID:
 		v := new(ExpandedNodeID)
+		buf.charge(int64(unsafe.Sizeof(ExpandedNodeID{})))
 		buf.ReadStruct(v)
 		return v
 	case TypeIDStatusCode:
 		return StatusCode(buf.ReadUint32())
 	case TypeIDQualifiedName:
 		v := new(QualifiedName)
+		buf.charge(int64(unsafe.Sizeof(QualifiedName{})))
 		buf.ReadStruct(v)
 		return v
 	case TypeIDLocalizedText:
 		v := new(LocalizedText)
+		buf.charge(int64(unsafe.Sizeof(LocalizedText{})))
 		buf.ReadStruct(v)
 		return v
 	case TypeIDExtensionObject:
 		v := new(ExtensionObject)
+		buf.charge(int64(unsafe.Sizeof(ExtensionObject{})))
 		buf.ReadStruct(v)
 		return v
 	case TypeIDDataValue:
 		v := new(DataValue)
+		buf.charge(int64(unsafe.Sizeof(DataValue{})))
 		buf.ReadStruct(v)
 		return v
 	case TypeIDVariant:
 		// todo(fs): limit recursion depth to 100
 		v := new(Variant)
+		buf.charge(int64(unsafe.Sizeof(Variant{})))
 		buf.ReadStruct(v)
 		return v
 	case TypeIDDiagnosticInfo:
 		// todo(fs): limit recursion depth to 100
 		v := new(DiagnosticInfo)
+		buf.charge(int64(unsafe.Sizeof(DiagnosticInfo{})))
 		buf.ReadStruct(v)
 		return v
 	default:

@@ -13,7 +13,7 @@ const MinBufSize = 8192
 // Hard caps on what a peer can make us accept when our own value is 0 ("no limit").
 const (
 	MaxReceiveBufSize = 1 << 20
-	MaxMessageSizeCap = 16 * MB
+	MaxMessageSizeCap = 4 * MB // the OPC Foundation .NET stack's default MaxMessageSize
 	MaxChunkCountCap  = 4096
 )
 
