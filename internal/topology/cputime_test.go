@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// rusageCPU is this process's user+system CPU time from getrusage, an independent
-// reference for CPUTimeOf.
-func rusageCPU(t *testing.T) time.Duration {
+// selfCPU is this process's CPU time as getrusage(2) counts it: the reference CPUTimeOf's
+// /proc reading is checked against, independent of how busy the machine is.
+func selfCPU(t *testing.T) time.Duration {
 	t.Helper()
 	var ru syscall.Rusage
 	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
@@ -19,24 +19,22 @@ func rusageCPU(t *testing.T) time.Duration {
 }
 
 func TestCPUTimeOfARunningProcess(t *testing.T) {
-	// this test process: spin until getrusage counts 300 ms more CPU (however long that
-	// takes on a loaded machine) and see CPUTimeOf count the same
 	before, err := CPUTimeOf(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref := rusageCPU(t)
-	for deadline := time.Now().Add(30 * time.Second); rusageCPU(t)-ref < 300*time.Millisecond; {
-		if time.Now().After(deadline) {
-			t.Fatal("could not spin 300 ms of CPU within 30 s")
-		}
+	// Spin until this process has used 300 ms of CPU (not of wall time: on a loaded machine
+	// 300 ms of wall time can be much less CPU).
+	ref0 := selfCPU(t)
+	for selfCPU(t)-ref0 < 300*time.Millisecond {
 	}
-	spun := rusageCPU(t) - ref
+	ref := selfCPU(t) - ref0
 	after, err := CPUTimeOf(os.Getpid())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d := after - before; d < spun-100*time.Millisecond || d > spun+100*time.Millisecond {
-		t.Fatalf("getrusage counted %s of CPU, CPUTimeOf %s", spun, d)
+	// /proc counts in clock ticks (10 ms), and other goroutines of the test binary add a little.
+	if d := after - before; d < ref-50*time.Millisecond || d > ref+time.Second {
+		t.Fatalf("%s of CPU (getrusage) counted as %s from /proc", ref, d)
 	}
 }

@@ -85,15 +85,7 @@ func TestRunServesPNJSONHealthAndMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- app.Run(ctx, o, io.Discard) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
+	defer runApp(t, o)()
 	base := fmt.Sprintf("http://127.0.0.1:%d", web)
 	get := func(path string) (int, string) {
 		var last error

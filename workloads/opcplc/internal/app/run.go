@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"os"
 	"strconv"
 
@@ -67,7 +68,8 @@ func Run(ctx context.Context, o Options, stdout io.Writer) error {
 	errc := make(chan error, 2)
 	go func() { errc <- sim.Run(ctx) }()
 	if o.WebPort > 0 {
-		hs, err := observe.NewServer(":"+strconv.Itoa(o.WebPort), reg, srv.Ready)
+		// --listen binds this listener too (empty = every interface).
+		hs, err := observe.NewServer(net.JoinHostPort(o.Server.Listen, strconv.Itoa(o.WebPort)), reg, srv.Ready)
 		if err != nil {
 			return err
 		}
