@@ -10,47 +10,21 @@ package testenv
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/edgeframe/edgeframe/tools/toolcache"
 )
 
 // ToolsDir is the tool cache `make tools` fills.
-func ToolsDir() string {
-	if d := os.Getenv("EDGEFRAME_TOOLS"); d != "" {
-		return d
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		home = os.TempDir()
-	}
-	return filepath.Join(home, ".cache", "edgeframe", "tools")
-}
+func ToolsDir() string { return toolcache.Dir() }
 
 // InCI reports whether the tests run under CI (CI=true), where a missing component fails.
 func InCI() bool { return os.Getenv("CI") == "true" }
 
 // LookTool returns the path of a tool: $EDGEFRAME_TOOLS/bin/<name> first, then PATH
 // (and /usr/sbin for mosquitto from apt). It returns "" when it is nowhere.
-func LookTool(name string) string {
-	p := filepath.Join(ToolsDir(), "bin", name)
-	if _, err := os.Stat(p); err == nil {
-		if r, err := filepath.EvalSymlinks(p); err == nil {
-			return r
-		}
-		return p
-	}
-	if p, err := exec.LookPath(name); err == nil {
-		return p
-	}
-	for _, dir := range []string{"/usr/sbin", "/usr/local/sbin"} {
-		p := filepath.Join(dir, name)
-		if st, err := os.Stat(p); err == nil && !st.IsDir() {
-			return p
-		}
-	}
-	return ""
-}
+func LookTool(name string) string { return toolcache.Look(name) }
 
 // Tool returns the path of a tool installed by `make tools`, or skips the test (fails it
 // under CI=true) saying how to install it.

@@ -1,0 +1,43 @@
+// Package toolcache finds the real components `make tools` (scripts/tools/*.sh) installs under
+// $EDGEFRAME_TOOLS (default ~/.cache/edgeframe/tools), with a link per tool in bin/.
+package toolcache
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+)
+
+// Dir is the tool cache `make tools` fills.
+func Dir() string {
+	if d := os.Getenv("EDGEFRAME_TOOLS"); d != "" {
+		return d
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		home = os.TempDir()
+	}
+	return filepath.Join(home, ".cache", "edgeframe", "tools")
+}
+
+// Look returns the path of a tool: $EDGEFRAME_TOOLS/bin/<name> first (links resolved), then
+// PATH, then /usr/sbin and /usr/local/sbin (Debian daemons). It returns "" when it is nowhere.
+func Look(name string) string {
+	p := filepath.Join(Dir(), "bin", name)
+	if _, err := os.Stat(p); err == nil {
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			return r
+		}
+		return p
+	}
+	if p, err := exec.LookPath(name); err == nil {
+		return p
+	}
+	for _, dir := range []string{"/usr/sbin", "/usr/local/sbin"} {
+		p := filepath.Join(dir, name)
+		if st, err := os.Stat(p); err == nil && !st.IsDir() {
+			return p
+		}
+	}
+	return ""
+}
