@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# The Dapr control plane the Dapr chart deploys (operator, injector, sentry, placement,
-# scheduler), built from the same dapr module and wrapper (dapr_wrapper in common.sh) as daprd
+# The Dapr control plane the Dapr chart deploys (operator, injector, sentry, placement), built from the same dapr module and wrapper (dapr_wrapper in common.sh) as daprd
 # (10-daprd.sh), cached under $EDGEFRAME_TOOLS/dapr-control-plane-<version>/. `make cluster-e2e`
 # packs them with daprd into the images the chart names (ghcr.io/dapr/dapr, ghcr.io/dapr/daprd).
+# Not the scheduler: github.com/diagridio/go-etcd-cron, which it imports, is not served by the
+# module proxy (403), so the node installs the chart with global.scheduler.enabled=false.
 source "$(dirname "$0")/common.sh"
 out="${EDGEFRAME_TOOLS}/dapr-control-plane-${DAPR_VERSION}"
-bins=(operator injector sentry placement scheduler)
+bins=(operator injector sentry placement)
 missing=()
 for b in "${bins[@]}"; do [[ -x "${out}/${b}" ]] || missing+=("${b}"); done
 if (( ${#missing[@]} == 0 )); then

@@ -82,7 +82,9 @@ kube_wrapper() {
 }
 # dapr_wrapper DIR writes, in DIR (created empty), the wrapper module (R5) that requires
 # github.com/dapr/dapr@v$DAPR_VERSION (exact version; dapr's own replace lines kept) with daprd
-# and the control plane (operator, injector, sentry, placement, scheduler) as its packages.
+# and the control plane (operator, injector, sentry, placement) as its packages. The scheduler
+# (cmd/scheduler) cannot be built here: its dependency github.com/diagridio/go-etcd-cron is not
+# served by the module proxy (403 "This module version is not available").
 # Build daprd with -tags stablecomponents (cmd/daprd/components panics without it).
 dapr_wrapper() {
   local dir="$1" m
@@ -100,7 +102,6 @@ import (
 	_ "github.com/dapr/dapr/cmd/injector"
 	_ "github.com/dapr/dapr/cmd/operator"
 	_ "github.com/dapr/dapr/cmd/placement"
-	_ "github.com/dapr/dapr/cmd/scheduler"
 	_ "github.com/dapr/dapr/cmd/sentry"
 )
 GO

@@ -225,7 +225,7 @@ func (e *Executor) helmInstall(ctx context.Context, h *agents.Helm, where string
 		}
 	}
 	for k, v := range e.ImageSets[st.Chart] {
-		if err := strvals.ParseIntoString(k+"="+v, vals); err != nil {
+		if err := strvals.ParseInto(k+"="+v, vals); err != nil {
 			return fmt.Errorf("%s: image override %s: %w", where, k, err)
 		}
 	}

@@ -58,7 +58,9 @@ func ReleaseImages(img AppImages, daprVersion string) map[string]map[string]stri
 		"./charts/envoy-proxy":   {"image.repository": "localhost/edgeframe/unavailable-envoy", "image.digest": ""},
 		"./charts/observability": {"image.repository": "localhost/edgeframe/unavailable-otelcol-contrib", "image.digest": ""},
 		// The published dapr chart carries its version as global.tag; the source chart "edge".
-		"dapr/dapr": {"global.tag": daprVersion},
+		// The scheduler cannot be built here (see DaprControlPlane): the one non-image
+		// override turns it off; edgeframe uses no Dapr jobs, actors or workflows.
+		"dapr/dapr": {"global.tag": daprVersion, "global.scheduler.enabled": "false"},
 	}
 }
 
@@ -98,6 +100,7 @@ func (c Config) E2E(ctx context.Context, o E2EOptions) (*Summary, error) {
 	s.NotInstalled = []string{
 		"envoy-proxy: no Envoy binary here (no Go module, no Debian package); its objects are installed and checked, its pod cannot start",
 		"otel-collector: the OpenTelemetry collector contrib image is not built here; its objects are installed, its pod cannot start",
+		"dapr scheduler: github.com/diagridio/go-etcd-cron is not served by the module proxy; installed with global.scheduler.enabled=false",
 	}
 	installStart := time.Now()
 	steps, err := ex.Run(ctx, "install")

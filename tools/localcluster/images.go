@@ -116,8 +116,8 @@ func sharedLibs(bin string) ([]string, error) {
 }
 
 // importImages writes images and indexes into one OCI layout (each annotated with its full
-// reference) and imports it into containerd's k8s.io namespace with digest references, so
-// repository@digest resolves without a registry.
+// reference) and imports it into containerd's k8s.io namespace, each also named
+// repository@digest so that digest references resolve without a registry.
 func (c Config) importImages(ctx context.Context, t Tools, images map[string]v1.Image, indexes map[string]v1.ImageIndex) (map[string]Image, error) {
 	dir, err := os.MkdirTemp(c.path("images"), "layout-")
 	if err != nil {
@@ -155,12 +155,16 @@ func (c Config) importImages(ctx context.Context, t Tools, images map[string]v1.
 	pr, pw := io.Pipe()
 	go func() { pw.CloseWithError(tarDir(pw, dir)) }()
 	cmd := exec.CommandContext(ctx, t.Ctr, "--address", c.containerdSock(), "-n", "k8s.io",
-		"images", "import", "--all-platforms", "--digests", "-")
+		"images", "import", "--all-platforms", "-")
 	cmd.Stdin = pr
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("ctr images import: %w: %s", err, b)
 	}
+	// Kubelet asks CRI for repository@digest (the charts' image.digest): name the image so.
 	for ref, img := range out {
+		if _, err := run(ctx, t.Ctr, "--address", c.containerdSock(), "-n", "k8s.io", "images", "tag", "--force", ref, img.Ref()); err != nil {
+			return nil, err
+		}
 		c.Log.Info("imported image", "ref", ref, "digest", img.Digest)
 	}
 	return out, nil
@@ -218,6 +222,10 @@ func tarDir(w io.Writer, dir string) error {
 	return tw.Close()
 }
 
+// DaprControlPlane are the control-plane binaries in the dapr image. Not the scheduler: its
+// dependency github.com/diagridio/go-etcd-cron is not served by the module proxy here.
+var DaprControlPlane = []string{"operator", "injector", "sentry", "placement"}
+
 // AppImages are the images of the bundle's install, by the porter.yaml image key (workloads) or
 // by role: mosquitto, dapr (control plane), daprd.
 type AppImages struct {
@@ -259,7 +267,7 @@ func (c Config) ImportAppImages(ctx context.Context, daprVersion string) (AppIma
 	}
 	cp := filepath.Join(toolcache.Dir(), "dapr-control-plane-"+daprVersion)
 	cpFiles := map[string]string{}
-	for _, b := range []string{"operator", "injector", "sentry", "placement", "scheduler"} {
+	for _, b := range DaprControlPlane {
 		if _, err := os.Stat(filepath.Join(cp, b)); err != nil {
 			return AppImages{}, fmt.Errorf("dapr %s %s is not built: run `make tools` (scripts/tools/37-dapr-control-plane.sh)", b, daprVersion)
 		}
