@@ -25,6 +25,8 @@ state = %q
 [plugins]
   [plugins.'io.containerd.cri.v1.images']
     snapshotter = 'overlayfs'
+    [plugins.'io.containerd.cri.v1.images'.registry]
+      config_path = %q
     [plugins.'io.containerd.cri.v1.images'.pinned_images]
       sandbox = %q
   [plugins.'io.containerd.cri.v1.runtime']
@@ -40,8 +42,17 @@ state = %q
       bin_dirs = ['/usr/lib/cni']
       conf_dir = %q
 `, c.path("containerd", "root"), c.path("containerd", "state"), c.containerdSock(), c.path("containerd", "ttrpc.sock"),
-		SandboxImage, t.Runc, c.path("cni", "net.d"))
+		c.path("containerd", "certs.d"), SandboxImage, t.Runc, c.path("cni", "net.d"))
 }
+
+// noPullHosts is containerd's default registry host config (certs.d/_default/hosts.toml):
+// every registry resolves to a closed loopback port, so an image that is not imported fails
+// at once instead of being looked up on the network.
+const noPullHosts = `server = "http://127.0.0.1:9"
+
+[host."http://127.0.0.1:9"]
+  capabilities = ["pull", "resolve"]
+`
 
 func (c Config) containerdSock() string { return c.path("containerd", "containerd.sock") }
 

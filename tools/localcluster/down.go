@@ -144,6 +144,9 @@ func (c Config) removeLeftovers(ctx context.Context, s *State) error {
 			errs = append(errs, err)
 		}
 	}
+	if removed := removeKubeChains(ctx); len(removed) > 0 {
+		c.Log.Info("removed iptables rules and chains", "removed", removed)
+	}
 	if ipt := toolPath("iptables"); ipt != "" {
 		for {
 			if _, err := run(ctx, ipt, append([]string{"-D"}, forwardRule...)...); err != nil {

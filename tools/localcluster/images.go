@@ -227,12 +227,11 @@ func tarDir(w io.Writer, dir string) error {
 var DaprControlPlane = []string{"operator", "injector", "sentry", "placement"}
 
 // AppImages are the images of the bundle's install, by the porter.yaml image key (workloads) or
-// by role: mosquitto, dapr (control plane), daprd.
+// by role: mosquitto, and the Dapr images by component (daprd, operator, injector, …).
 type AppImages struct {
 	Workloads map[string]Image
 	Mosquitto Image
-	Dapr      Image
-	Daprd     Image
+	Dapr      map[string]Image
 }
 
 // ImportAppImages builds every image the install needs and imports it: the four workloads with
@@ -265,34 +264,37 @@ func (c Config) ImportAppImages(ctx context.Context, daprVersion string) (AppIma
 	if daprd == "" {
 		return AppImages{}, fmt.Errorf("daprd is not installed: run `make tools` (scripts/tools/10-daprd.sh)")
 	}
+	// The Dapr chart runs one image per component, ghcr.io/dapr/<name>:<version>, each with
+	// its binary at /<name>.
 	cp := filepath.Join(toolcache.Dir(), "dapr-control-plane-"+daprVersion)
-	cpFiles := map[string]string{}
+	dapr := map[string]string{"daprd": daprd}
 	for _, b := range DaprControlPlane {
 		if _, err := os.Stat(filepath.Join(cp, b)); err != nil {
 			return AppImages{}, fmt.Errorf("dapr %s %s is not built: run `make tools` (scripts/tools/37-dapr-control-plane.sh)", b, daprVersion)
 		}
-		cpFiles[filepath.Join(cp, b)] = "/" + b
-	}
-	refs := map[string]string{
-		"mosquitto": "localhost/edgeframe/mosquitto:debian",
-		"dapr":      "ghcr.io/dapr/dapr:" + daprVersion,
-		"daprd":     "ghcr.io/dapr/daprd:" + daprVersion,
+		dapr[b] = filepath.Join(cp, b)
 	}
 	images := map[string]v1.Image{}
-	if images[refs["mosquitto"]], err = c.contentImage(refs["mosquitto"], []string{"/usr/sbin/mosquitto"}, "1883:1883", map[string]string{mosq: "/usr/sbin/mosquitto"}); err != nil {
+	mosqRef := "localhost/edgeframe/mosquitto:debian"
+	if images[mosqRef], err = c.contentImage(mosqRef, []string{"/usr/sbin/mosquitto"}, "1883:1883", map[string]string{mosq: "/usr/sbin/mosquitto"}); err != nil {
 		return AppImages{}, err
 	}
-	if images[refs["dapr"]], err = c.contentImage(refs["dapr"], nil, "", cpFiles); err != nil {
-		return AppImages{}, err
-	}
-	if images[refs["daprd"]], err = c.contentImage(refs["daprd"], []string{"/daprd"}, "", map[string]string{daprd: "/daprd"}); err != nil {
-		return AppImages{}, err
+	daprRefs := map[string]string{}
+	for name, bin := range dapr {
+		ref := "ghcr.io/dapr/" + name + ":" + daprVersion
+		daprRefs[name] = ref
+		if images[ref], err = c.contentImage(ref, []string{"/" + name}, "", map[string]string{bin: "/" + name}); err != nil {
+			return AppImages{}, err
+		}
 	}
 	got, err := c.importImages(ctx, t, images, indexes)
 	if err != nil {
 		return AppImages{}, err
 	}
-	out := AppImages{Workloads: map[string]Image{}, Mosquitto: got[refs["mosquitto"]], Dapr: got[refs["dapr"]], Daprd: got[refs["daprd"]]}
+	out := AppImages{Workloads: map[string]Image{}, Mosquitto: got[mosqRef], Dapr: map[string]Image{}}
+	for name, ref := range daprRefs {
+		out.Dapr[name] = got[ref]
+	}
 	for name, ref := range refOf {
 		out.Workloads[name] = got[ref]
 	}

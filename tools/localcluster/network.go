@@ -114,3 +114,43 @@ func unmountAll(dirs ...string) (int, error) {
 	}
 	return n, nil
 }
+
+// removeKubeChains deletes every rule that jumps to a KUBE-* chain and every KUBE-* chain, in
+// every table of iptables and ip6tables: what kubelet (KUBE-FIREWALL, KUBE-KUBELET-CANARY,
+// KUBE-IPTABLES-HINT) and kube-proxy leave behind. Only the node creates KUBE-* chains here.
+func removeKubeChains(ctx context.Context) []string {
+	var removed []string
+	for _, bin := range []string{"iptables", "ip6tables"} {
+		path := toolPath(bin)
+		if path == "" {
+			continue
+		}
+		for _, table := range []string{"filter", "nat", "mangle", "raw"} {
+			out, err := run(ctx, path, "-t", table, "-S")
+			if err != nil {
+				continue
+			}
+			var chains []string
+			for _, line := range strings.Split(out, "\n") {
+				f := strings.Fields(line)
+				switch {
+				case len(f) >= 2 && f[0] == "-N" && strings.HasPrefix(f[1], "KUBE-"):
+					chains = append(chains, f[1])
+				case len(f) >= 2 && f[0] == "-A" && !strings.HasPrefix(f[1], "KUBE-") && strings.Contains(line, " -j KUBE-"):
+					if _, err := run(ctx, path, append([]string{"-t", table, "-D"}, f[1:]...)...); err == nil {
+						removed = append(removed, bin+" "+table+" "+line)
+					}
+				}
+			}
+			for _, ch := range chains {
+				_, _ = run(ctx, path, "-t", table, "-F", ch)
+			}
+			for _, ch := range chains {
+				if _, err := run(ctx, path, "-t", table, "-X", ch); err == nil {
+					removed = append(removed, bin+" "+table+" chain "+ch)
+				}
+			}
+		}
+	}
+	return removed
+}

@@ -32,7 +32,7 @@ func (c Config) Up(ctx context.Context) error {
 		return err
 	}
 	start := time.Now()
-	for _, d := range []string{"logs", "etcd", "containerd", "kubelet", "cni/net.d", "cni/ipam", "volumes", "images"} {
+	for _, d := range []string{"logs", "etcd", "containerd/certs.d/_default", "kubelet", "cni/net.d", "cni/ipam", "volumes", "images"} {
 		if err := os.MkdirAll(c.path(d), 0o755); err != nil {
 			return err
 		}
@@ -80,7 +80,7 @@ func (c Config) Up(ctx context.Context) error {
 	if err := c.start(s, "etcd", t.Etcd, []string{
 		"--data-dir", c.path("etcd"), "--listen-client-urls", etcdURL, "--advertise-client-urls", etcdURL,
 		"--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", "default=" + peer,
-		"--unsafe-no-fsync", "--log-level", "warn", "--listen-metrics-urls", "",
+		"--unsafe-no-fsync", "--log-level", "warn",
 	}, nil); err != nil {
 		return err
 	}
