@@ -332,3 +332,30 @@ func TestSeveralSensorsAreSeveralDevices(t *testing.T) {
 		}
 	}
 }
+
+// A workload pod without a service-account token must not start daprd's built-in Kubernetes
+// secret store: daprd exits at start with "stat /home/nonroot/.kube/config: no such file"
+// (found on the real node, tools/localcluster). With workload identity the token is mounted.
+func TestDaprPodsWithoutTokenDisableTheBuiltinSecretStore(t *testing.T) {
+	const key = "dapr.io/disable-builtin-k8s-secret-store"
+	for _, name := range []string{"tempsensor", "opcpublisher", "datagateway"} {
+		for _, wi := range []bool{false, true} {
+			if wi && name != "datagateway" {
+				continue
+			}
+			w := map[string]any{"enabled": true}
+			if wi {
+				w["workloadIdentity"] = map[string]any{"enabled": true, "clientId": "00000000-0000-0000-0000-000000000000"}
+			}
+			d := workloadDeployment(t, name, map[string]any{name: w})
+			spec := d.Spec.Template
+			tokenless := spec.Spec.AutomountServiceAccountToken != nil && !*spec.Spec.AutomountServiceAccountToken
+			if spec.Annotations["dapr.io/enabled"] != "true" {
+				t.Fatalf("%s: not a Dapr pod", name)
+			}
+			if got := spec.Annotations[key] == "true"; got != tokenless {
+				t.Errorf("%s (workload identity %v): automount token %v but %s=%q", name, wi, !tokenless, key, spec.Annotations[key])
+			}
+		}
+	}
+}

@@ -103,12 +103,13 @@ func TestSharedLibsOfADebianBinary(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var libc, loader bool
+	var libc, loader, gcc bool
 	for _, l := range libs {
 		libc = libc || strings.Contains(l, "libc.so")
 		loader = loader || strings.Contains(l, "ld-linux")
+		gcc = gcc || strings.Contains(l, "libgcc_s.so.1")
 	}
-	if !libc || !loader {
-		t.Fatalf("libs %v: want libc and the loader", libs)
+	if !libc || !loader || !gcc {
+		t.Fatalf("libs %v: want libc, the loader and libgcc_s (glibc loads it at run time)", libs)
 	}
 }

@@ -111,6 +111,13 @@ func sharedLibs(bin string) ([]string, error) {
 	var libs []string
 	for _, m := range lddPath.FindAllStringSubmatch(string(out), -1) {
 		libs = append(libs, m[1])
+		// glibc loads libgcc_s at run time (pthread_exit, cancellation); ldd does not list it:
+		// without it mosquitto aborts with "libgcc_s.so.1 must be installed for pthread_exit".
+		if filepath.Base(m[1]) == "libc.so.6" {
+			if gcc := filepath.Join(filepath.Dir(m[1]), "libgcc_s.so.1"); fileExists(gcc) {
+				libs = append(libs, gcc)
+			}
+		}
 	}
 	return libs, nil
 }
@@ -299,4 +306,9 @@ func (c Config) ImportAppImages(ctx context.Context, daprVersion string) (AppIma
 		out.Workloads[name] = got[ref]
 	}
 	return out, nil
+}
+
+func fileExists(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir()
 }
