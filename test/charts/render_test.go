@@ -359,3 +359,24 @@ func TestDaprPodsWithoutTokenDisableTheBuiltinSecretStore(t *testing.T) {
 		}
 	}
 }
+
+// The publisher's default published nodes connect with UseSecurity: false, so opcplc must
+// offer SecurityPolicy None (--ut) in that release; it did not, and on the real node the
+// publisher never connected ("no endpoint offers security mode None"). With security on
+// everywhere, None stays off.
+func TestOPCPLCOffersNoneOnlyWhenThePublisherUsesIt(t *testing.T) {
+	for _, secure := range []bool{false, true} {
+		pub := map[string]any{"enabled": true}
+		if secure {
+			pub["publishedNodes"] = []any{map[string]any{
+				"EndpointUrl": "opc.tcp://opcplc:50000", "UseSecurity": true, "DataSetWriterGroup": "g", "DataSetWriterId": "w",
+				"OpcNodes": []any{map[string]any{"Id": "ns=2;s=x"}},
+			}}
+		}
+		d := workloadDeployment(t, "opcplc", map[string]any{"opcplc": map[string]any{"enabled": true}, "opcpublisher": pub})
+		args := strings.Join(d.Spec.Template.Spec.Containers[0].Args, " ")
+		if got := strings.Contains(args, "--ut"); got == secure {
+			t.Errorf("publisher UseSecurity %v: opcplc args %q", secure, args)
+		}
+	}
+}
