@@ -31,14 +31,16 @@ type Summary struct {
 	NodeUpSeconds, InstallSeconds, TimeToReadySeconds float64
 	Pods                                              []PodSummary
 	Injected                                          []string
-	Readyz                                            map[string]string
-	PodSecurity                                       map[string]string
-	Produced, Delivered, Duplicates                   int
-	Missing                                           []string
-	L3Restart                                         string
-	Steps                                             []StepResult
-	NotInstalled                                      []string
-	Leftovers                                         []string
+	// Unstarted are the releases whose pods cannot run here, with their objects checked.
+	Unstarted                       map[string]string
+	Readyz                          map[string]string
+	PodSecurity                     map[string]string
+	Produced, Delivered, Duplicates int
+	Missing                         []string
+	L3Restart                       string
+	Steps                           []StepResult
+	NotInstalled                    []string
+	Leftovers                       []string
 }
 
 // PodSummary is one pod after the install.
@@ -73,7 +75,7 @@ func (c Config) E2E(ctx context.Context, o E2EOptions) (*Summary, error) {
 	if o.Drain == 0 {
 		o.Drain = 3 * time.Minute
 	}
-	s := &Summary{Readyz: map[string]string{}, PodSecurity: map[string]string{}}
+	s := &Summary{Readyz: map[string]string{}, PodSecurity: map[string]string{}, Unstarted: map[string]string{}}
 	start := time.Now()
 	if err := c.Up(ctx); err != nil {
 		return s, fmt.Errorf("cluster up: %w", err)
@@ -283,9 +285,36 @@ func (c Config) verify(ctx context.Context, s *Summary, passwords map[string]str
 			s.PodSecurity[ns] = "restricted: ok"
 		}
 	}
+	if err := c.checkUnstarted(ctx, s); err != nil {
+		errs = append(errs, err)
+	}
 	if err := c.dataPath(ctx, s, passwords, o); err != nil {
 		errs = append(errs, err)
 	}
+	return errors.Join(errs...)
+}
+
+// checkUnstarted checks the objects of the releases whose image cannot exist here: the Envoy
+// proxy's ConfigMap, Deployment and Service (at the ClusterIP the DNS override resolves the
+// allow-listed names to), the collector's, and the DNS override's CoreDNS entries.
+func (c Config) checkUnstarted(ctx context.Context, s *Summary) error {
+	var errs []error
+	check := func(release, ns string, args ...string) {
+		out, err := c.kubectl(ctx, append([]string{"-n", ns, "get"}, args...)...)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", release, err))
+			s.Unstarted[release] = "missing: " + strings.Join(args, " ")
+			return
+		}
+		s.Unstarted[release] = strings.TrimSpace(strings.Join([]string{s.Unstarted[release], strings.Join(strings.Fields(out), " ")}, " "))
+	}
+	check("envoy-proxy", "edge-system", "configmap,deployment,service", "-l", "app.kubernetes.io/instance=envoy-proxy", "-o", "name")
+	ip, err := c.kubectl(ctx, "-n", "edge-system", "get", "svc", "envoy-proxy", "-o", "jsonpath={.spec.clusterIP}")
+	if err != nil || ip != "10.0.0.200" {
+		errs = append(errs, fmt.Errorf("envoy-proxy Service clusterIP %q (%v), want 10.0.0.200 as the DNS override says", ip, err))
+	}
+	check("otel-collector", "edge-system", "configmap,deployment,service", "-l", "app.kubernetes.io/instance=otel-collector", "-o", "name")
+	check("dns-override", "kube-system", "configmap", "coredns-custom", "-o", "name")
 	return errors.Join(errs...)
 }
 
@@ -457,6 +486,9 @@ func (s *Summary) Print(w io.Writer) {
 			note = "  NOT RUN: " + st.NotRun
 		}
 		fmt.Fprintf(w, "  %-9s %-6s %-16s %-12s %5.1fs  %s%s\n", st.Action, st.Mixin, st.Release, st.Namespace, st.Seconds, st.Description, note)
+	}
+	for _, r := range []string{"envoy-proxy", "otel-collector", "dns-override"} {
+		fmt.Fprintf(w, "objects of %s: %s\n", r, s.Unstarted[r])
 	}
 	for _, n := range s.NotInstalled {
 		fmt.Fprintf(w, "not running here: %s\n", n)
