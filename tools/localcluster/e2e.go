@@ -247,18 +247,30 @@ func (c Config) verify(ctx context.Context, s *Summary, passwords map[string]str
 				s.Injected = append(s.Injected, p.Metadata.Namespace+"/"+app)
 			}
 		}
+		// A workload may report not ready for a moment after its pod turned Ready (an app
+		// container starts before its injected daprd); poll until green, with a deadline.
 		url := fmt.Sprintf("http://%s:8080/readyz", p.Status.PodIP)
-		resp, err := client.Get(url)
+		key := p.Metadata.Namespace + "/" + app
+		err := poll(ctx, key+" /readyz", time.Minute, func(ctx context.Context) error {
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+			if err != nil {
+				return err
+			}
+			resp, err := client.Do(req)
+			if err != nil {
+				s.Readyz[key] = err.Error()
+				return err
+			}
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+			resp.Body.Close()
+			s.Readyz[key] = fmt.Sprintf("%d %s", resp.StatusCode, strings.TrimSpace(string(body)))
+			if resp.StatusCode != http.StatusOK {
+				return errors.New(s.Readyz[key])
+			}
+			return nil
+		})
 		if err != nil {
-			s.Readyz[p.Metadata.Namespace+"/"+app] = err.Error()
-			errs = append(errs, fmt.Errorf("%s/%s /readyz: %w", p.Metadata.Namespace, app, err))
-			continue
-		}
-		body, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
-		resp.Body.Close()
-		s.Readyz[p.Metadata.Namespace+"/"+app] = fmt.Sprintf("%d %s", resp.StatusCode, strings.TrimSpace(string(body)))
-		if resp.StatusCode != http.StatusOK {
-			errs = append(errs, fmt.Errorf("%s/%s /readyz: %d %s", p.Metadata.Namespace, app, resp.StatusCode, body))
+			errs = append(errs, err)
 		}
 	}
 	sort.Strings(s.Injected)
