@@ -10,6 +10,8 @@ ARG TARGETARCH=amd64
 ARG VERSION=dev
 WORKDIR /src
 COPY go.mod go.sum ./
+# gopcua with edgeframe's decoding bounds (third_party/gopcua/EDGEFRAME.md), replaced in go.mod
+COPY third_party/ third_party/
 RUN --mount=type=cache,target=/go/pkg/mod go mod download
 COPY pkg/ pkg/
 COPY workloads/ workloads/

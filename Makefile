@@ -20,7 +20,9 @@ help: ## list the targets
 
 .PHONY: tools
 tools: ## install or build every real component the tests and the demo need (idempotent, cached)
-	@for s in scripts/tools/[0-9]*.sh; do bash "$$s"; done
+	@bash scripts/tools/plan.sh
+	@start=$$(date +%s); for s in scripts/tools/[0-9]*.sh; do bash "$$s"; done; \
+	  echo "[tools] ready after $$(( $$(date +%s) - start )) s"
 
 .PHONY: build
 build: ## build every workload (and the arcflux mixin) into bin/
@@ -36,8 +38,8 @@ build: ## build every workload (and the arcflux mixin) into bin/
 	done
 
 .PHONY: test
-test: build ## unit + integration tests against real components (run `make tools` first)
-	$(GO) test $(TEST_FLAGS) ./...
+test: tools build ## every test, against real components it installs first; lists every skip at the end
+	$(EDGEFRAME_TOOLS)/bin/gotestsum --format pkgname --format-hide-empty-pkg -- $(TEST_FLAGS) ./...
 
 .PHONY: bench
 bench: build ## benchmarks against real components; prints the figures

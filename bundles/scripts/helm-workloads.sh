@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Offline delivery of the application bundle: the edge-workloads chart installed with the helm
-# CLI (in the invocation image: the bundle declares the helm3 mixin) instead of the edge-apps
+# Offline delivery of the application bundle: the edge-workloads chart installed with the Helm
+# CLI that the helm3 mixin puts in the invocation image (/usr/local/bin/helm3: there is no
+# `helm` on the image's PATH) instead of the edge-apps
 # Flux configuration, with the same values as gitops/<level>/apps/helmrelease-edge-workloads.yaml:
 # charts/profiles/<level>/edge-workloads.yaml plus level, the level's image repositories and
 # digests and (l4) the gateway's workload identity.
@@ -14,18 +15,14 @@
 #   CHARTS       directory with edge-workloads/ and profiles/ [./charts]
 #   WAIT         true: helm --wait until the workloads are ready [true]
 #   TIMEOUT      helm --timeout [10m]
-#   HELM         the helm binary [helm]
+#   HELM         the Helm CLI [helm3, the helm3 mixin's name for it]
 #   DRY_RUN      true: print the helm command instead of running it
 # Uninstall: an already removed release counts as success.
 set -euo pipefail
-die() { echo "helm-workloads.sh: $*" >&2; exit 2; }
-
-action="${1:-}"
-case "$action" in
-  install|upgrade|uninstall) ;;
-  *) die "action \"$action\" is not install, upgrade or uninstall" ;;
-esac
-[[ $# -le 1 ]] || die "one argument (the action) expected, got $#"
+SCRIPT=helm-workloads.sh
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+action_of "$@"
+action=$ACTION
 delivery="${DELIVERY:-}"
 case "$delivery" in
   offline) ;;
@@ -40,7 +37,7 @@ esac
 case "${WAIT:-true}" in true|false) ;; *) die "WAIT \"${WAIT}\" is not true or false" ;; esac
 case "${DRY_RUN:-false}" in true|false) ;; *) die "DRY_RUN \"${DRY_RUN}\" is not true or false" ;; esac
 charts="${CHARTS:-./charts}"
-helm="${HELM:-helm}"
+helm="${HELM:-helm3}"
 ns="edge-$level"
 
 run() {

@@ -36,7 +36,7 @@ func Package(ctx context.Context, chartsDir, outDir, baseURL string) ([]string, 
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		ch, err := loader.Load(d)
+		ch, err := render.LoadChart(d)
 		if err != nil {
 			return nil, fmt.Errorf("package %s: %w", d, err)
 		}

@@ -7,12 +7,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path"
+	"path/filepath"
 	"sort"
 	"strings"
 
 	"helm.sh/helm/v3/pkg/chart"
-	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
 	"helm.sh/helm/v3/pkg/engine"
 	"helm.sh/helm/v3/pkg/lint"
@@ -39,9 +40,9 @@ func RenderRelease(ctx context.Context, chartDir string, rel Release, values map
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	ch, err := loader.Load(chartDir)
+	ch, err := LoadChart(chartDir)
 	if err != nil {
-		return nil, fmt.Errorf("load chart %s: %w", chartDir, err)
+		return nil, err
 	}
 	return RenderChart(ch, rel, values)
 }
@@ -99,12 +100,22 @@ func Manifests(files map[string]string) string {
 }
 
 // Lint runs the Helm linter (as `helm lint --strict`: every warning is an error) on the chart
-// in chartDir with the given values, in namespace.
+// in chartDir with the given values, in namespace. Like chart-testing's `ct lint`, it lints a
+// copy of the charts with their dependencies built (`helm dependency build`), so the source
+// tree is never written to.
 func Lint(chartDir, namespace string, values map[string]any) error {
 	if values == nil {
 		values = map[string]any{}
 	}
-	l := lint.All(chartDir, values, namespace, true)
+	tmp, err := os.MkdirTemp("", "edgeframe-lint-")
+	if err != nil {
+		return fmt.Errorf("lint %s: %w", chartDir, err)
+	}
+	defer os.RemoveAll(tmp)
+	if err := StageCharts(filepath.Dir(chartDir), tmp); err != nil {
+		return fmt.Errorf("lint %s: %w", chartDir, err)
+	}
+	l := lint.All(filepath.Join(tmp, filepath.Base(chartDir)), values, namespace, true)
 	var errs []error
 	for _, m := range l.Messages {
 		if m.Severity >= support.WarningSev {

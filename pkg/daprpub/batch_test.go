@@ -90,10 +90,9 @@ func TestQueueBatchesByTopicUpToMaxBatchAndRetriesWholeBatches(t *testing.T) {
 // A batch goes through a real daprd bulk publish to mosquitto: every event arrives as
 // the producer's structured CloudEvent, id and sequence intact.
 func TestClientPublishBatchThroughDaprd(t *testing.T) {
-	b := testenv.StartMosquitto(t, testenv.MosquittoSpec{})
+	b := testenv.StartProfileMosquitto(t, "l2")
 	sub := testenv.Subscribe(t, b.URL, "telemetry/#")
-	d := testenv.StartDaprd(t, testenv.DaprdSpec{AppID: "daprpub-batch",
-		Resources: map[string]string{"pubsub.yaml": testenv.MQTTPubSubComponent("edge-pubsub", b.URL, "daprpub-batch")}})
+	d := testenv.StartDaprd(t, testenv.ProfileDaprd(t, "l2", "opcpublisher", b.URL))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	l := &daprpub.Lazy{Addr: d.GRPCAddr}

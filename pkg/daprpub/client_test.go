@@ -14,10 +14,9 @@ import (
 // The event reaches MQTT through a real daprd as the producer's CloudEvent: same id,
 // sequence and data object (not a string inside a string).
 func TestClientPublishesStructuredCloudEventThroughDaprd(t *testing.T) {
-	b := testenv.StartMosquitto(t, testenv.MosquittoSpec{})
+	b := testenv.StartProfileMosquitto(t, "l2")
 	sub := testenv.Subscribe(t, b.URL, "telemetry/#")
-	d := testenv.StartDaprd(t, testenv.DaprdSpec{AppID: "daprpub-test",
-		Resources: map[string]string{"pubsub.yaml": testenv.MQTTPubSubComponent("edge-pubsub", b.URL, "daprpub-test")}})
+	d := testenv.StartDaprd(t, testenv.ProfileDaprd(t, "l2", "tempsensor", b.URL))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	c, err := daprpub.Dial(ctx, d.GRPCAddr)

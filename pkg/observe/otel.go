@@ -19,24 +19,44 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	tracenoop "go.opentelemetry.io/otel/trace/noop"
+
+	"github.com/edgeframe/edgeframe/pkg/version"
 )
 
 // Resource names the process in every trace and metric it exports.
 type Resource struct {
 	Service string // service.name, the app id
+	Version string // service.version ("" = pkg/version.Version, the build's version)
 	Layer   string // edge.layer: l2, l3, l4
-	Region  string // edge.region
+	Region  string // cloud.region (semantic convention); also edge.region, its former name, for one release
 	Cluster string // k8s.cluster.name
 }
 
 func (r Resource) attributes() []attribute.KeyValue {
+	if r.Version == "" {
+		r.Version = version.Version
+	}
 	kv := []attribute.KeyValue{attribute.String("service.name", r.Service)}
-	for k, v := range map[string]string{"edge.layer": r.Layer, "edge.region": r.Region, "k8s.cluster.name": r.Cluster} {
-		if v != "" {
-			kv = append(kv, attribute.String(k, v))
+	for _, a := range [][2]string{
+		{"service.version", r.Version}, {"edge.layer", r.Layer}, {"cloud.region", r.Region},
+		{"edge.region", r.Region}, {"k8s.cluster.name", r.Cluster},
+	} {
+		if a[1] != "" {
+			kv = append(kv, attribute.String(a[0], a[1]))
 		}
 	}
 	return kv
+}
+
+// resource is what every exported span and metric carries: the SDK's defaults, r's attributes,
+// then OTEL_RESOURCE_ATTRIBUTES and OTEL_SERVICE_NAME, so an operator's environment wins over
+// the flags' values.
+func (r Resource) resource() (*resource.Resource, error) {
+	res, err := resource.Merge(resource.Default(), resource.NewSchemaless(r.attributes()...))
+	if err != nil {
+		return nil, err
+	}
+	return resource.Merge(res, resource.Environment())
 }
 
 // Telemetry is what Setup returns: the providers a workload instruments with.
@@ -70,7 +90,7 @@ func Setup(ctx context.Context, r Resource, reg *promclient.Registry) (*Telemetr
 		t.Meter = sdkmetric.NewMeterProvider()
 		return t, nil
 	}
-	res, err := resource.Merge(resource.Default(), resource.NewSchemaless(r.attributes()...))
+	res, err := r.resource()
 	if err != nil {
 		return nil, fmt.Errorf("observe: resource: %w", err)
 	}

@@ -6,11 +6,11 @@ if command -v mosquitto >/dev/null 2>&1 || [[ -x /usr/sbin/mosquitto ]]; then
     log "mosquitto: installed ($(/usr/sbin/mosquitto -h 2>/dev/null | head -1))"; exit 0
   fi
 fi
+to_build mosquitto 10 || exit 0
 if [[ "$(id -u)" != 0 ]]; then
   log "mosquitto is missing and installing it needs root: run 'sudo apt-get install -y mosquitto mosquitto-clients' (or run make tools as root)"
   exit 1
 fi
-log "mosquitto: installing from apt"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 apt-get install -y -qq mosquitto mosquitto-clients >/dev/null

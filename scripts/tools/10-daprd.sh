@@ -7,8 +7,8 @@ if [[ -x "${out}/daprd" ]] && "${out}/daprd" --version 2>/dev/null | grep -q "${
   log "daprd ${DAPR_VERSION}: cached at ${out}/daprd"
   ln -sfn "${out}/daprd" "${EDGEFRAME_TOOLS}/bin/daprd"; exit 0
 fi
+to_build "daprd ${DAPR_VERSION}" 600 || exit 0
 work="${out}.build"
-log "daprd ${DAPR_VERSION}: building (about 10 minutes cold on 2 cores)"
 dapr_wrapper "${work}"
 cd "${work}"
 go build -tags stablecomponents -ldflags "${DAPR_LDFLAGS}" -o daprd github.com/dapr/dapr/cmd/daprd

@@ -19,9 +19,8 @@ link() { ln -sfn "$1" "${bin}/$(basename "$1")"; }
 # --- etcd (R6) -------------------------------------------------------------------------------
 if [[ -x "${etcd_out}/etcd" && -x "${etcd_out}/etcdctl" ]] && "${etcd_out}/etcd" --version 2>/dev/null | grep -q "${ETCD_VERSION}"; then
   log "etcd ${ETCD_VERSION}: cached at ${etcd_out}"
-else
+elif to_build "etcd ${ETCD_VERSION}" 75; then
   work="${etcd_out}.build"; rm -rf "${work}"; mkdir -p "${work}"; cd "${work}"
-  log "etcd ${ETCD_VERSION}: building (about 75 s cold)"
   go mod init example.com/etcdwrap >/dev/null 2>&1
   go get -tool "go.etcd.io/etcd/server/v3@v${ETCD_VERSION}" "go.etcd.io/etcd/etcdctl/v3@v${ETCD_VERSION}" >/dev/null
   go build -o etcd go.etcd.io/etcd/server/v3
@@ -30,20 +29,23 @@ else
   cd /; rm -rf "${work}"
   log "etcd ${ETCD_VERSION}: built at ${etcd_out}"
 fi
-link "${etcd_out}/etcd"; link "${etcd_out}/etcdctl"
-ln -sfn "${etcd_out}/etcd" "${kube_out}/etcd"
+plan_mode || { link "${etcd_out}/etcd"; link "${etcd_out}/etcdctl"; }
+plan_mode || ln -sfn "${etcd_out}/etcd" "${kube_out}/etcd"
 
 # --- Kubernetes (R7) -------------------------------------------------------------------------
 want=(kube-apiserver kubectl kube-controller-manager kube-scheduler)
 missing=()
 for b in "${want[@]}"; do
-  if [[ -x "${kube_out}/${b}" ]]; then link "${kube_out}/${b}"; else missing+=("${b}"); fi
+  if [[ -x "${kube_out}/${b}" ]]; then plan_mode || link "${kube_out}/${b}"; else missing+=("${b}"); fi
 done
 if (( ${#missing[@]} == 0 )); then
   log "kubernetes ${KUBE_VERSION}: cached at ${kube_out}"; exit 0
 fi
+# Cold on 2 cores: kube-apiserver ~12.5 min, kube-controller-manager ~5, kubectl ~1, kube-scheduler ~1.
+declare -A cold=([kube-apiserver]=750 [kube-controller-manager]=300 [kubectl]=60 [kube-scheduler]=60)
+total=0; for b in "${missing[@]}"; do total=$(( total + ${cold[$b]:-120} )); done
+to_build "kubernetes ${KUBE_VERSION} (${missing[*]})" "${total}" || exit 0
 work="${kube_out}.build"
-log "kubernetes ${KUBE_VERSION}: building ${missing[*]} (kube-apiserver alone ~12.5 min cold)"
 kube_wrapper "${work}" "${want[@]}"
 cd "${work}"
 for b in "${missing[@]}"; do

@@ -9,8 +9,7 @@ bin="${EDGEFRAME_TOOLS}/bin"
 mkdir -p "${bin}"
 if [[ -x "${out}/kwok" && -d "${out}/stage/pod/fast" ]]; then
   log "kwok ${KWOK_VERSION}: cached at ${out}"
-else
-  log "kwok ${KWOK_VERSION}: building (about 2.5 minutes cold)"
+elif to_build "kwok ${KWOK_VERSION}" 150; then
   rm -rf "${out}"; mkdir -p "${out}"
   GOBIN="${out}" go install "sigs.k8s.io/kwok/cmd/kwok@v${KWOK_VERSION}"
   dir=$(go mod download -json "sigs.k8s.io/kwok@v${KWOK_VERSION}" | sed -n 's/.*"Dir": "\(.*\)".*/\1/p')
@@ -18,4 +17,4 @@ else
   chmod -R u+w "${out}/stage"
   log "kwok ${KWOK_VERSION}: built at ${out}"
 fi
-ln -sfn "${out}/kwok" "${bin}/kwok"
+plan_mode || ln -sfn "${out}/kwok" "${bin}/kwok"

@@ -4,4 +4,4 @@
 # bundles/scripts/helm-workloads.sh with it against a real API server (test/testenv).
 source "$(dirname "$0")/common.sh"
 HELM_VERSION="${HELM_VERSION:-3.22.0}"
-go_tool helm "helm-v${HELM_VERSION}" "helm.sh/helm/v3/cmd/helm@v${HELM_VERSION}" "3.5 minutes"
+go_tool helm "helm-v${HELM_VERSION}" "helm.sh/helm/v3/cmd/helm@v${HELM_VERSION}" 210

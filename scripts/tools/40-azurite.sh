@@ -4,7 +4,8 @@
 # $EDGEFRAME_TOOLS/bin/azurite-blob (testenv.StartAzurite runs it).
 source "$(dirname "$0")/common.sh"
 AZURITE_VERSION="${AZURITE_VERSION:-3.37.0}"
-out="$(npm_tool azurite azurite "${AZURITE_VERSION}" "70 s")"
+out="$(npm_tool azurite azurite "${AZURITE_VERSION}" 70)"
+plan_mode && exit 0
 if [[ ! -x "${out}/node_modules/.bin/azurite-blob" ]]; then
   log "azurite ${AZURITE_VERSION}: ${out} has no node_modules/.bin/azurite-blob"
   exit 1

@@ -4,21 +4,45 @@ set -euo pipefail
 EDGEFRAME_TOOLS="${EDGEFRAME_TOOLS:-${HOME}/.cache/edgeframe/tools}"
 mkdir -p "${EDGEFRAME_TOOLS}/bin"
 log() { printf '[tools] %s\n' "$*" >&2; }
+# Plan mode (EDGEFRAME_TOOLS_PLAN=FILE, set by plan.sh): an installer builds, installs and links
+# nothing; it appends one line "NAME<TAB>SECONDS" to FILE for each component it would have to
+# build, SECONDS being the rough cold cost on 2 cores. plan.sh adds them up, so a cold
+# `make tools` says up front what it builds and about how long that takes.
+plan_mode() { [[ -n "${EDGEFRAME_TOOLS_PLAN:-}" ]]; }
+# to_build NAME SECONDS is called where an installer is about to build NAME. In plan mode it
+# records the plan line and returns 1 (skip the build); otherwise it logs and returns 0.
+to_build() {
+  if plan_mode; then printf '%s\t%s\n' "$1" "$2" >> "${EDGEFRAME_TOOLS_PLAN}"; return 1; fi
+  log "$1: building (about $(human_seconds "$2") cold on 2 cores)"
+}
+# human_seconds N prints N seconds as "N s" or "N min".
+human_seconds() {
+  if (( $1 < 120 )); then printf '%d s' "$1"; else printf '%d min' $(( ($1 + 30) / 60 )); fi
+}
 # gomod_file MODULE@VERSION prints the path of the module's go.mod in the module cache.
 gomod_file() {
   go mod download -json "$1" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p'
 }
 # One run of an installer at a time: a second `make tools` waits for the first one's build
 # instead of racing it in the same build directory.
-exec 9>"${EDGEFRAME_TOOLS}/.lock-$(basename "$0" .sh)"
-flock 9
+# Plan mode only reads the cache, so it takes no lock.
+if ! plan_mode; then
+  exec 9>"${EDGEFRAME_TOOLS}/.lock-$(basename "$0" .sh)"
+  flock 9
+fi
 # npm_tool NAME PACKAGE VERSION COLD installs PACKAGE@VERSION from npm into
 # $EDGEFRAME_TOOLS/NAME-VERSION (nodejs and npm from apt first when missing and we are root),
 # unless that version is already there, and prints the directory. COLD is the rough time of a
-# cold install, for the log.
+# cold install in seconds. In plan mode it installs nothing and prints nothing when cached.
 npm_tool() {
   local name="$1" pkg="$2" version="$3" cold="$4"
   local out="${EDGEFRAME_TOOLS}/${name}-${version}"
+  if [[ -f "${out}/node_modules/${pkg}/package.json" ]] &&
+     grep -q "\"version\": \"${version}\"" "${out}/node_modules/${pkg}/package.json"; then
+    log "${name} ${version}: cached at ${out}"
+    printf '%s\n' "${out}"; return 0
+  fi
+  to_build "${name} ${version}" "${cold}" || return 0
   if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
     if [[ "$(id -u)" == 0 ]] && command -v apt-get >/dev/null; then
       log "${name}: installing nodejs and npm from apt"
@@ -28,29 +52,25 @@ npm_tool() {
       exit 1
     fi
   fi
-  if [[ -f "${out}/node_modules/${pkg}/package.json" ]] &&
-     grep -q "\"version\": \"${version}\"" "${out}/node_modules/${pkg}/package.json"; then
-    log "${name} ${version}: cached at ${out}"
-  else
-    local work="${out}.build"
-    rm -rf "${work}"; mkdir -p "${work}"
-    log "${name} ${version}: npm install (about ${cold} cold)"
-    printf '{"name":"edgeframe-%s","private":true}\n' "${name}" > "${work}/package.json"
-    (cd "${work}" && npm install --no-audit --no-fund --loglevel=error "${pkg}@${version}" >&2)
-    rm -rf "${out}"; mv "${work}" "${out}"
-    log "${name} ${version}: installed at ${out}"
-  fi
+  local work="${out}.build"
+  rm -rf "${work}"; mkdir -p "${work}"
+  printf '{"name":"edgeframe-%s","private":true}\n' "${name}" > "${work}/package.json"
+  (cd "${work}" && npm install --no-audit --no-fund --loglevel=error "${pkg}@${version}" >&2)
+  rm -rf "${out}"; mv "${work}" "${out}"
+  log "${name} ${version}: installed at ${out}"
   printf '%s\n' "${out}"
 }
-# go_tool NAME DIR PACKAGE@VERSION [COLD] builds a Go command with `go install` into
+# go_tool NAME DIR PACKAGE@VERSION COLD builds a Go command with `go install` into
 # $EDGEFRAME_TOOLS/DIR unless DIR/NAME is there already, and links it as bin/NAME. COLD is the
-# rough time of a cold build, for the log.
+# rough time of a cold build in seconds.
 go_tool() {
-  local name="$1" dir="${EDGEFRAME_TOOLS}/$2" pkg="$3" cold="${4:-}"
+  local name="$1" dir="${EDGEFRAME_TOOLS}/$2" pkg="$3" cold="$4"
   if [[ -x "${dir}/${name}" ]]; then
     log "${name} ${pkg##*@}: cached at ${dir}"
+  elif plan_mode; then
+    to_build "${name} ${pkg##*@}" "${cold}" || true; return 0
   else
-    log "${name} ${pkg##*@}: building${cold:+ (about ${cold} cold)}"
+    to_build "${name} ${pkg##*@}" "${cold}"
     mkdir -p "${dir}"
     GOBIN="${dir}" go install "${pkg}"
     log "${name} ${pkg##*@}: built at ${dir}"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -72,6 +73,7 @@ func TestStepChartsRenderWithTheirValues(t *testing.T) {
 					}
 					rendered++
 					checkImageDigests(t, raw, s, vals, files)
+					checkImagesRelocatable(t, raw, files)
 				}
 				if rendered == 0 {
 					t.Fatal("no chart rendered")
@@ -128,4 +130,24 @@ func mapValues(m map[string]string) []string {
 		out = append(out, v)
 	}
 	return out
+}
+
+var imageLineRE = regexp.MustCompile(`(?m)^\s*(?:-\s*)?image:\s*"?([^"\s]+)"?\s*$`)
+
+// Every image a chart step deploys (Deployments and hook Jobs alike) is pinned by digest and
+// comes from the bundle's images entries — a workload's locked image or a third-party one
+// relocated to relocatedRegistry — so `porter archive`/`publish` carry and relocate all of them.
+func checkImagesRelocatable(t *testing.T, raw step, files map[string]string) {
+	for name, text := range files {
+		for _, m := range imageLineRE.FindAllStringSubmatch(text, -1) {
+			ref := m[1]
+			if !strings.Contains(ref, "@sha256:") {
+				t.Errorf("%s: %s deploys image %s, not pinned by digest", raw, name, ref)
+				continue
+			}
+			if !strings.HasPrefix(ref, relocatedRegistry) && !strings.Contains(ref, "/edgeframe/") {
+				t.Errorf("%s: %s deploys image %s, which is not one of the bundle's images entries (porter would not relocate it)", raw, name, ref)
+			}
+		}
+	}
 }

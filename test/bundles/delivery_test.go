@@ -8,12 +8,12 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
-	"sort"
 	"strings"
 	"testing"
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/edgeframe/edgeframe/charts/render"
 	"github.com/edgeframe/edgeframe/test/testenv"
 )
 
@@ -55,7 +55,7 @@ func deliversWorkloads(s step) bool {
 // The application bundle's delivery parameter chooses exactly one way to deliver the
 // workloads in install, upgrade and uninstall: the Flux configuration with gitops, the helm
 // script with offline. The Dapr resources come first on install and go last on uninstall,
-// before the namespace. The custom offline actions run the same script, forced offline.
+// before the namespace.
 func TestDeliveryParameterChoosesOneWay(t *testing.T) {
 	app := byName(t)["application"]
 	p, ok := app.named("parameters")["delivery"]
@@ -100,33 +100,6 @@ func TestDeliveryParameterChoosesOneWay(t *testing.T) {
 					t.Errorf("%s delivery=%s: the workloads come before the Dapr resources they use", action, d)
 				}
 			}
-		}
-	}
-	// The custom actions use the same script with the same variables, forced offline.
-	envKeys := func(action string) (string, []string) {
-		for _, s := range app.steps(action) {
-			if isWorkloadsScript(s) {
-				env, _ := s.Body["envs"].(map[string]any)
-				var keys []string
-				for k := range env {
-					keys = append(keys, k)
-				}
-				sort.Strings(keys)
-				args, _ := s.Body["arguments"].([]any)
-				return fmt.Sprint(args[1:], " DELIVERY=", env["DELIVERY"]), keys
-			}
-		}
-		return "", nil
-	}
-	for _, pair := range [][2]string{{"install", "offline-install"}, {"uninstall", "offline-uninstall"}} {
-		coreArgs, coreKeys := envKeys(pair[0])
-		customArgs, customKeys := envKeys(pair[1])
-		if coreArgs == "" || customArgs == "" {
-			t.Errorf("%s and %s must both run %s", pair[0], pair[1], workloadsScript)
-			continue
-		}
-		if !strings.HasSuffix(customArgs, "DELIVERY=offline") || strings.Join(coreKeys, ",") != strings.Join(customKeys, ",") {
-			t.Errorf("%s runs the script with %s %v, %s with %s %v: want the same variables, forced offline", pair[0], coreArgs, coreKeys, pair[1], customArgs, customKeys)
 		}
 	}
 	// The helm CLI the script runs is in the invocation image because the helm3 mixin is declared.
@@ -177,7 +150,7 @@ func runScript(t *testing.T, env []string, args ...string) (string, string, int)
 	t.Helper()
 	cmd := exec.Command("bash", append([]string{filepath.Join("bundles", "scripts", "helm-workloads.sh")}, args...)...)
 	cmd.Dir = root(t)
-	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...)
+	cmd.Env = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + t.TempDir()}, env...) // a later PATH in env wins
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
@@ -261,11 +234,25 @@ func TestOfflineDeliveryWithHelm(t *testing.T) {
 		v, _ := json.Marshal(dig(hr, "spec", "values"))
 		releases[fk.Subst["level"]] = string(v)
 	}
+	// The charts as `make bundles` stages them next to the manifest (dependencies built).
+	charts := filepath.Join(t.TempDir(), "charts")
+	if err := render.StageCharts(filepath.Join(root(t), "charts"), charts); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.CopyFS(filepath.Join(charts, "profiles"), os.DirFS(filepath.Join(root(t), "charts", "profiles"))); err != nil {
+		t.Fatal(err)
+	}
 	for _, level := range app.levels() {
 		t.Run(level, func(t *testing.T) {
 			smp := newSamples(t, app, level)
 			smp.params["delivery"] = "offline"
-			base := append(scriptEnv(t, app, "install", &smp), "KUBECONFIG="+k.Kubeconfig, "HELM="+helm, "WAIT=false")
+			// The invocation image's PATH: the real Helm CLI under the helm3 mixin's name, no helm.
+			im := newImage(t)
+			if err := os.Symlink(helm, filepath.Join(im.Bin, "helm3")); err != nil {
+				t.Fatal(err)
+			}
+			imagePath := "PATH=" + im.Bin
+			base := append(scriptEnv(t, app, "install", &smp), "KUBECONFIG="+k.Kubeconfig, imagePath, "WAIT=false", "CHARTS="+charts)
 			for i := 1; i <= 2; i++ {
 				stdout, stderr, code := runScript(t, base, "install")
 				if code != 0 {
@@ -291,7 +278,7 @@ func TestOfflineDeliveryWithHelm(t *testing.T) {
 			if err != nil || strings.Count(string(hist), `"revision"`) != 2 {
 				t.Errorf("history after two installs: %s %v, want revisions 1 and 2", hist, err)
 			}
-			un := append(scriptEnv(t, app, "uninstall", &smp), "KUBECONFIG="+k.Kubeconfig, "HELM="+helm)
+			un := append(scriptEnv(t, app, "uninstall", &smp), "KUBECONFIG="+k.Kubeconfig, imagePath)
 			for i := 1; i <= 2; i++ {
 				stdout, stderr, code := runScript(t, un, "uninstall")
 				if code != 0 {
@@ -303,7 +290,7 @@ func TestOfflineDeliveryWithHelm(t *testing.T) {
 			}
 			// With gitops the script touches nothing.
 			smp.params["delivery"] = "gitops"
-			gitops := append(scriptEnv(t, app, "install", &smp), "KUBECONFIG="+k.Kubeconfig, "HELM="+helm, "WAIT=false")
+			gitops := append(scriptEnv(t, app, "install", &smp), "KUBECONFIG="+k.Kubeconfig, imagePath, "WAIT=false")
 			if stdout, stderr, code := runScript(t, gitops, "install"); code != 0 || !strings.HasPrefix(stdout, "skipped: ") {
 				t.Fatalf("gitops: exit %d\n%s\n%s", code, stdout, stderr)
 			}
@@ -311,5 +298,54 @@ func TestOfflineDeliveryWithHelm(t *testing.T) {
 				t.Error("delivery=gitops installed the release with helm")
 			}
 		})
+	}
+}
+
+// The offline bundle's level script: L3 runs neither Dapr resources nor workloads; bad input
+// is an error naming the argument, before Helm runs.
+func TestOfflineLevelScriptArguments(t *testing.T) {
+	im := newImage(t, "helm3", "kubectl")
+	kc := filepath.Join(t.TempDir(), "config")
+	if err := os.WriteFile(kc, []byte("# cluster\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, level string
+		args        []string
+		want        string
+		code        int
+	}{
+		{"l3 skips", "l3", []string{"install"}, "skipped: install of the Dapr resources and workloads (L3 runs none)", 0},
+		{"l3 skips uninstall", "l3", []string{"uninstall"}, "skipped: uninstall", 0},
+		{"bad level", "l5", []string{"install"}, `offline-level.sh: LEVEL "l5" is not l2, l3 or l4`, 2},
+		{"bad action", "l4", []string{"deploy"}, `offline-level.sh: action "deploy" is not install, upgrade or uninstall`, 2},
+		{"two arguments", "l4", []string{"install", "now"}, "offline-level.sh: one argument (the action) expected, got 2", 2},
+		{"uninstall", "l4", []string{"uninstall"}, "helm uninstall dapr-components -n edge-l4", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cmd := exec.Command(filepath.Join(im.Bin, "bash"), append([]string{filepath.Join("bundles", "scripts", "offline-level.sh")}, tc.args...)...)
+			cmd.Dir = root(t)
+			cmd.Env = []string{"PATH=" + im.Bin, "HOME=" + t.TempDir(), "LEVEL=" + tc.level, "KUBECONFIG=" + kc, "FAKE_LOG=" + im.Log}
+			out, err := cmd.CombinedOutput()
+			code := 0
+			if ee, ok := err.(*exec.ExitError); ok {
+				code = ee.ExitCode()
+			}
+			if code != tc.code || !strings.Contains(string(out), tc.want) {
+				t.Errorf("exit %d, want %d with %q:\n%s", code, tc.code, tc.want, out)
+			}
+			calls := strings.Join(im.calls(t), "\n")
+			if tc.code != 0 || tc.level == "l3" {
+				if strings.Contains(calls, "helm3 ") {
+					t.Errorf("helm3 ran: %s", calls)
+				}
+			}
+		})
+	}
+	// The uninstall case removed the workloads before the Dapr resources they use.
+	calls := im.calls(t)
+	if len(calls) < 2 || !strings.HasPrefix(calls[0], "helm3 uninstall edge-workloads --namespace edge-l4 --ignore-not-found") ||
+		!strings.HasPrefix(calls[1], "helm3 uninstall dapr-components --namespace edge-l4 --ignore-not-found") {
+		t.Errorf("uninstall calls %q: want edge-workloads, then dapr-components", calls)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"sort"
 	"strings"
@@ -27,6 +28,8 @@ import (
 )
 
 const caBundle = "/etc/ssl/certs/ca-certificates.crt"
+
+var digestRE = regexp.MustCompile(`^sha256:[0-9a-f]{64}$`)
 
 func loadLock(t *testing.T) imagelock.Lock {
 	t.Helper()
@@ -56,6 +59,12 @@ func TestManifestImagesAreTheLockedDigests(t *testing.T) {
 			t.Fatal(err)
 		}
 		for n, r := range refs {
+			if r.ThirdParty {
+				if !digestRE.MatchString(r.Digest) || r.Repository == "" {
+					t.Errorf("%s: third-party images.%s is %s@%s, want a repository pinned by sha256 digest", b.Name, n, r.Repository, r.Digest)
+				}
+				continue
+			}
 			img, ok := lock.Images[n]
 			if !ok {
 				t.Errorf("%s: images.%s is not a locked workload image", b.Name, n)

@@ -14,6 +14,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/edgeframe/edgeframe/tools/imagebuild/bundleimages"
 	"github.com/edgeframe/edgeframe/tools/imagebuild/imagelock"
 	"github.com/edgeframe/edgeframe/tools/imagebuild/imagetest"
 )
@@ -67,7 +68,7 @@ func loadBundles(t testing.TB) []bundle {
 		}
 		out = append(out, bundle{Name: name, Path: p, Dir: filepath.Dir(p), M: m})
 	}
-	want := []string{"all-in-one", "application", "infrastructure", "platform"}
+	want := []string{"all-in-one", "application", "infrastructure", "offline", "platform"}
 	var got []string
 	for _, b := range out {
 		got = append(got, b.Name)
@@ -199,7 +200,14 @@ func templates(v any) [][2]string {
 type samples struct {
 	params, creds, outputs map[string]string
 	lock                   imagelock.Lock
+	// thirdParty are the bundle's third-party images entries (name → repository, digest).
+	thirdParty map[string]map[string]any
 }
+
+// relocatedRegistry prefixes the third-party images' repositories when templates resolve, as
+// `porter publish --registry` relocates them: a rendered chart shows whether the bundle's
+// images entry reached it or the chart's own default did.
+const relocatedRegistry = "mirror.example/"
 
 // sampleParams are values for the parameters that have no default.
 var sampleParams = map[string]string{
@@ -215,7 +223,12 @@ var sampleParams = map[string]string{
 
 func newSamples(t testing.TB, b bundle, level string) samples {
 	t.Helper()
-	s := samples{params: map[string]string{}, creds: map[string]string{}, outputs: map[string]string{}}
+	s := samples{params: map[string]string{}, creds: map[string]string{}, outputs: map[string]string{}, thirdParty: map[string]map[string]any{}}
+	for n, img := range b.images() {
+		if labels, _ := img["labels"].(map[string]any); labels[bundleimages.ThirdPartyLabel] == "third-party" {
+			s.thirdParty[n] = img
+		}
+	}
 	for n, p := range b.named("parameters") {
 		switch {
 		case n == "level":
@@ -265,6 +278,9 @@ func (s samples) resolve(t testing.TB, v any) any {
 			case "images":
 				name, field, _ := strings.Cut(rest, ".")
 				img, found := s.lock.Images[name]
+				if tp, isTP := s.thirdParty[name]; isTP {
+					img, found = imagelock.Image{Repository: relocatedRegistry + fmt.Sprint(tp["repository"]), Digest: fmt.Sprint(tp["digest"])}, true
+				}
 				ok = found
 				switch field {
 				case "repository":

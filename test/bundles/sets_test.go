@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"testing"
 
 	"sigs.k8s.io/yaml"
@@ -30,8 +29,9 @@ func setValidator(t *testing.T, file string) *porterschema.Validator {
 	return v
 }
 
-// outputRE finds `porter installation outputs show NAME -i edge-<level>-<bundle>` in command sources.
-var outputRE = regexp.MustCompile(`porter installation outputs show ([a-z0-9-]+) -i edge-(l[234])-([a-z]+)`)
+// outputRE finds `bundles/scripts/installation-output.sh edge-<level>-<bundle> OUTPUT` in
+// command sources (porter installation outputs show OUTPUT -i INSTALLATION, printed exactly).
+var outputRE = regexp.MustCompile(`^bundles/scripts/installation-output\.sh edge-(l[234])-([a-z]+) ([a-z0-9-]+)( :[0-9]+)?$`)
 
 // Every example set validates against Porter's schema, names only what its bundle declares,
 // covers every required entry, and takes values of other layers only from outputs they produce.
@@ -81,12 +81,8 @@ func TestExampleSetsMatchTheirBundles(t *testing.T) {
 				for _, e := range entries {
 					have[e.(map[string]any)["name"].(string)] = true
 				}
-				offline := strings.Contains(filepath.Base(f), "offline")
 				for n, c := range declared {
 					if req, ok := c["required"].(bool); ok && !req {
-						continue
-					}
-					if offline && !appliesTo(c, "offline-install") {
 						continue
 					}
 					if !have[n] {
@@ -107,18 +103,24 @@ func TestExampleSetsMatchTheirBundles(t *testing.T) {
 				}
 				src, _ := e["source"].(map[string]any)
 				cmd, _ := src["command"].(string)
-				for _, m := range outputRE.FindAllStringSubmatch(cmd, -1) {
-					out, producer := m[1], bundles[m[3]]
-					if producer.M == nil {
-						t.Errorf("%s: installation edge-%s-%s is of no bundle", n, m[2], m[3])
-						continue
-					}
-					o, ok := producer.named("outputs")[out]
-					if !ok {
-						t.Errorf("%s: bundle %s has no output %s", n, m[3], out)
-					} else if !appliesTo(o, "install") {
-						t.Errorf("%s: output %s of %s is not produced on install", n, out, m[3])
-					}
+				if cmd == "" {
+					continue
+				}
+				m := outputRE.FindStringSubmatch(cmd)
+				if m == nil {
+					t.Errorf("%s: command %q does not read an installation output with bundles/scripts/installation-output.sh", n, cmd)
+					continue
+				}
+				out, producer := m[3], bundles[m[2]]
+				if producer.M == nil {
+					t.Errorf("%s: installation edge-%s-%s is of no bundle", n, m[1], m[2])
+					continue
+				}
+				o, ok := producer.named("outputs")[out]
+				if !ok {
+					t.Errorf("%s: bundle %s has no output %s", n, m[2], out)
+				} else if !appliesTo(o, "install") {
+					t.Errorf("%s: output %s of %s is not produced on install", n, out, m[2])
 				}
 			}
 		})
@@ -131,6 +133,8 @@ func TestLayersChainThroughOutputs(t *testing.T) {
 		"platform/examples/params-l3.yaml":       {"connected-cluster-id", "proxy-address"},
 		"application/examples/params-l4.yaml":    {"oidc-issuer-url"},
 		"infrastructure/examples/params-l2.yaml": {"vnet-id", "proxy-address"},
+		"offline/examples/params-l2.yaml":        {"proxy-address"},
+		"offline/examples/params-l3.yaml":        {"proxy-address"},
 	}
 	for file, outs := range want {
 		src, err := os.ReadFile(filepath.Join(root(t), "bundles", file))
@@ -138,7 +142,7 @@ func TestLayersChainThroughOutputs(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, o := range outs {
-			if !strings.Contains(string(src), "outputs show "+o+" ") {
+			if !regexp.MustCompile(`installation-output\.sh edge-l[234]-[a-z]+ ` + o + `\b`).Match(src) {
 				t.Errorf("%s does not take %s from an installation output", file, o)
 			}
 		}

@@ -5,53 +5,46 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"path"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/edgeframe/edgeframe/charts/selfhosted"
 	"github.com/edgeframe/edgeframe/test/testenv"
 )
 
-// TestRenderedDaprComponentsLoadInDaprd renders the dapr-components chart for a self-hosted
-// daprd (local file secret store), loads it into a real daprd next to a real mosquitto
-// started from the mosquitto chart, and publishes through it: the broker credentials come
-// from the secret store, not from the component.
+// TestRenderedDaprComponentsLoadInDaprd renders the L2 profile's Dapr resources for a
+// self-hosted daprd (charts/selfhosted: local file secret store), loads them into a real daprd
+// next to a real mosquitto started from the mosquitto chart, and publishes through it: the
+// broker credentials come from the secret store, not from the component.
 func TestRenderedDaprComponentsLoadInDaprd(t *testing.T) {
 	ca := newCA(t)
 	broker := startRenderedBroker(t, "l2", map[string]any{}, ca)
 
-	secrets := filepath.Join(t.TempDir(), "secrets.json")
-	brokerURL := strings.Replace(broker.internal, "tcp://", fmt.Sprintf("tcp://%s:%s@", brokerUser, brokerPass), 1)
-	write(t, secrets, []byte(fmt.Sprintf(`{"edge-pubsub-credentials": {"url": %q}}`, brokerURL)))
-	files := renderChart(t, "dapr-components", "dapr-components", "edge-l2", map[string]any{
-		"scopes":      []any{"tempsensor", "datagateway"},
-		"secretStore": map[string]any{"type": "localfile", "secretsFile": secrets},
-		"configuration": map[string]any{
-			"mtls":    map[string]any{"enabled": false},
-			"tracing": map[string]any{"otlpEndpoint": fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))},
-		},
-		"subscriptions": []any{map[string]any{
-			"name": "datagateway-telemetry", "topic": "telemetry/#", "route": "/telemetry",
-			"deadLetterTopic": "deadletter/datagateway", "scopes": []any{"datagateway"},
-		}},
-	})
-	for _, f := range []string{"pubsub.yaml", "secretstore.yaml", "resiliency.yaml", "subscriptions.yaml", "configuration.yaml"} {
-		if files["templates/"+f] == "" {
-			t.Fatalf("templates/%s was not rendered", f)
+	spec := selfhosted.DaprSpec{
+		Level: "l2", AppID: "tempsensor", Broker: strings.TrimPrefix(broker.internal, "tcp://"),
+		User: brokerUser, Password: brokerPass, Dir: t.TempDir(),
+		OTLPEndpoint: fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)),
+	}
+	df, err := selfhosted.RenderDapr(t.Context(), chartDir(""), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{"pubsub.yaml", "secretstore.yaml", "resiliency.yaml"} {
+		b, err := os.ReadFile(filepath.Join(df.ResourcesDir, f))
+		if err != nil {
+			t.Fatalf("%s was not rendered: %v", f, err)
+		}
+		if strings.Contains(string(b), brokerPass) {
+			t.Fatalf("the broker password is inline in %s", f)
 		}
 	}
-	if strings.Contains(files["templates/pubsub.yaml"], brokerPass) {
-		t.Fatal("the broker password is inline in the Component")
+	if df.ConfigPath == "" {
+		t.Fatal("no Configuration rendered")
 	}
-	resources := map[string]string{}
-	for name, text := range files {
-		if strings.HasPrefix(name, "templates/") && path.Ext(name) == ".yaml" && name != "templates/configuration.yaml" {
-			resources[path.Base(name)] = text
-		}
-	}
-	d := testenv.StartDaprd(t, testenv.DaprdSpec{AppID: "tempsensor", Resources: resources, Config: files["templates/configuration.yaml"]})
+	d := testenv.StartDaprd(t, testenv.DaprdSpec{AppID: "tempsensor", ResourcesDir: df.ResourcesDir, ConfigPath: df.ConfigPath})
 
 	var meta struct {
 		Components []struct{ Name, Type string } `json:"components"`

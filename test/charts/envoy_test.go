@@ -7,20 +7,23 @@ import (
 	"testing"
 
 	bootstrapv3 "github.com/envoyproxy/go-control-plane/envoy/config/bootstrap/v3"
+	clusterv3 "github.com/envoyproxy/go-control-plane/envoy/config/cluster/v3"
+	corev3 "github.com/envoyproxy/go-control-plane/envoy/config/core/v3"
+	dfpclusterv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/clusters/dynamic_forward_proxy/v3"
+	snidfpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/sni_dynamic_forward_proxy/v3"
 	tcpproxyv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/tcp_proxy/v3"
+	caresv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/network/dns_resolver/cares/v3"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/types/known/anypb"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"sigs.k8s.io/yaml"
 
 	// Typed configs the bootstrap uses, registered for protojson and Any resolution.
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/clusters/dynamic_forward_proxy/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/http/router/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/listener/tls_inspector/v3"
 	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/http_connection_manager/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/sni_dynamic_forward_proxy/v3"
-	_ "github.com/envoyproxy/go-control-plane/envoy/extensions/network/dns_resolver/cares/v3"
 )
 
 // bootstrap renders envoy-proxy with vals, parses its envoy.yaml into bootstrap v3 and
@@ -231,15 +234,197 @@ func TestEnvoyBootstrapValidAndAllowList(t *testing.T) {
 // TestEnvoyProfilesValidate: the Envoy config of every profile is a valid bootstrap.
 func TestEnvoyProfilesValidate(t *testing.T) {
 	for _, p := range profiles(t) {
-		for _, r := range p.Releases {
-			if r.Chart != "envoy-proxy" {
-				continue
-			}
-			vals, err := p.Values(r)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Run(p.Name, func(t *testing.T) { checkClusters(t, bootstrap(t, vals)) })
+		for _, r := range releasesOf(t, p, "envoy-proxy") {
+			t.Run(p.Name, func(t *testing.T) { checkClusters(t, bootstrap(t, r.Values)) })
 		}
 	}
+}
+
+// clusterResolvers returns the upstream DNS resolvers a cluster uses for its names: the c-ares
+// resolver of a DNS cluster or of a dynamic forward proxy's DNS cache. resolved is false for a
+// cluster that resolves nothing (STATIC); an empty list means the pod's resolver, i.e. the
+// cluster DNS with the DNS override in it.
+func clusterResolvers(t *testing.T, c *clusterv3.Cluster) (resolvers []string, resolved bool) {
+	t.Helper()
+	if ct := c.GetClusterType(); ct != nil {
+		var dfp dfpclusterv3.ClusterConfig
+		if err := ct.GetTypedConfig().UnmarshalTo(&dfp); err != nil {
+			t.Fatalf("cluster %s: %v", c.GetName(), err)
+		}
+		return caresResolvers(t, dfp.GetDnsCacheConfig().GetTypedDnsResolverConfig()), true
+	}
+	switch c.GetType() {
+	case clusterv3.Cluster_LOGICAL_DNS, clusterv3.Cluster_STRICT_DNS:
+		return caresResolvers(t, c.GetTypedDnsResolverConfig()), true
+	}
+	return nil, false
+}
+
+func caresResolvers(t *testing.T, tc *corev3.TypedExtensionConfig) []string {
+	t.Helper()
+	if tc == nil {
+		return nil
+	}
+	var cares caresv3.CaresDnsResolverConfig
+	if err := tc.GetTypedConfig().UnmarshalTo(&cares); err != nil {
+		t.Fatalf("typed_dns_resolver_config: %v", err)
+	}
+	var out []string
+	for _, r := range cares.GetResolvers() {
+		out = append(out, fmt.Sprintf("%s:%d", r.GetSocketAddress().GetAddress(), r.GetSocketAddress().GetPortValue()))
+	}
+	return out
+}
+
+// TestEnvoyAllowedNamesNeverLoopBack: at the top level every allowed name — exact names, the Arc
+// cluster-connect host, wildcard names through the SNI dynamic forward proxy (its filter and its
+// cluster share one DNS cache configuration) and the Kafka listener's names — is resolved by
+// upstreamDNS.resolvers, never by the pod's resolver, where the level's DNS override answers
+// with this proxy. Below the top level the parent address is neither this proxy's own address
+// nor an allowed name (the override would send it back here). Every profile.
+func TestEnvoyAllowedNamesNeverLoopBack(t *testing.T) {
+	checked := 0
+	for _, p := range profiles(t) {
+		for _, r := range releasesOf(t, p, "envoy-proxy") {
+			vals := r.Values
+			t.Run(p.Name, func(t *testing.T) {
+				checked++
+				b := bootstrap(t, vals)
+				files := renderRelease(t, p, r.ProfileRelease)
+				allow := allowList(t, files)
+				ownIP, _, _ := unstructured.NestedString(vals, "service", "clusterIP")
+				parent, _, _ := unstructured.NestedMap(vals, "parent")
+				clusters := map[string]*clusterv3.Cluster{}
+				for _, c := range b.GetStaticResources().GetClusters() {
+					clusters[c.GetName()] = c
+				}
+				if parent["enabled"] == true {
+					addr, _ := parent["address"].(string)
+					if addr == "" || addr == ownIP {
+						t.Errorf("parent.address %q is this proxy's own address", addr)
+					}
+					if allow.matches(addr) {
+						t.Errorf("parent.address %q is an allowed name: the DNS override resolves it to this proxy", addr)
+					}
+					return
+				}
+				want, _, _ := unstructured.NestedStringSlice(vals, "upstreamDNS", "resolvers")
+				if len(want) == 0 {
+					t.Fatal("top level without upstreamDNS.resolvers: every allowed name would resolve to this proxy")
+				}
+				for i := range want {
+					if want[i] == ownIP {
+						t.Errorf("upstreamDNS.resolvers[%d] is this proxy's address", i)
+					}
+					want[i] += ":53"
+				}
+				hosts := append(append([]string{}, allow.exact...), "westeurope.obo.arc.azure.com")
+				for _, w := range allow.wildcard {
+					hosts = append(hosts, "x1"+w[1:])
+				}
+				listeners := map[string]string{}
+				for _, h := range hosts {
+					listeners[h] = "https_passthrough"
+				}
+				kafka, _, _ := unstructured.NestedStringSlice(vals, "listeners", "kafka", "serverNames")
+				if on, _, _ := unstructured.NestedBool(vals, "listeners", "kafka", "enabled"); on {
+					if len(kafka) == 0 {
+						kafka = []string{"*.servicebus.windows.net"}
+					}
+					for _, k := range kafka {
+						h := strings.Replace(k, "*", "ns1", 1)
+						hosts = append(hosts, h+":kafka")
+					}
+				}
+				region, _ := vals["region"].(string)
+				if region == "" {
+					region = "northeurope"
+				}
+				for _, h := range hosts {
+					listener, host := "https_passthrough", h
+					if strings.HasSuffix(h, ":kafka") {
+						listener, host = "kafka_passthrough", strings.TrimSuffix(h, ":kafka")
+					}
+					if host == "westeurope.obo.arc.azure.com" {
+						listener, host = "arc_cluster_connect", region+".obo.arc.azure.com"
+					}
+					name := sniRoute(t, b, listener, host)
+					c := clusters[name]
+					if c == nil {
+						t.Errorf("%s on %s reaches no cluster (%q)", host, listener, name)
+						continue
+					}
+					got, resolved := clusterResolvers(t, c)
+					if !resolved || strings.Join(got, ",") != strings.Join(want, ",") {
+						t.Errorf("%s on %s → cluster %s resolves with %v, want upstreamDNS %v", host, listener, name, got, want)
+					}
+				}
+				// The SNI filters' DNS caches carry the same resolvers as their clusters.
+				for _, l := range b.GetStaticResources().GetListeners() {
+					for _, fc := range l.GetFilterChains() {
+						for _, f := range fc.GetFilters() {
+							var sni snidfpv3.FilterConfig
+							if f.GetTypedConfig().UnmarshalTo(&sni) != nil {
+								continue
+							}
+							if got := caresResolvers(t, sni.GetDnsCacheConfig().GetTypedDnsResolverConfig()); strings.Join(got, ",") != strings.Join(want, ",") {
+								t.Errorf("listener %s: sni_dynamic_forward_proxy DNS cache resolves with %v, want %v", l.GetName(), got, want)
+							}
+						}
+					}
+				}
+			})
+		}
+	}
+	if checked < 4 {
+		t.Fatalf("checked %d envoy-proxy releases, want one per profile", checked)
+	}
+}
+
+// allowedNames is the allow-list a rendered envoy-proxy release serves.
+type allowedNames struct{ exact, wildcard []string }
+
+func (a allowedNames) matches(host string) bool {
+	for _, e := range a.exact {
+		if e == host {
+			return true
+		}
+	}
+	for _, w := range a.wildcard {
+		if strings.HasSuffix(host, w[1:]) {
+			return true
+		}
+	}
+	return false
+}
+
+// allowList reads the https_passthrough listener's server names at the top level, or the one
+// parent chain's names below it.
+func allowList(t *testing.T, files map[string]string) allowedNames {
+	t.Helper()
+	text := configMapData(t, files, "envoy-proxy-config", "envoy.yaml")
+	js, err := yaml.YAMLToJSON([]byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bootstrapv3.Bootstrap
+	if err := protojson.Unmarshal(js, &b); err != nil {
+		t.Fatal(err)
+	}
+	var a allowedNames
+	for _, l := range b.GetStaticResources().GetListeners() {
+		if l.GetName() != "https_passthrough" {
+			continue
+		}
+		for _, fc := range l.GetFilterChains() {
+			for _, n := range fc.GetFilterChainMatch().GetServerNames() {
+				if strings.HasPrefix(n, "*.") {
+					a.wildcard = append(a.wildcard, n)
+				} else {
+					a.exact = append(a.exact, n)
+				}
+			}
+		}
+	}
+	return a
 }

@@ -125,3 +125,36 @@ func manifestsOf(files map[string]string) string { return render.Manifests(files
 
 // toolOrSkip is testenv.Tool: a missing tool skips the test, or fails it under CI=true.
 func toolOrSkip(t *testing.T, name string) string { return testenv.Tool(t, name) }
+
+// chartRelease is a release of a profile with its values.
+type chartRelease struct {
+	render.ProfileRelease
+	Values map[string]any
+}
+
+// releasesOf returns the releases of chart in profile p, with their values.
+func releasesOf(t testing.TB, p render.Profile, chart string) []chartRelease {
+	t.Helper()
+	var out []chartRelease
+	for _, r := range p.Releases {
+		if r.Chart != chart {
+			continue
+		}
+		vals, err := p.Values(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, chartRelease{r, vals})
+	}
+	return out
+}
+
+// releaseOf returns the one release of chart in profile p (the first when there are several).
+func releaseOf(t testing.TB, p render.Profile, chart string) chartRelease {
+	t.Helper()
+	rs := releasesOf(t, p, chart)
+	if len(rs) == 0 {
+		t.Fatalf("profile %s has no %s release", p.Name, chart)
+	}
+	return rs[0]
+}

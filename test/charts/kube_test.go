@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -14,15 +16,16 @@ import (
 	"github.com/edgeframe/edgeframe/test/testenv"
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
-	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/kube"
 	"helm.sh/helm/v3/pkg/release"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apiextv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apiextclient "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
@@ -57,6 +60,7 @@ func newCluster(t *testing.T, api *testenv.KubeAPI) *cluster {
 		t.Fatal(err)
 	}
 	applyDaprCRDs(t, api.RESTConfig)
+	c.coreDNS(t, aksCorefile)
 	return c
 }
 
@@ -136,7 +140,7 @@ func (c *cluster) chart(t *testing.T, name string) *chart.Chart {
 	if ch, ok := c.charts[name]; ok {
 		return ch
 	}
-	ch, err := loader.Load(chartDir(name))
+	ch, err := render.LoadChart(chartDir(name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,43 +149,158 @@ func (c *cluster) chart(t *testing.T, name string) *chart.Chart {
 }
 
 // install installs (or upgrades, when upgrade is set) release r of profile p with the
-// profile's values merged with extra.
+// profile's values merged with extra. Helm's hooks are run by runHooks (no kubelet runs a
+// hook Job next to this API server).
 func (c *cluster) install(t *testing.T, p render.Profile, r render.ProfileRelease, extra map[string]any, upgrade bool) *release.Release {
 	t.Helper()
 	vals, err := p.Values(r)
 	if err != nil {
 		t.Fatal(err)
 	}
-	vals = merge(vals, extra)
-	cfg := c.helm(t, r.Namespace)
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	var rel *release.Release
-	if upgrade {
-		u := action.NewUpgrade(cfg)
-		u.Namespace = r.Namespace
-		u.Timeout = time.Minute
-		rel, err = u.RunWithContext(ctx, r.Name, c.chart(t, r.Chart), vals)
-	} else {
-		i := action.NewInstall(cfg)
-		i.ReleaseName, i.Namespace, i.Timeout = r.Name, r.Namespace, time.Minute
-		rel, err = i.RunWithContext(ctx, c.chart(t, r.Chart), vals)
-	}
+	rel, err := c.installChart(t, r.Chart, r.Name, r.Namespace, merge(vals, extra), upgrade)
 	if err != nil {
 		t.Fatalf("profile %s: helm install/upgrade %s/%s (%s): %v", p.Name, r.Namespace, r.Name, r.Chart, err)
-	}
-	if rel.Info.Status != release.StatusDeployed {
-		t.Fatalf("release %s/%s is %s", r.Namespace, r.Name, rel.Info.Status)
 	}
 	return rel
 }
 
+// installChart installs or upgrades chart as release name in namespace, then runs the
+// release's post-install or post-upgrade hook Jobs.
+func (c *cluster) installChart(t *testing.T, chartName, name, namespace string, vals map[string]any, upgrade bool) (*release.Release, error) {
+	t.Helper()
+	cfg := c.helm(t, namespace)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var rel *release.Release
+	var err error
+	event := release.HookPostInstall
+	if upgrade {
+		u := action.NewUpgrade(cfg)
+		u.Namespace, u.Timeout, u.DisableHooks = namespace, time.Minute, true
+		rel, err = u.RunWithContext(ctx, name, c.chart(t, chartName), vals)
+		event = release.HookPostUpgrade
+	} else {
+		i := action.NewInstall(cfg)
+		i.ReleaseName, i.Namespace, i.Timeout, i.DisableHooks = name, namespace, time.Minute, true
+		rel, err = i.RunWithContext(ctx, c.chart(t, chartName), vals)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if rel.Info.Status != release.StatusDeployed {
+		t.Fatalf("release %s/%s is %s", namespace, name, rel.Info.Status)
+	}
+	c.runHooks(t, rel, event)
+	return rel, nil
+}
+
 func (c *cluster) uninstall(t *testing.T, r render.ProfileRelease) {
 	t.Helper()
-	u := action.NewUninstall(c.helm(t, r.Namespace))
-	u.Timeout = time.Minute
-	if _, err := u.Run(r.Name); err != nil {
-		t.Fatalf("helm uninstall %s/%s: %v", r.Namespace, r.Name, err)
+	c.uninstallRelease(t, r.Name, r.Namespace)
+}
+
+// uninstallRelease runs the release's pre-delete hook Jobs, then uninstalls it.
+func (c *cluster) uninstallRelease(t *testing.T, name, namespace string) {
+	t.Helper()
+	cfg := c.helm(t, namespace)
+	rel, err := action.NewGet(cfg).Run(name)
+	if err != nil {
+		t.Fatalf("helm get %s/%s: %v", namespace, name, err)
+	}
+	c.runHooks(t, rel, release.HookPreDelete)
+	u := action.NewUninstall(cfg)
+	u.Timeout, u.DisableHooks = time.Minute, true
+	if _, err := u.Run(name); err != nil {
+		t.Fatalf("helm uninstall %s/%s: %v", namespace, name, err)
+	}
+}
+
+// runHooks does what Helm and the kubelet do with the release's hook Jobs for event: each
+// Job's pod must pass the namespace's Pod Security admission (server-side dry run), then its
+// init containers and containers run in order — each a kubectl command (the hook image is
+// kubectl only) run by the real kubectl as the Job's ServiceAccount, with the Job's ConfigMap
+// volumes read from the API server into files.
+func (c *cluster) runHooks(t *testing.T, rel *release.Release, event release.HookEvent) {
+	t.Helper()
+	for _, h := range rel.Hooks {
+		if h.Kind != "Job" || !slices.Contains(h.Events, event) {
+			continue
+		}
+		var job batchv1.Job
+		if err := yaml.UnmarshalStrict([]byte(h.Manifest), &job); err != nil {
+			t.Fatalf("hook %s: %v", h.Name, err)
+		}
+		tmpl, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&job.Spec.Template)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.dryRunPod(t, rel.Namespace, job.Name, tmpl)
+		dir := t.TempDir()
+		mounts := map[string]string{} // volume name → local directory
+		for _, v := range job.Spec.Template.Spec.Volumes {
+			local := filepath.Join(dir, "volumes", v.Name)
+			if err := os.MkdirAll(local, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			mounts[v.Name] = local
+			if v.ConfigMap == nil {
+				continue
+			}
+			cm, err := c.cs.CoreV1().ConfigMaps(rel.Namespace).Get(context.Background(), v.ConfigMap.Name, metav1.GetOptions{})
+			if err != nil {
+				t.Fatalf("hook %s: volume %s: %v", job.Name, v.Name, err)
+			}
+			for k, d := range cm.Data {
+				if err := os.WriteFile(filepath.Join(local, k), []byte(d), 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		sa := fmt.Sprintf("system:serviceaccount:%s:%s", rel.Namespace, job.Spec.Template.Spec.ServiceAccountName)
+		spec := job.Spec.Template.Spec
+		// A failed pod is retried, its init containers again, up to the Job's backoffLimit
+		// (the Job controller waits 10 s and more between pods; 1 s here).
+		attempts := 1
+		if job.Spec.BackoffLimit != nil {
+			attempts += int(*job.Spec.BackoffLimit)
+		}
+		var failure string
+		for a := 0; a < attempts; a++ {
+			if a > 0 {
+				time.Sleep(time.Second)
+			}
+			failure = ""
+			for _, ctr := range append(append([]corev1.Container{}, spec.InitContainers...), spec.Containers...) {
+				if len(ctr.Command) != 1 || filepath.Base(ctr.Command[0]) != "kubectl" {
+					t.Fatalf("hook %s container %s: command %v is not kubectl", job.Name, ctr.Name, ctr.Command)
+				}
+				args := []string{"--kubeconfig", c.api.Kubeconfig, "--as", sa}
+				for _, arg := range ctr.Args {
+					for _, m := range ctr.VolumeMounts {
+						if strings.HasPrefix(arg, m.MountPath+"/") {
+							arg = mounts[m.Name] + strings.TrimPrefix(arg, m.MountPath)
+							break
+						}
+					}
+					args = append(args, arg)
+				}
+				cmd := exec.Command(toolOrSkip(t, "kubectl"), args...)
+				cmd.Env = append(os.Environ(), "HOME="+dir)
+				out, err := cmd.CombinedOutput()
+				if err != nil {
+					failure = fmt.Sprintf("container %s: kubectl %s: %v\n%s", ctr.Name, strings.Join(ctr.Args, " "), err, out)
+					t.Logf("hook %s (%s) attempt %d: %s", job.Name, event, a+1, failure)
+					break
+				}
+				t.Logf("hook %s (%s) %s: %s", job.Name, event, ctr.Name, strings.TrimSpace(string(out)))
+			}
+			if failure == "" {
+				break
+			}
+		}
+		if failure != "" {
+			t.Fatalf("hook %s (%s) failed %d times: %s", job.Name, event, attempts, failure)
+		}
 	}
 }
 
@@ -213,16 +332,22 @@ func (c *cluster) podSecurityDryRun(t *testing.T, rel *release.Release) int {
 			continue
 		}
 		tmpl, _, _ := unstructured.NestedMap(o.Object, "spec", "template")
-		pod := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": tmpl["metadata"], "spec": tmpl["spec"]}}
-		pod.SetName(o.GetName() + "-dryrun")
-		_, err := c.dyn.Resource(schema.GroupVersionResource{Version: "v1", Resource: "pods"}).Namespace(rel.Namespace).
-			Create(context.Background(), pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
-		if err != nil {
-			t.Errorf("pod of Deployment %s/%s rejected: %v", rel.Namespace, o.GetName(), err)
-		}
+		c.dryRunPod(t, rel.Namespace, o.GetName(), tmpl)
 		n++
 	}
 	return n
+}
+
+// dryRunPod submits a Pod made from a pod template with a server-side dry run.
+func (c *cluster) dryRunPod(t *testing.T, namespace, owner string, tmpl map[string]any) {
+	t.Helper()
+	pod := &unstructured.Unstructured{Object: map[string]any{"apiVersion": "v1", "kind": "Pod", "metadata": tmpl["metadata"], "spec": tmpl["spec"]}}
+	pod.SetName(owner + "-dryrun")
+	_, err := c.dyn.Resource(schema.GroupVersionResource{Version: "v1", Resource: "pods"}).Namespace(namespace).
+		Create(context.Background(), pod, metav1.CreateOptions{DryRun: []string{metav1.DryRunAll}})
+	if err != nil {
+		t.Errorf("pod of %s/%s rejected: %v", namespace, owner, err)
+	}
 }
 
 // finishClaimDeletion does the controller-manager's part of deleting claims (there is none

@@ -210,3 +210,107 @@ func TestRenderedMosquittoRejects(t *testing.T) {
 		t.Errorf("bridge listener refused a client certificate from the CA: %v", err)
 	}
 }
+
+// TestShippedBrokerSessionsAndBridges: every profile's bridges use try_private (mosquitto's
+// default between mosquitto brokers: the parent knows the connection is a bridge, for loop
+// detection and retained messages; test/e2e and the topology tests run it through the link
+// proxy), and every broker expires persistent sessions whose client never comes back, so a
+// removed app id or level stops queueing messages forever.
+func TestShippedBrokerSessionsAndBridges(t *testing.T) {
+	bridges := 0
+	for _, p := range profiles(t) {
+		for _, r := range p.Releases {
+			if r.Chart != "mosquitto" {
+				continue
+			}
+			conf := configMapData(t, renderRelease(t, p, r), r.Name+"-config", "mosquitto.conf")
+			at := fmt.Sprintf("profile %s %s/%s", p.Name, r.Namespace, r.Name)
+			if !strings.Contains(conf, "\npersistent_client_expiration 7d\n") {
+				t.Errorf("%s: mosquitto.conf has no persistent_client_expiration 7d", at)
+			}
+			if strings.Contains(conf, "\nconnection ") {
+				bridges++
+				if !strings.Contains(conf, "\ntry_private true\n") {
+					t.Errorf("%s: the bridge does not use try_private true", at)
+				}
+			}
+		}
+	}
+	if bridges == 0 {
+		t.Fatal("no profile renders a bridge")
+	}
+}
+
+// TestBrokerCrashLosesOnlyWhatArrivedSinceTheLastSave measures the loss window the charts
+// document for persistence.autosaveInterval, on the chart's default (30 s, what every profile,
+// the demo and the e2e suite run): a persistent session's queued QoS 1 messages that the broker
+// saved survive a kill -9, the ones it acknowledged after its last save do not.
+func TestBrokerCrashLosesOnlyWhatArrivedSinceTheLastSave(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits for a 30 s autosave")
+	}
+	b := startRenderedBroker(t, "l4", map[string]any{}, newCA(t))
+	conf, err := os.ReadFile(b.ConfPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(conf), "\nautosave_interval 30\n") {
+		t.Fatalf("the chart's default autosave_interval is no longer 30; update this test and the docs:\n%s", conf)
+	}
+	session := func(handler mqtt.MessageHandler) mqtt.Client {
+		o := mqtt.NewClientOptions().AddBroker(b.internal).SetClientID("loss-window").SetCleanSession(false).
+			SetUsername(brokerUser).SetPassword(brokerPass).SetAutoReconnect(false).SetConnectTimeout(5 * time.Second).
+			SetDefaultPublishHandler(handler)
+		c := mqtt.NewClient(o)
+		if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+			t.Fatalf("session connect: %v", tok.Error())
+		}
+		return c
+	}
+	c := session(nil)
+	if tok := c.Subscribe("telemetry/#", 1, nil); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {
+		t.Fatalf("subscribe: %v", tok.Error())
+	}
+	c.Disconnect(100) // the session now queues telemetry/# for "loss-window"
+
+	publish := func(batch string, n int) {
+		for i := range n {
+			testenv.Publish(t, b.internal, "telemetry/loss/"+batch, fmt.Appendf(nil, "%s-%d", batch, i), creds())
+		}
+	}
+	db := filepath.Join(b.dirs["data"], "mosquitto.db")
+	publish("saved", 20)
+	queued := time.Now()
+	// wait for the next autosave after the first batch was acknowledged
+	for deadline := time.Now().Add(45 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		if st, err := os.Stat(db); err == nil && st.ModTime().After(queued) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("mosquitto did not save its state within 45 s")
+		}
+	}
+	publish("unsaved", 20) // acknowledged, then lost: the next save is ~30 s away
+	b.Kill()
+	b.Restart(t)
+
+	got := make(chan string, 100)
+	c = session(func(_ mqtt.Client, m mqtt.Message) { got <- string(m.Payload()) })
+	defer c.Disconnect(100)
+	count := map[string]int{}
+	for quiet := time.NewTimer(3 * time.Second); ; {
+		select {
+		case p := <-got:
+			batch, _, _ := strings.Cut(p, "-")
+			count[batch]++
+			quiet.Reset(3 * time.Second)
+			continue
+		case <-quiet.C:
+		}
+		break
+	}
+	if count["saved"] != 20 || count["unsaved"] != 0 {
+		t.Fatalf("after kill -9: %d of 20 saved and %d of 20 unsaved messages redelivered, want 20 and 0", count["saved"], count["unsaved"])
+	}
+	t.Logf("kill -9 after a save: the 20 messages queued before it survived, the 20 acknowledged after it were lost")
+}

@@ -3,6 +3,9 @@ package charts
 import (
 	"context"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -12,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/yaml"
 )
 
 var standardLabels = []string{
@@ -106,7 +110,7 @@ func TestImagesByDigest(t *testing.T) {
 		want  string
 	}{
 		{"mosquitto", map[string]any{"image": img}, "eclipse-mosquitto@" + digest},
-		{"envoy-proxy", map[string]any{"image": img}, "envoyproxy/envoy@" + digest},
+		{"envoy-proxy", map[string]any{"image": img, "upstreamDNS": map[string]any{"resolvers": []any{"168.63.129.16"}}}, "envoyproxy/envoy@" + digest},
 		{"observability", map[string]any{"image": img}, "otel/opentelemetry-collector-contrib@" + digest},
 		{"edge-workloads", map[string]any{"tempsensor": map[string]any{"enabled": true, "image": img}}, "ghcr.io/edgeframe/tempsensor@" + digest},
 	}
@@ -138,6 +142,8 @@ func TestBadValuesRejected(t *testing.T) {
 		{"child proxy without parent", "envoy-proxy", map[string]any{"parent": map[string]any{"enabled": true}}, []string{"/parent/address"}},
 		{"bad allow-list name", "envoy-proxy", map[string]any{"allowList": map[string]any{"customDomains": []any{"http://x.com"}}}, []string{"/allowList/customDomains/0"}},
 		{"wildcard in exact list", "envoy-proxy", map[string]any{"allowList": map[string]any{"arcDomains": []any{"*.x.com"}}}, []string{"/allowList/arcDomains/0"}},
+		{"top-level proxy without upstream resolvers", "envoy-proxy", map[string]any{}, []string{"/upstreamDNS/resolvers", "minItems"}},
+		{"kafka server name not a name", "envoy-proxy", map[string]any{"upstreamDNS": map[string]any{"resolvers": []any{"168.63.129.16"}}, "listeners": map[string]any{"kafka": map[string]any{"enabled": true, "serverNames": []any{"*"}}}}, []string{"/listeners/kafka/serverNames/0"}},
 		{"resolver not an IP", "envoy-proxy", map[string]any{"upstreamDNS": map[string]any{"resolvers": []any{"dns.example"}}}, []string{"/upstreamDNS/resolvers/0"}},
 		{"missing proxy ip", "dns-override", map[string]any{}, []string{"/proxy/ip"}},
 		{"broker URL without port", "dapr-components", map[string]any{"pubsub": map[string]any{"url": "tcp://mosquitto"}}, []string{"/pubsub/url"}},
@@ -152,8 +158,7 @@ func TestBadValuesRejected(t *testing.T) {
 		{"workload identity without client id", "edge-workloads", map[string]any{"datagateway": map[string]any{"workloadIdentity": map[string]any{"enabled": true}}}, []string{"/datagateway/workloadIdentity", "clientId"}},
 		{"two publishers", "edge-workloads", map[string]any{"opcpublisher": map[string]any{"replicas": 2}}, []string{"/opcpublisher/replicas", "maximum"}},
 		{"two gateways", "edge-workloads", map[string]any{"datagateway": map[string]any{"replicas": 2}}, []string{"/datagateway/replicas", "maximum"}},
-		{"one device id for several sensors", "edge-workloads", map[string]any{"tempsensor": map[string]any{"replicas": 3, "args": []any{"--device-id=m1"}}}, []string{"/tempsensor/args/0"}},
-		{"one device id for several sensors by env", "edge-workloads", map[string]any{"tempsensor": map[string]any{"replicas": 3, "env": map[string]any{"EDGEFRAME_TEMPSENSOR_DEVICE_ID": "m1"}}}, []string{"/tempsensor/env", "EDGEFRAME_TEMPSENSOR_DEVICE_ID"}},
+		{"two sensors with one MQTT client id", "edge-workloads", map[string]any{"tempsensor": map[string]any{"replicas": 2}}, []string{"/tempsensor/replicas", "maximum"}},
 		{"bad env name", "edge-workloads", map[string]any{"tempsensor": map[string]any{"env": map[string]any{"1BAD": "x"}}}, []string{"/tempsensor/env"}},
 		{"network policy namespace", "edge-workloads", map[string]any{"networkPolicy": map[string]any{"egress": []any{map[string]any{"namespace": "Edge_L3"}}}}, []string{"/networkPolicy/egress/0/namespace"}},
 		{"parent exporter without endpoint", "observability", map[string]any{"exporters": map[string]any{"parent": map[string]any{"enabled": true}}}, []string{"/exporters/parent", "endpoint"}},
@@ -200,21 +205,92 @@ func TestProfileValidation(t *testing.T) {
 	}
 }
 
-// TestChartsLintWithDefaults: every chart is `helm lint --strict` clean with its own defaults
-// (dns-override has one required value, the proxy IP).
-func TestChartsLintWithDefaults(t *testing.T) {
+// TestChartsLintWithCIValues: as chart-testing's `ct lint`, every application chart ships
+// ci/*-values.yaml and is `helm lint --strict` clean (and renders) with each of them; a chart
+// whose defaults leave a required value empty (dns-override's proxy.ip) is linted only with
+// its ci values, never skipped.
+func TestChartsLintWithCIValues(t *testing.T) {
 	dirs, err := render.Charts(chartsDir)
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, d := range dirs {
-		vals := map[string]any{}
-		if strings.HasSuffix(d, "dns-override") {
-			vals["proxy"] = map[string]any{"ip": "10.0.0.200"}
+		files, _ := filepath.Glob(filepath.Join(d, "ci", "*-values.yaml"))
+		if len(files) == 0 {
+			t.Errorf("%s: no ci/*-values.yaml (chart-testing values)", d)
+			continue
 		}
-		if err := render.Lint(d, "default", vals); err != nil {
-			t.Errorf("helm lint --strict %s: %v", d, err)
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			vals := map[string]any{}
+			if err := yaml.Unmarshal(b, &vals); err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			if err := render.Lint(d, "default", vals); err != nil {
+				t.Errorf("helm lint --strict %s -f %s: %v", d, f, err)
+			}
+			if _, err := render.Render(context.Background(), d, vals); err != nil {
+				t.Errorf("render %s -f %s: %v", d, f, err)
+			}
 		}
+	}
+}
+
+// TestChartDependencies: edge-lib is an ordinary dependency (Chart.yaml file:// repository +
+// a committed Chart.lock in sync), never a symbolic link, and `helm dependency build` (the
+// Helm SDK's) builds every chart from it.
+func TestChartDependencies(t *testing.T) {
+	dirs, err := render.Charts(chartsDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range dirs {
+		err := filepath.WalkDir(d, func(p string, e fs.DirEntry, err error) error {
+			if err == nil && e.Type()&fs.ModeSymlink != 0 {
+				t.Errorf("%s is a symbolic link", p)
+			}
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ch, err := render.LoadChart(d)
+		if err != nil {
+			t.Errorf("%v", err)
+			continue
+		}
+		if ch.Lock == nil || len(ch.Lock.Dependencies) != 1 || ch.Lock.Dependencies[0].Name != "edge-lib" {
+			t.Errorf("%s: Chart.lock does not lock edge-lib: %+v", d, ch.Lock)
+		}
+	}
+	staged := t.TempDir()
+	if err := render.StageCharts(chartsDir, staged); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range dirs {
+		tgz, _ := filepath.Glob(filepath.Join(staged, filepath.Base(d), "charts", "edge-lib-*.tgz"))
+		if len(tgz) != 1 {
+			t.Errorf("helm dependency build of %s wrote %v, want charts/edge-lib-<version>.tgz", filepath.Base(d), tgz)
+		}
+	}
+	// A stale lock is refused, as `helm dependency build` refuses it.
+	bad := filepath.Join(t.TempDir(), "charts")
+	if err := render.StageCharts(chartsDir, bad); err != nil {
+		t.Fatal(err)
+	}
+	lock := filepath.Join(bad, "mosquitto", "Chart.lock")
+	b, _ := os.ReadFile(lock)
+	if err := os.WriteFile(lock, []byte(strings.Replace(string(b), "version: 0.1.0", "version: 0.0.9", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(bad, "mosquitto", "charts")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := render.LoadChart(filepath.Join(bad, "mosquitto")); err == nil || !strings.Contains(err.Error(), "Chart.lock") {
+		t.Errorf("a stale Chart.lock was accepted: %v", err)
 	}
 }
 
@@ -313,22 +389,19 @@ func TestProducerStateVolume(t *testing.T) {
 	}
 }
 
-// TestSeveralSensorsAreSeveralDevices: with replicas >= 2 every tempsensor pod takes its pod
-// name as device id (its topic and message ids), so replicas never publish the same ids.
-func TestSeveralSensorsAreSeveralDevices(t *testing.T) {
-	for _, replicas := range []int{1, 3} {
-		d := workloadDeployment(t, "tempsensor", map[string]any{"tempsensor": map[string]any{"enabled": true, "replicas": replicas}})
-		var fromPod bool
-		for _, e := range d.Spec.Template.Spec.Containers[0].Env {
-			if e.Name == "EDGEFRAME_TEMPSENSOR_DEVICE_ID" {
-				fromPod = e.ValueFrom != nil && e.ValueFrom.FieldRef != nil && e.ValueFrom.FieldRef.FieldPath == "metadata.name"
-				if !fromPod {
-					t.Errorf("replicas %d: device id env %+v, want the pod name", replicas, e)
-				}
-			}
-		}
-		if fromPod != (replicas > 1) {
-			t.Errorf("replicas %d: device id from the pod name = %v", replicas, fromPod)
+// TestSidecarWorkloadsNeverRunTwoPods: every sidecar connects to the broker with the client id
+// {appID} (the pub/sub consumerID), one session per app id. Two pods of one workload at once —
+// replicas 2, or the old and the new pod of a rolling update — would take that session over from
+// each other in a loop, so every workload with a sidecar runs one pod and is replaced with Recreate.
+func TestSidecarWorkloadsNeverRunTwoPods(t *testing.T) {
+	comp := renderChart(t, "dapr-components", "dapr-components", "edge-l2", nil)["templates/pubsub.yaml"]
+	if !strings.Contains(comp, "name: consumerID\n      value: \"{appID}\"") {
+		t.Fatalf("the pub/sub component's consumerID is no longer {appID}; revisit this test:\n%s", comp)
+	}
+	for _, name := range []string{"opcpublisher", "tempsensor", "datagateway"} {
+		d := workloadDeployment(t, name, map[string]any{name: map[string]any{"enabled": true}})
+		if d.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType {
+			t.Errorf("%s: strategy %q, want Recreate (a rolling update runs two sidecars with one MQTT client id)", name, d.Spec.Strategy.Type)
 		}
 	}
 }

@@ -44,9 +44,18 @@ func startOPCPLC(t *testing.T, args ...string) string {
 // runNodeClient runs the node-opcua client against endpoint and returns what it saw.
 func runNodeClient(t *testing.T, pki string, env ...string) (plcRun, error) {
 	t.Helper()
+	var out plcRun
+	err := runNodeScript(t, "opcplc_client.js", pki, &out, env...)
+	return out, err
+}
+
+// runNodeScript runs test/interop/node/<script> with node-opcua and decodes the JSON it
+// prints after "RESULT " into out.
+func runNodeScript(t *testing.T, script, pki string, out any, env ...string) error {
+	t.Helper()
 	dir := testenv.Tool(t, "node-opcua")
 	node := testenv.Tool(t, "node")
-	script, err := filepath.Abs(filepath.Join("node", "opcplc_client.js"))
+	script, err := filepath.Abs(filepath.Join("node", script))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,15 +66,13 @@ func runNodeClient(t *testing.T, pki string, env ...string) (plcRun, error) {
 	cmd.Env = append([]string{"NODE_PATH=" + filepath.Join(dir, "node_modules"), "PKI=" + pki, "HOME=" + cmd.Dir, "PATH=/usr/bin:/bin"}, env...)
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	runErr := cmd.Run()
-	var out plcRun
-	if runErr != nil {
-		return out, fmt.Errorf("%w: %s", runErr, lastLine(stderr.String()))
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%w: %s", err, lastLine(stderr.String()))
 	}
-	if err := json.Unmarshal([]byte(resultLine(stdout.String())), &out); err != nil {
+	if err := json.Unmarshal([]byte(resultLine(stdout.String())), out); err != nil {
 		t.Fatalf("client output %q: %v\nstderr: %s", stdout.String(), err, stderr.String())
 	}
-	return out, nil
+	return nil
 }
 
 // resultLine is the JSON the client prints after "RESULT " (node-opcua logs to stdout too).

@@ -23,10 +23,9 @@ type pubRig struct {
 
 func startPubRig(t testing.TB) *pubRig {
 	t.Helper()
-	b := testenv.StartMosquitto(t, testenv.MosquittoSpec{})
+	b := testenv.StartProfileMosquitto(t, "l2")
 	sub := testenv.Subscribe(t, b.URL, "telemetry/opcua/#")
-	d := testenv.StartDaprd(t, testenv.DaprdSpec{AppID: "opcpublisher",
-		Resources: map[string]string{"pubsub.yaml": testenv.MQTTPubSubComponent("edge-pubsub", b.URL, "opcpublisher-test")}})
+	d := testenv.StartDaprd(t, testenv.ProfileDaprd(t, "l2", "opcpublisher", b.URL))
 	return &pubRig{broker: b, daprd: d, sub: sub}
 }
 

@@ -3,6 +3,7 @@ package interop_test
 import (
 	"fmt"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,7 +32,7 @@ func TestPublisherSubscribesToNodeOPCUAServer(t *testing.T) {
 	  "OpcAuthenticationMode":"UsernamePassword","OpcAuthenticationUsername":"user1","OpcAuthenticationPassword":"password",
 	  "DataSetWriterGroup":"nodeopcua","DataSetWriterId":"secure","OpcNodes":[{"Id":"ns=2;s=Fast3","OpcSamplingInterval":100,"OpcPublishingInterval":200}]}
 	]`, ep)
-	rig.startPublisher(t, "opcpublisher", pn, "--bs", "1")
+	rig.startPublisher(t, "opcpublisher", pn, "--bs", "1", "--aa") // node-opcua's self-signed certificate
 
 	fields := map[string]map[float64]bool{}
 	writers := map[string]bool{}
@@ -90,4 +91,51 @@ func keys[M ~map[string]V, V any](m M) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// issue 13: against node-opcua, a node with a bad id or an option opcpublisher does not
+// support is dropped and reported while the rest of its entry publishes, and IndexRange
+// is honoured: the server returns only elements 1..2 of its Int32[5] array.
+func TestPublisherNodeOptionsAgainstNodeOPCUA(t *testing.T) {
+	rig := startPubRig(t)
+	port := testenv.FreePort(t)
+	testenv.StartNodeScript(t, testenv.NodeScriptSpec{Name: "node-opcua-server", Script: "publisher_server.js", Port: port,
+		Env: []string{"PORT=" + strconv.Itoa(port), "NODES=1", "RATE=100"}})
+	ep := fmt.Sprintf("opc.tcp://127.0.0.1:%d/UA/edgeframe", port)
+	pn := fmt.Sprintf(`[{"EndpointUrl":%q,"DataSetWriterGroup":"options","DataSetWriterId":"w","OpcNodes":[
+	   {"Id":"ns=2;s=Fast1","DisplayName":"Fast1","OpcSamplingInterval":100,"OpcPublishingInterval":200},
+	   {"Id":"ns=2;s=Array","DisplayName":"Slice","IndexRange":"1:2","DiscardNew":true,"OpcSamplingInterval":100,"OpcPublishingInterval":200},
+	   {"Id":"ns=x;s=Broken","DisplayName":"Broken"},
+	   {"Id":"ns=2;s=Fast1","DisplayName":"Skipped","SkipFirst":true}]}]`, ep)
+	p := rig.startPublisher(t, "opcpublisher", pn, "--bs", "1")
+
+	var slices [][]any
+	fields := map[string]bool{}
+	collect(t, rig.sub, 60*time.Second, func(rs []received) bool {
+		for _, r := range rs[len(rs)-min(len(rs), 1):] {
+			for _, m := range decodeNetworkMessage(t, r.ev).Messages {
+				for f, v := range m.Payload {
+					fields[f] = true
+					if a, ok := v.Value.([]any); ok && f == "Slice" {
+						slices = append(slices, a)
+					}
+				}
+			}
+		}
+		return fields["Fast1"] && len(slices) >= 3
+	})
+	if !fields["Fast1"] || fields["Broken"] || fields["Skipped"] || len(slices) < 3 {
+		t.Fatalf("fields %v, %d Slice values", keys(fields), len(slices))
+	}
+	for _, a := range slices {
+		if len(a) != 2 || a[1].(float64)-a[0].(float64) != 1 {
+			t.Fatalf("Slice values %v: want the 2 elements [k+1 k+2] of IndexRange 1:2", slices)
+		}
+	}
+	log := p.Log()
+	for _, want := range []string{`OpcNodes[2].Id`, `OpcNodes[3].SkipFirst: true is not supported`} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log does not report %q", want)
+		}
+	}
 }

@@ -6,7 +6,7 @@
 //   PKI      PKI directory (default ./pki)
 // Also: ns=2;s=Temperature (Double, +0.5 per RATE), ns=2;i=1001 (numeric id),
 // ns=2;g=09087e75-8e5e-499b-954f-f2a9603db28a (GUID id), ns=2;b=AAECAw== (opaque id),
-// all Int32 counters. Users: anonymous, and user1/password.
+// all Int32 counters, and ns=2;s=Array (Int32[5]). Users: anonymous, and user1/password.
 const path = require("path");
 const { OPCUAServer, Variant, DataType, OPCUACertificateManager, nodesets } = require("node-opcua");
 
@@ -40,7 +40,12 @@ const { OPCUAServer, Variant, DataType, OPCUACertificateManager, nodesets } = re
   let t = 20;
   ns.addVariable({ componentOf: dev, nodeId: "s=Temperature", browseName: "Temperature", dataType: "Double", minimumSamplingInterval: rate,
     value: { get: () => new Variant({ dataType: DataType.Double, value: t }) } });
-  setInterval(() => { t += 0.5; for (const c of counters) c.v++; }, rate);
+  // ns=2;s=Array: Int32[5] = [k, k+1, k+2, k+3, k+4], k +1 every RATE ms (for IndexRange).
+  let k = 0;
+  ns.addVariable({ componentOf: dev, nodeId: "s=Array", browseName: "Array", dataType: "Int32", valueRank: 1, arrayDimensions: [5],
+    minimumSamplingInterval: rate,
+    value: { get: () => new Variant({ dataType: DataType.Int32, arrayType: 1 /* Array */, value: Int32Array.from([k, k + 1, k + 2, k + 3, k + 4]) }) } });
+  setInterval(() => { t += 0.5; k++; for (const c of counters) c.v++; }, rate);
   await server.start();
   console.log("listening", server.getEndpointUrl(), "namespace", ns.namespaceUri);
 })().catch((e) => { console.error(e); process.exit(1); });

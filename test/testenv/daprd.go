@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/edgeframe/edgeframe/charts/selfhosted"
 )
 
 // DaprdSpec configures a self-hosted daprd sidecar.
@@ -25,6 +28,8 @@ type DaprdSpec struct {
 	ResourcesDir string
 	// Config is the Dapr Configuration YAML (optional).
 	Config string
+	// ConfigPath, when set, is a Configuration file used instead of Config.
+	ConfigPath string
 	// Args are extra daprd arguments.
 	Args []string
 	// Env is added to daprd's environment (secrets for the local env secret store).
@@ -78,7 +83,9 @@ func StartDaprd(t testing.TB, spec DaprdSpec) *Daprd {
 		}
 		args = append(args, "--app-port", strconv.Itoa(spec.AppPort), "--app-protocol", proto, "--app-channel-address", "127.0.0.1")
 	}
-	if spec.Config != "" {
+	if spec.ConfigPath != "" {
+		args = append(args, "--config", spec.ConfigPath)
+	} else if spec.Config != "" {
 		cfg := filepath.Join(t.TempDir(), "config.yaml")
 		if err := os.WriteFile(cfg, []byte(spec.Config), 0o600); err != nil {
 			t.Fatal(err)
@@ -119,26 +126,29 @@ func HTTPReady(url string) func(context.Context) error {
 	}
 }
 
-// MQTTPubSubComponent is a pubsub.mqtt3 Component named name on brokerURL, QoS 1,
-// persistent session, with the given client id.
-func MQTTPubSubComponent(name, brokerURL, consumerID string) string {
-	return fmt.Sprintf(`apiVersion: dapr.io/v1alpha1
-kind: Component
-metadata:
-  name: %s
-spec:
-  type: pubsub.mqtt3
-  version: v1
-  metadata:
-  - name: url
-    value: %q
-  - name: qos
-    value: "1"
-  - name: cleanSession
-    value: "false"
-  - name: retain
-    value: "false"
-  - name: consumerID
-    value: %q
-`, name, brokerURL, consumerID)
+// ProfileDaprd is a DaprdSpec for appID with the Dapr resources its level's chart profile
+// installs (charts/profiles/<level>, rendered by charts/selfhosted for a self-hosted daprd):
+// the pub/sub component, Resiliency and Configuration a cluster gets, on brokerURL (with the
+// sidecars' credentials as its user information, as StartProfileMosquitto's URL has them) and
+// a loopback trace endpoint. Set AppPort and the rest on the
+// result.
+func ProfileDaprd(t testing.TB, level, appID, brokerURL string) DaprdSpec {
+	t.Helper()
+	root, err := RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(brokerURL)
+	if err != nil {
+		t.Fatalf("testenv: broker URL: %v", err)
+	}
+	pw, _ := u.User.Password()
+	df, err := selfhosted.RenderDapr(context.Background(), filepath.Join(root, "charts"), selfhosted.DaprSpec{
+		Level: level, AppID: appID, Broker: u.Host, User: u.User.Username(), Password: pw, Dir: t.TempDir(),
+		OTLPEndpoint: fmt.Sprintf("127.0.0.1:%d", FreePort(t)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return DaprdSpec{AppID: appID, ResourcesDir: df.ResourcesDir, ConfigPath: df.ConfigPath}
 }

@@ -39,6 +39,23 @@ type KubeAPI struct {
 // ServiceAccount admission plugin off, PodSecurity admission on) and waits for /readyz.
 func StartKubeAPIServer(t testing.TB) *KubeAPI {
 	t.Helper()
+	return StartKubeAPIServerWith(t, KubeAPIOptions{})
+}
+
+// KubeAPIOptions changes how StartKubeAPIServerWith configures the API server.
+type KubeAPIOptions struct {
+	// RBAC authorizes requests with RBAC (the admin user is in system:masters) instead of
+	// allowing everything, so a test can check what a ServiceAccount's Roles let it do.
+	RBAC bool
+}
+
+// StartKubeAPIServerWith is StartKubeAPIServer with options.
+func StartKubeAPIServerWith(t testing.TB, opt KubeAPIOptions) *KubeAPI {
+	t.Helper()
+	authz := "AlwaysAllow"
+	if opt.RBAC {
+		authz = "RBAC"
+	}
 	etcdBin := Tool(t, "etcd")
 	apiBin := Tool(t, "kube-apiserver")
 	dir := t.TempDir()
@@ -99,7 +116,7 @@ func StartKubeAPIServer(t testing.TB) *KubeAPI {
 			"--service-account-signing-key-file", filepath.Join(dir, "sa.key"),
 			"--service-cluster-ip-range", "10.0.0.0/24",
 			"--token-auth-file", filepath.Join(dir, "tokens.csv"),
-			"--authorization-mode", "AlwaysAllow",
+			"--authorization-mode", authz,
 			"--disable-admission-plugins", "ServiceAccount",
 			"--allow-privileged=true",
 		},

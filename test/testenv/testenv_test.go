@@ -42,12 +42,9 @@ func TestMosquittoCarriesAMessageAndSurvivesKill(t *testing.T) {
 }
 
 func TestDaprdPublishesToMosquitto(t *testing.T) {
-	b := testenv.StartMosquitto(t, testenv.MosquittoSpec{})
+	b := testenv.StartProfileMosquitto(t, "l2")
 	sub := testenv.Subscribe(t, b.URL, "telemetry/#")
-	d := testenv.StartDaprd(t, testenv.DaprdSpec{
-		AppID:     "testenv",
-		Resources: map[string]string{"pubsub.yaml": testenv.MQTTPubSubComponent("edge-pubsub", b.URL, "testenv-daprd")},
-	})
+	d := testenv.StartDaprd(t, testenv.ProfileDaprd(t, "l2", "tempsensor", b.URL))
 	testenv.DaprPublishHTTP(t, d, "edge-pubsub", "telemetry/testenv", `{"v":1}`)
 	m := testenv.Receive(t, sub, 10*time.Second)
 	if m.Topic != "telemetry/testenv" {

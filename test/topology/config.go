@@ -35,12 +35,6 @@ type Config struct {
 	OPCRate float64
 	// OPCNodes is the number of fast nodes opcplc simulates and the publisher samples.
 	OPCNodes int
-	// OutageBudget is the link outage the broker queues must absorb at the producer
-	// rate (default 10 minutes).
-	OutageBudget time.Duration
-	// MaxMessageBytes is the largest message (CloudEvent envelope included) the queue
-	// byte limit is sized for (default 4 KiB).
-	MaxMessageBytes int
 	// RunDir holds everything of this run: pki/, brokers/, dapr/, gateway/, sink/, logs/.
 	RunDir string
 	// ChartsDir is the repository's charts/ directory.
@@ -70,12 +64,6 @@ type Config struct {
 
 // withDefaults fills unset optional fields.
 func (c Config) withDefaults() Config {
-	if c.OutageBudget == 0 {
-		c.OutageBudget = 10 * time.Minute
-	}
-	if c.MaxMessageBytes == 0 {
-		c.MaxMessageBytes = 4096
-	}
 	if c.OPCNodes == 0 {
 		c.OPCNodes = 10
 	}
@@ -96,12 +84,6 @@ func (c Config) Validate() error {
 	}
 	if c.OPCNodes < 0 || c.OPCNodes > 10000 {
 		errs = append(errs, fmt.Errorf("opc nodes: %d is outside [0, 10000]", c.OPCNodes))
-	}
-	if c.OutageBudget < 0 {
-		errs = append(errs, fmt.Errorf("outage budget: %s is negative", c.OutageBudget))
-	}
-	if c.MaxMessageBytes < 0 {
-		errs = append(errs, fmt.Errorf("max message bytes: %d is negative", c.MaxMessageBytes))
 	}
 	if c.RunDir == "" {
 		errs = append(errs, errors.New("run dir: empty"))
@@ -139,18 +121,4 @@ func (c Config) workloads() []string {
 		ws = append(ws, TempSensor)
 	}
 	return append(ws, DataGateway)
-}
-
-// QueueLimits sizes a broker's per-client queue (the bridge's queue while its parent is
-// unreachable) for an outage of c.OutageBudget at the total producer rate, with 25 %
-// headroom: messages = ceil((Rate+OPCRate) × outage × 1.25), at least 1,000; bytes =
-// messages × MaxMessageBytes.
-func (c Config) QueueLimits() (messages, bytes int64) {
-	c = c.withDefaults()
-	total := c.Rate + c.OPCRate
-	messages = int64(math.Ceil(total * c.OutageBudget.Seconds() * 1.25))
-	if messages < 1000 {
-		messages = 1000
-	}
-	return messages, messages * int64(c.MaxMessageBytes)
 }

@@ -10,7 +10,6 @@ import (
 
 // Describe writes the topology: levels, brokers, links, sidecars, workloads, files.
 func (t *Topology) Describe(w io.Writer) {
-	msgs, bytes := t.Cfg.QueueLimits()
 	fmt.Fprintf(w, "edgeframe local topology — run directory %s\n", t.Cfg.RunDir)
 	fmt.Fprintf(w, "  load: tempsensor %.4g msg/s", t.Cfg.Rate)
 	if t.Cfg.NoTempSensor || t.Cfg.BrokersOnly {
@@ -19,8 +18,12 @@ func (t *Topology) Describe(w io.Writer) {
 	if t.Cfg.OPCRate > 0 && !t.Cfg.BrokersOnly {
 		fmt.Fprintf(w, ", opcpublisher %.4g msg/s (%d opcplc fast nodes)", t.Cfg.OPCRate, t.Cfg.OPCNodes)
 	}
-	fmt.Fprintf(w, "\n  broker queues: max_queued_messages %d, max_queued_bytes %d (%s outage at the producer rate, +25%%)\n",
-		msgs, bytes, t.Cfg.OutageBudget)
+	fmt.Fprintln(w)
+	if msgs, err := t.QueueLimit(); err == nil {
+		rate := t.Cfg.Rate + t.Cfg.OPCRate
+		fmt.Fprintf(w, "  broker queues (the profiles'): max_queued_messages %d, a %s outage at the producer rate\n",
+			msgs, (time.Duration(float64(msgs)/rate) * time.Second).Round(time.Second))
+	}
 	for i := len(Levels) - 1; i >= 0; i-- {
 		l := Levels[i]
 		b := t.Brokers[l]

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -13,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/edgeframe/edgeframe/charts/selfhosted"
 	"github.com/edgeframe/edgeframe/test/testenv"
 )
 
@@ -23,7 +23,7 @@ type Broker struct {
 	Addr       string // 127.0.0.1:Port
 	URL        string // tcp://127.0.0.1:Port
 	BridgePort int    // TLS bridge listener (client certificates), 0 at L2
-	Files      BrokerFiles
+	Files      selfhosted.BrokerFiles
 	Name       string // process name
 }
 
@@ -32,7 +32,7 @@ type Sidecar struct {
 	AppID, Level                                  string
 	HTTPPort, GRPCPort, InternalPort, MetricsPort int
 	GRPCAddr                                      string
-	Files                                         DaprFiles
+	Files                                         selfhosted.DaprFiles
 	Name                                          string // process name
 }
 
@@ -49,7 +49,7 @@ type Topology struct {
 	Cfg      Config
 	Ports    *Ports
 	Sup      *Supervisor
-	CA       *CA
+	CA       *selfhosted.CA
 	Brokers  map[string]*Broker  // by level
 	Links    map[string]*Link    // by child level: "l2" is the L2 → L3 link
 	Sidecars map[string]*Sidecar // by app id
@@ -60,6 +60,9 @@ type Topology struct {
 	SinkDir string
 	// AzuritePort is the local Blob emulator's port (0 without Azurite).
 	AzuritePort int
+	// TracePort is where the sidecars export their traces (the profile's OTLP endpoint,
+	// on loopback); no collector runs locally, so nothing listens there.
+	TracePort int
 	// GatewayDir holds the datagateway's durable buffer and configuration.
 	GatewayDir string
 
@@ -110,7 +113,7 @@ func Plan(ctx context.Context, cfg Config) (*Topology, error) {
 	if err := t.allocate(); err != nil {
 		return nil, err
 	}
-	if t.CA, err = NewCA("edgeframe demo CA", 7*24*time.Hour); err != nil {
+	if t.CA, err = selfhosted.NewCA("edgeframe demo CA", 7*24*time.Hour); err != nil {
 		return nil, err
 	}
 	if err := t.renderBrokers(ctx); err != nil {
@@ -158,6 +161,7 @@ func (t *Topology) allocate() error {
 	if t.Cfg.Azurite != "" {
 		t.AzuritePort = alloc("Azurite blob endpoint")
 	}
+	t.TracePort = alloc("sidecars' OTLP trace endpoint (no collector)")
 	for _, w := range t.Cfg.workloads() {
 		a := &App{Name: w, Level: appLevel[w]}
 		a.HTTPPort = alloc(w + " http (health, metrics)")
@@ -182,64 +186,42 @@ func (t *Topology) allocate() error {
 	return errors.Join(errs...)
 }
 
+// renderBrokers renders every level's broker from its profile (charts/profiles/<level>),
+// with only the listeners, paths, parent address and passwords local.
 func (t *Topology) renderBrokers(ctx context.Context) error {
-	chart := filepath.Join(t.Cfg.ChartsDir, "mosquitto")
-	acl, users, err := chartACL(chart)
-	if err != nil {
-		return err
-	}
-	maxMsgs, maxBytes := t.Cfg.QueueLimits()
 	for _, l := range Levels {
 		b := t.Brokers[l]
-		creds := map[string]string{}
-		for _, u := range users {
-			creds[u] = randomSecret()
-		}
-		t.Creds[l] = creds
 		dir := filepath.Join(t.Cfg.RunDir, "brokers", l)
-		v := BrokerValues{
-			Level: l, Dir: dir, ClientPort: b.Port, BridgePort: b.BridgePort,
-			MaxQueued: maxMsgs, MaxQueuedB: maxBytes, AutosaveSecs: 1, ACL: acl,
-		}
+		s := selfhosted.BrokerSpec{Level: l, Dir: dir, ClientPort: b.Port, BridgePort: b.BridgePort, CA: t.CA}
 		if p := parent(l); p != "" {
-			v.ParentAddr = fmt.Sprintf("127.0.0.1:%d", t.Brokers[p].BridgePort)
+			s.ParentAddr = fmt.Sprintf("127.0.0.1:%d", t.Brokers[p].BridgePort)
 			if port, ok := t.linkPorts[l]; ok {
-				v.ParentAddr = fmt.Sprintf("127.0.0.1:%d", port)
+				s.ParentAddr = fmt.Sprintf("127.0.0.1:%d", port)
 			}
 		}
-		if b.Files, err = RenderBroker(ctx, chart, v, creds); err != nil {
+		var err error
+		if b.Files, err = selfhosted.RenderBroker(ctx, t.Cfg.ChartsDir, s); err != nil {
 			return err
 		}
-		if b.BridgePort != 0 {
-			kp, err := t.CA.Server("mosquitto-"+l, []string{"localhost"}, []net.IP{net.IPv4(127, 0, 0, 1)}, 7*24*time.Hour)
-			if err != nil {
-				return err
-			}
-			if err := t.CA.WriteTLSDir(filepath.Join(dir, "tls"), kp); err != nil {
-				return err
-			}
-		}
-		if v.ParentAddr != "" {
-			kp, err := t.CA.Client("bridge-"+l, 7*24*time.Hour)
-			if err != nil {
-				return err
-			}
-			if err := t.CA.WriteTLSDir(filepath.Join(dir, "bridge-tls"), kp); err != nil {
-				return err
-			}
-		}
+		t.Creds[l] = b.Files.Passwords
 	}
 	return os.WriteFile(filepath.Join(t.Cfg.RunDir, "brokers", "ca.crt"), t.CA.CertPEM, 0o644)
 }
 
+// renderSidecars renders every sidecar's resources from its level's profile, with only the
+// secret store, broker address, credentials and trace endpoint local.
 func (t *Topology) renderSidecars(ctx context.Context) error {
-	chart := filepath.Join(t.Cfg.ChartsDir, "dapr-components")
 	for id, s := range t.Sidecars {
+		pw, ok := t.Creds[s.Level][PubSubUser]
+		if !ok {
+			return fmt.Errorf("sidecar %s: the %s broker's ACL has no user %s, the sidecars' user", id, s.Level, PubSubUser)
+		}
 		var err error
-		s.Files, err = RenderDapr(ctx, chart, DaprValues{
+		s.Files, err = selfhosted.RenderDapr(ctx, t.Cfg.ChartsDir, selfhosted.DaprSpec{
 			Level: s.Level, AppID: id, Broker: t.Brokers[s.Level].Addr,
-			User: PubSubUser, Password: t.Creds[s.Level][PubSubUser],
-			Dir: filepath.Join(t.Cfg.RunDir, "dapr", id),
+			User: PubSubUser, Password: pw,
+			Dir:          filepath.Join(t.Cfg.RunDir, "dapr", id),
+			OTLPEndpoint: fmt.Sprintf("127.0.0.1:%d", t.TracePort),
 		})
 		if err != nil {
 			return err
@@ -511,4 +493,19 @@ func vmHWM(pid int) (int64, error) {
 		}
 	}
 	return 0, fmt.Errorf("/proc/%d/status: no VmHWM", pid)
+}
+
+// QueueLimit is the L2 broker's max_queued_messages, from its rendered mosquitto.conf: the
+// backlog of a link outage that the broker keeps for its bridge.
+func (t *Topology) QueueLimit() (int64, error) {
+	b, err := os.ReadFile(t.Brokers["l2"].Files.ConfPath)
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "max_queued_messages "); ok {
+			return strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+		}
+	}
+	return 0, fmt.Errorf("%s: no max_queued_messages", t.Brokers["l2"].Files.ConfPath)
 }

@@ -82,20 +82,6 @@ func TestSinkReaderReadsCompleteLinesOnceAcrossFiles(t *testing.T) {
 	}
 }
 
-func TestQueueLimitsCoverTheOutageAtTheRate(t *testing.T) {
-	c := Config{Rate: 100, OPCRate: 10}
-	msgs, bytes := c.QueueLimits()
-	if want := int64(110 * 600 * 1.25); msgs != want {
-		t.Errorf("messages %d, want %d (110 msg/s × 600 s × 1.25)", msgs, want)
-	}
-	if bytes != msgs*4096 {
-		t.Errorf("bytes %d, want %d", bytes, msgs*4096)
-	}
-	if m, _ := (Config{Rate: 0.1}).QueueLimits(); m != 1000 {
-		t.Errorf("floor: %d, want 1000", m)
-	}
-}
-
 func TestValidateReportsEveryProblem(t *testing.T) {
 	err := Config{Rate: -1, OPCRate: 5000, OPCNodes: -1}.Validate()
 	if err == nil {
@@ -122,38 +108,5 @@ func TestPortsCheckNamesAPortInUse(t *testing.T) {
 	err = p.Check()
 	if err == nil || !strings.Contains(err.Error(), "L2 broker client listener") || strings.Count(err.Error(), "\n") != 0 {
 		t.Fatalf("want one line naming the port's purpose, got %v", err)
-	}
-}
-
-func TestRenderDaprGivesMQTT3TheLevelCredentials(t *testing.T) {
-	root, err := filepath.Abs("../../charts")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	df, err := RenderDapr(t.Context(), filepath.Join(root, "dapr-components"), DaprValues{
-		Level: "l2", AppID: "tempsensor", Broker: "127.0.0.1:18831", User: PubSubUser, Password: "p@ss/word", Dir: dir,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, err := os.ReadFile(filepath.Join(df.ResourcesDir, "pubsub.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{"type: pubsub.mqtt3", "name: edge-pubsub", "secretKeyRef", "secretStore: edge-secrets"} {
-		if !strings.Contains(string(b), want) {
-			t.Errorf("pubsub.yaml lacks %s:\n%s", want, b)
-		}
-	}
-	secrets, err := os.ReadFile(filepath.Join(dir, "secrets.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := `{"edge-pubsub-credentials":{"url":"tcp://edge-pubsub:p%40ss%2Fword@127.0.0.1:18831"}}`; string(secrets) != want {
-		t.Errorf("secrets.json = %s, want %s", secrets, want)
-	}
-	if df.ConfigPath == "" {
-		t.Error("no Configuration rendered")
 	}
 }

@@ -37,7 +37,7 @@ const (
 
 // SourcePaths are the paths whose last commit is the images' revision and creation time:
 // everything that goes into a workload binary.
-var SourcePaths = []string{"workloads", "pkg", "go.mod", "go.sum"}
+var SourcePaths = []string{"workloads", "pkg", "third_party", "go.mod", "go.sum"}
 
 // Options configure one build.
 type Options struct {

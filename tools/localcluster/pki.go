@@ -11,7 +11,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/edgeframe/edgeframe/test/topology"
+	"github.com/edgeframe/edgeframe/charts/selfhosted"
 )
 
 // writePKI writes the node's CA, the API server's serving certificate (signed by the CA, for
@@ -21,7 +21,7 @@ func (c Config) writePKI() (token string, err error) {
 	if err := os.MkdirAll(c.path("pki"), 0o700); err != nil {
 		return "", err
 	}
-	ca, err := topology.NewCA("edgeframe-cluster-ca", 365*24*time.Hour)
+	ca, err := selfhosted.NewCA("edgeframe-cluster-ca", 365*24*time.Hour)
 	if err != nil {
 		return "", err
 	}

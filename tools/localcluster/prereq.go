@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/edgeframe/edgeframe/test/topology"
+	"github.com/edgeframe/edgeframe/charts/selfhosted"
 )
 
 // Levels are the single-cluster profile's level namespaces, bottom up.
@@ -21,7 +21,7 @@ var Levels = []string{"l2", "l3", "l4"}
 // credentials (levels with workloads), and the gateway's (empty: local file sink) sink
 // credentials. It returns the edge-pubsub password per level namespace.
 func (c Config) SiteSecrets(ctx context.Context) (map[string]string, error) {
-	ca, err := topology.NewCA("edgeframe-site-ca", 30*24*time.Hour)
+	ca, err := selfhosted.NewCA("edgeframe-site-ca", 30*24*time.Hour)
 	if err != nil {
 		return nil, err
 	}
@@ -31,7 +31,7 @@ func (c Config) SiteSecrets(ctx context.Context) (map[string]string, error) {
 		ns := "edge-" + lvl
 		pw := randomHex(12)
 		passwords[ns] = pw
-		passwd, err := topology.PasswordFile(map[string]string{"edge-pubsub": pw})
+		passwd, err := selfhosted.PasswordFile(map[string]string{"edge-pubsub": pw})
 		if err != nil {
 			return nil, err
 		}

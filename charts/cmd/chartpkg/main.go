@@ -10,6 +10,7 @@ import (
 	"os"
 
 	"github.com/edgeframe/edgeframe/charts/publish"
+	"github.com/edgeframe/edgeframe/charts/render"
 	"github.com/edgeframe/edgeframe/pkg/flagenv"
 )
 
@@ -27,6 +28,7 @@ func run(ctx context.Context, args []string) error {
 	url := fs.String("url", "", "base URL of the Helm repository written into index.yaml (empty = relative)")
 	push := fs.String("push", "", "OCI registry reference to push to, e.g. oci://registry.example.com/edgeframe/charts (empty = no push)")
 	plain := fs.Bool("plain-http", false, "use HTTP instead of HTTPS for the OCI registry")
+	stage := fs.String("stage", "", "instead of packaging, copy the charts into this directory with their dependencies built (`helm dependency build`), for the helm CLI and Porter's helm3 mixin")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -34,6 +36,13 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stdout, nil)).With("app", "chartpkg")
+	if *stage != "" {
+		if err := render.StageCharts(*chartsDir, *stage); err != nil {
+			return err
+		}
+		log.Info("staged", "charts", *chartsDir, "into", *stage)
+		return nil
+	}
 	archives, err := publish.Package(ctx, *chartsDir, *out, *url)
 	if err != nil {
 		return err

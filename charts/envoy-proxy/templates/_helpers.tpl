@@ -5,6 +5,55 @@
 {{/* Cluster name for an egress domain. */}}
 {{- define "envoy-proxy.egressCluster" -}}egress_{{ . | replace "." "_" | replace "-" "_" }}{{- end }}
 
+{{/* typed_dns_resolver_config querying the given resolver IPs (a list) on port 53. */}}
+{{- define "envoy-proxy.dnsResolver" -}}
+typed_dns_resolver_config:
+  name: envoy.network.dns_resolvers.cares
+  typed_config:
+    "@type": type.googleapis.com/envoy.extensions.network.dns_resolver.cares.v3.CaresDnsResolverConfig
+    resolvers:
+      {{- range . }}
+      - socket_address: {address: {{ . | quote }}, port_value: 53}
+      {{- end }}
+{{- end }}
+
+{{/* The DNS cache of the dynamic forward proxy, the same for every filter and cluster that
+share it (Envoy requires one configuration per cache name). Pass the resolvers list. */}}
+{{- define "envoy-proxy.dnsCache" -}}
+dns_cache_config:
+  name: egress_wildcard_cache
+  dns_lookup_family: V4_ONLY
+  {{- with . }}
+  {{- include "envoy-proxy.dnsResolver" . | nindent 2 }}
+  {{- end }}
+{{- end }}
+
+{{/* A dynamic forward proxy cluster. Pass (dict "name" n "resolvers" list). */}}
+{{- define "envoy-proxy.dfpCluster" -}}
+- name: {{ .name }}
+  connect_timeout: 5s
+  lb_policy: CLUSTER_PROVIDED
+  cluster_type:
+    name: envoy.clusters.dynamic_forward_proxy
+    typed_config:
+      "@type": type.googleapis.com/envoy.extensions.clusters.dynamic_forward_proxy.v3.ClusterConfig
+      {{- include "envoy-proxy.dnsCache" .resolvers | nindent 6 }}
+{{- end }}
+
+{{/* An SNI dynamic forward proxy chain to cluster, upstream port port. Pass (dict "names" list
+"port" p "stat" s "cluster" c "resolvers" list). */}}
+{{- define "envoy-proxy.sniDFPChain" -}}
+- filter_chain_match:
+    server_names: {{ .names | toJson }}
+  filters:
+    - name: envoy.filters.network.sni_dynamic_forward_proxy
+      typed_config:
+        "@type": type.googleapis.com/envoy.extensions.filters.network.sni_dynamic_forward_proxy.v3.FilterConfig
+        port_value: {{ .port | int }}
+        {{- include "envoy-proxy.dnsCache" .resolvers | nindent 8 }}
+    {{- include "envoy-proxy.tcpProxy" (dict "stat" .stat "cluster" .cluster) | nindent 4 }}
+{{- end }}
+
 {{/* A DNS-resolved cluster. Pass (dict "name" n "host" h "port" p "resolvers" list). */}}
 {{- define "envoy-proxy.cluster" -}}
 - name: {{ .name }}
@@ -12,14 +61,7 @@
   connect_timeout: 5s
   dns_lookup_family: V4_ONLY
   {{- with (get . "resolvers") }}
-  typed_dns_resolver_config:
-    name: envoy.network.dns_resolvers.cares
-    typed_config:
-      "@type": type.googleapis.com/envoy.extensions.network.dns_resolver.cares.v3.CaresDnsResolverConfig
-      resolvers:
-        {{- range . }}
-        - socket_address: {address: {{ . | quote }}, port_value: 53}
-        {{- end }}
+  {{- include "envoy-proxy.dnsResolver" . | nindent 2 }}
   {{- end }}
   load_assignment:
     cluster_name: {{ .name }}
@@ -49,6 +91,9 @@
 {{- define "envoy-proxy.bootstrap" -}}
 {{- $allow := include "edge-lib.allowList" (dict "values" .Values.allowList "region" .Values.region) | fromYaml -}}
 {{- $top := not .Values.parent.enabled -}}
+{{- if and (not $top) .Values.service.clusterIP (eq .Values.parent.address .Values.service.clusterIP) }}
+{{- fail (printf "parent.address %s is this proxy's own service.clusterIP: the child would chain to itself (a ClusterIP is reachable only inside its cluster; use the parent's internal load balancer address, the infrastructure bundle's proxy-address output)" .Values.parent.address) }}
+{{- end }}
 {{- $resolvers := ternary .Values.upstreamDNS.resolvers list $top -}}
 {{- $l := .Values.listeners -}}
 node:
@@ -85,27 +130,7 @@ static_resources:
             {{- include "envoy-proxy.tcpProxy" (dict "stat" (include "envoy-proxy.egressCluster" .) "cluster" (include "envoy-proxy.egressCluster" .)) | nindent 12 }}
       {{- end }}
       {{- if $allow.wildcard }}
-        - filter_chain_match:
-            server_names: {{ $allow.wildcard | toJson }}
-          filters:
-            - name: envoy.filters.network.sni_dynamic_forward_proxy
-              typed_config:
-                "@type": type.googleapis.com/envoy.extensions.filters.network.sni_dynamic_forward_proxy.v3.FilterConfig
-                port_value: 443
-                dns_cache_config:
-                  name: egress_wildcard_cache
-                  dns_lookup_family: V4_ONLY
-                  {{- with (get . "resolvers") }}
-                  typed_dns_resolver_config:
-                    name: envoy.network.dns_resolvers.cares
-                    typed_config:
-                      "@type": type.googleapis.com/envoy.extensions.network.dns_resolver.cares.v3.CaresDnsResolverConfig
-                      resolvers:
-                        {{- range . }}
-                        - socket_address: {address: {{ . | quote }}, port_value: 53}
-                        {{- end }}
-                  {{- end }}
-            {{- include "envoy-proxy.tcpProxy" (dict "stat" "egress_wildcard" "cluster" "egress_wildcard") | nindent 12 }}
+        {{- include "envoy-proxy.sniDFPChain" (dict "names" $allow.wildcard "port" 443 "stat" "egress_wildcard" "cluster" "egress_wildcard" "resolvers" $resolvers) | nindent 8 }}
       {{- end }}
       {{- end }}
     - name: arc_cluster_connect
@@ -159,6 +184,23 @@ static_resources:
         - filters:
             {{- include "envoy-proxy.tcpProxy" (dict "stat" "mqtt" "cluster" "mqtt_upstream") | nindent 12 }}
     {{- end }}
+    {{- if $l.kafka.enabled }}
+    - name: kafka_passthrough
+      address:
+        socket_address: {address: 0.0.0.0, port_value: {{ $l.kafka.port | int }}}
+      per_connection_buffer_limit_bytes: {{ $l.https.bufferLimitBytes | int }}
+      listener_filters:
+        {{- include "envoy-proxy.tlsInspector" . | nindent 8 }}
+      filter_chains:
+      {{- if $top }}
+        {{- include "envoy-proxy.sniDFPChain" (dict "names" $l.kafka.serverNames "port" 9093 "stat" "egress_kafka" "cluster" "egress_kafka" "resolvers" $resolvers) | nindent 8 }}
+      {{- else }}
+        - filter_chain_match:
+            server_names: {{ $l.kafka.serverNames | toJson }}
+          filters:
+            {{- include "envoy-proxy.tcpProxy" (dict "stat" "kafka_parent" "cluster" "parent_kafka") | nindent 12 }}
+      {{- end }}
+    {{- end }}
   clusters:
     - name: envoy_admin
       type: STATIC
@@ -179,27 +221,14 @@ static_resources:
     {{- end }}
     {{- include "envoy-proxy.cluster" (dict "name" "arc_obo" "host" (include "envoy-proxy.oboHost" .) "port" 8084 "resolvers" $resolvers) | nindent 4 }}
     {{- if $allow.wildcard }}
-    - name: egress_wildcard
-      connect_timeout: 5s
-      lb_policy: CLUSTER_PROVIDED
-      cluster_type:
-        name: envoy.clusters.dynamic_forward_proxy
-        typed_config:
-          "@type": type.googleapis.com/envoy.extensions.clusters.dynamic_forward_proxy.v3.ClusterConfig
-          dns_cache_config:
-            name: egress_wildcard_cache
-            dns_lookup_family: V4_ONLY
-            {{- with (get . "resolvers") }}
-            typed_dns_resolver_config:
-              name: envoy.network.dns_resolvers.cares
-              typed_config:
-                "@type": type.googleapis.com/envoy.extensions.network.dns_resolver.cares.v3.CaresDnsResolverConfig
-                resolvers:
-                  {{- range . }}
-                  - socket_address: {address: {{ . | quote }}, port_value: 53}
-                  {{- end }}
-            {{- end }}
+    {{- include "envoy-proxy.dfpCluster" (dict "name" "egress_wildcard" "resolvers" $resolvers) | nindent 4 }}
     {{- end }}
+    {{- if $l.kafka.enabled }}
+    {{- include "envoy-proxy.dfpCluster" (dict "name" "egress_kafka" "resolvers" $resolvers) | nindent 4 }}
+    {{- end }}
+    {{- end }}
+    {{- if and (not $top) $l.kafka.enabled }}
+    {{- include "envoy-proxy.cluster" (dict "name" "parent_kafka" "host" .Values.parent.address "port" .Values.parent.kafkaPort) | nindent 4 }}
     {{- end }}
     {{- if $l.otlp.enabled }}
     {{- $u := splitList ":" $l.otlp.upstream }}

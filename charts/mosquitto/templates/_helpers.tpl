@@ -20,6 +20,9 @@ autosave_interval {{ .Values.persistence.autosaveInterval }}
 {{- else }}
 persistence false
 {{- end }}
+{{- with .Values.persistence.clientExpiration }}
+persistent_client_expiration {{ . }}
+{{- end }}
 log_dest stdout
 {{- range .Values.logTypes }}
 log_type {{ . }}
@@ -58,7 +61,7 @@ start_type automatic
 restart_timeout {{ .Values.bridge.restartTimeout }}
 keepalive_interval {{ .Values.bridge.keepalive | int }}
 notifications false
-try_private false
+try_private true
 bridge_cafile {{ include "mosquitto.dir" $p.bridgeTLS }}/ca.crt
 bridge_certfile {{ include "mosquitto.dir" $p.bridgeTLS }}/tls.crt
 bridge_keyfile {{ include "mosquitto.dir" $p.bridgeTLS }}/tls.key

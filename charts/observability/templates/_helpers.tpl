@@ -36,6 +36,8 @@ processors:
     attributes:
       # insert, not upsert: telemetry from a lower level keeps the level it came from.
       - {key: edge.layer, value: {{ .Values.level | quote }}, action: insert}
+      - {key: cloud.region, value: {{ .Values.region | quote }}, action: insert}
+      # edge.region: cloud.region's former name, kept for one release.
       - {key: edge.region, value: {{ .Values.region | quote }}, action: insert}
       - {key: k8s.cluster.name, value: {{ .Values.clusterName | quote }}, action: insert}
   batch: {}

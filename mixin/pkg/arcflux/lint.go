@@ -3,6 +3,9 @@ package arcflux
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+
+	"sigs.k8s.io/yaml"
 )
 
 // LintLocation is porter's linter.Location.
@@ -37,18 +40,63 @@ var lintTitles = map[string]string{
 	CodeConstantWhen:    "Constant step condition",
 }
 
-// Lint returns porter lint results for the build input (templates unresolved).
-func Lint(in BuildInput) []LintResult {
-	results := []LintResult{}
-	for _, p := range in.Config.Validate() {
-		results = append(results, result(p, LintLocation{Mixin: Name}))
+func lintStep(s Step, action string, number int) []LintResult {
+	loc := LintLocation{Action: action, Mixin: Name, StepNumber: number, StepDescription: s.Description}
+	var out []LintResult
+	for _, p := range validateStep(s, action, !isCoreAction(action), false, nil) {
+		out = append(out, result(p, loc))
 	}
-	for _, action := range in.Actions.Names() {
-		for i, s := range in.Actions[action] {
-			loc := LintLocation{Action: action, Mixin: Name, StepNumber: i + 1, StepDescription: s.Description}
-			for _, p := range validateStep(s, action, !isCoreAction(action), false, nil) {
-				results = append(results, result(p, loc))
+	return out
+}
+
+// noStep locates a result that belongs to no step (the mixin configuration, unreadable input):
+// with no mixin in the location porter prints no "<action>: 0th step in the arcflux mixin ()"
+// line, and the message names the mixin instead.
+var noStep = LintLocation{}
+
+// LintInput lints the raw build input porter sends on stdin step by step: a step that does
+// not decode (an unknown field, a wrong type) is one error located at its action, step number
+// and description, and every other step is still linted. Only input that is not YAML at all
+// yields a single unlocated result.
+func LintInput(data []byte) []LintResult {
+	results := []LintResult{}
+	var raw struct {
+		Config  json.RawMessage              `json:"config"`
+		Actions map[string][]json.RawMessage `json:"actions"`
+	}
+	if err := yaml.Unmarshal(data, &raw); err != nil {
+		return append(results, result(Problem{Level: LevelError, Message: "arcflux build input YAML: " + cleanJSONError(err).Error()}, noStep))
+	}
+	if len(raw.Config) > 0 && string(raw.Config) != "null" {
+		var c Config
+		if err := decodeStrict(raw.Config, &c); err != nil {
+			results = append(results, result(Problem{Level: LevelError, Message: "arcflux mixin configuration: " + cleanJSONError(err).Error()}, noStep))
+		} else {
+			for _, p := range c.Validate() {
+				results = append(results, result(p, noStep))
 			}
+		}
+	}
+	names := Actions{}
+	for a := range raw.Actions {
+		names[a] = nil
+	}
+	for _, action := range names.Names() {
+		for i, e := range raw.Actions[action] {
+			var se stepEntry
+			if err := decodeStrict(e, &se); err != nil {
+				// Porter still shows where: the description, read leniently.
+				var loose struct {
+					Arcflux struct {
+						Description string `json:"description"`
+					} `json:"arcflux"`
+				}
+				_ = yaml.Unmarshal(e, &loose)
+				loc := LintLocation{Action: action, Mixin: Name, StepNumber: i + 1, StepDescription: loose.Arcflux.Description}
+				results = append(results, result(Problem{Level: LevelError, Message: "step does not decode: " + cleanJSONError(err).Error()}, loc))
+				continue
+			}
+			results = append(results, lintStep(se.Arcflux, action, i+1)...)
 		}
 	}
 	return results
@@ -68,15 +116,11 @@ func result(p Problem, loc LintLocation) LintResult {
 
 // PrintLint reads the build input from stdin and prints the lint results as JSON.
 func (m *Mixin) PrintLint() error {
-	in, err := readBuildInput(m.In)
+	data, err := io.ReadAll(m.In)
 	if err != nil {
-		// A step porter cannot even decode is reported as a lint error, not a crash.
-		in = BuildInput{}
-		res := []LintResult{{Level: LevelError, Location: LintLocation{Mixin: Name}, Code: CodeInvalid,
-			Title: lintTitles[CodeInvalid], Message: cleanJSONError(err).Error(), URL: DocsURL + "#" + CodeInvalid}}
-		return m.writeJSON(res)
+		return fmt.Errorf("read stdin: %w", err)
 	}
-	return m.writeJSON(Lint(in))
+	return m.writeJSON(LintInput(data))
 }
 
 func (m *Mixin) writeJSON(v any) error {

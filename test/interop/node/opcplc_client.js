@@ -11,88 +11,47 @@
 //   DURATION   how long to collect changes in ms (default 2000)
 //   PKI        client PKI directory (default ./pki)
 // Exit code 0 on success; on failure the error is printed to stderr and the code is 1.
-const path = require("path");
 const {
-  OPCUAClient, MessageSecurityMode, SecurityPolicy, AttributeIds, TimestampsToReturn,
-  ClientSubscription, ClientMonitoredItem, UserTokenType, DataType, OPCUACertificateManager,
+  AttributeIds, TimestampsToReturn, ClientSubscription, ClientMonitoredItem, DataType,
 } = require("node-opcua");
+const { run, env } = require("./opcplc_session");
 
-const NS = "http://microsoft.com/Opc/OpcPlc/";
-const env = (k, d) => (process.env[k] === undefined || process.env[k] === "" ? d : process.env[k]);
 const list = (s) => (s ? s.split(",").filter(Boolean) : []);
+const sampling = parseInt(env("SAMPLING", "100"), 10);
+const duration = parseInt(env("DURATION", "2000"), 10);
 
-(async () => {
-  const endpoint = env("ENDPOINT");
-  const mode = env("MODE", "None");
-  const sampling = parseInt(env("SAMPLING", "100"), 10);
-  const duration = parseInt(env("DURATION", "2000"), 10);
-  const certificateManager = new OPCUACertificateManager({
-    rootFolder: env("PKI", path.join(process.cwd(), "pki")), automaticallyAcceptUnknownCertificate: true,
-  });
-  const client = OPCUAClient.create({
-    applicationName: "edgeframe-interop-client",
-    securityMode: MessageSecurityMode[mode],
-    securityPolicy: mode === "None" ? SecurityPolicy.None : SecurityPolicy.Basic256Sha256,
-    endpointMustExist: false,
-    connectionStrategy: { maxRetry: 2, initialDelay: 200, maxDelay: 1000 },
-    clientCertificateManager: certificateManager,
-  });
-  const out = { read: {}, browse: [], changes: {} };
-  await client.connect(endpoint);
-  try {
-    const user = env("USER", "");
-    const identity = user
-      ? { type: UserTokenType.UserName, userName: user, password: env("PASS", "") }
-      : { type: UserTokenType.Anonymous };
-    const session = await client.createSession(identity);
-    try {
-      const nsArray = await session.readNamespaceArray();
-      const ns = nsArray.indexOf(NS);
-      if (ns < 0) throw new Error(`namespace ${NS} not in ${JSON.stringify(nsArray)}`);
-      out.namespaceIndex = ns;
-      const id = (name) => `ns=${ns};s=${name}`;
+run("edgeframe-interop-client", { read: {}, browse: [], changes: {} }, async (session, ns, out) => {
+  const id = (name) => `ns=${ns};s=${name}`;
 
-      for (const name of list(env("READ", "StepUp"))) {
-        const dv = await session.read({ nodeId: id(name), attributeId: AttributeIds.Value });
-        const v = dv.value.value;
-        out.read[name] = {
-          status: dv.statusCode.name,
-          dataType: DataType[dv.value.dataType],
-          value: Array.isArray(v) || ArrayBuffer.isView(v) ? Array.from(v) : v,
-          sourceTimestamp: dv.sourceTimestamp,
-        };
-      }
-
-      const br = await session.browse(id(env("BROWSE", "Basic")));
-      if (br.statusCode.name !== "Good") throw new Error(`browse: ${br.statusCode.name}`);
-      out.browse = br.references.map((r) => r.browseName.name).sort();
-
-      const watch = list(env("WATCH", ""));
-      if (watch.length > 0) {
-        const sub = ClientSubscription.create(session, {
-          requestedPublishingInterval: sampling, requestedLifetimeCount: 600, requestedMaxKeepAliveCount: 10,
-          maxNotificationsPerPublish: 0, publishingEnabled: true, priority: 1,
-        });
-        for (const name of watch) {
-          out.changes[name] = [];
-          const mi = ClientMonitoredItem.create(sub, { nodeId: id(name), attributeId: AttributeIds.Value },
-            { samplingInterval: sampling, discardOldest: true, queueSize: 10 }, TimestampsToReturn.Both);
-          mi.on("changed", (dv) => out.changes[name].push(Number(dv.value.value)));
-          mi.on("err", (e) => { out.error = `monitor ${name}: ${e}`; });
-        }
-        await new Promise((r) => setTimeout(r, duration));
-        await sub.terminate();
-      }
-    } finally {
-      await session.close();
-    }
-  } finally {
-    await client.disconnect();
+  for (const name of list(env("READ", "StepUp"))) {
+    const dv = await session.read({ nodeId: id(name), attributeId: AttributeIds.Value });
+    const v = dv.value.value;
+    out.read[name] = {
+      status: dv.statusCode.name,
+      dataType: DataType[dv.value.dataType],
+      value: Array.isArray(v) || ArrayBuffer.isView(v) ? Array.from(v) : v,
+      sourceTimestamp: dv.sourceTimestamp,
+    };
   }
-  // Exit once the line is written: node-opcua leaves timers and watchers behind that
-  // would keep the process alive for seconds.
-  process.stdout.write("RESULT " + JSON.stringify(out) + "\n", () => process.exit(0));
-})().catch((err) => {
-  process.stderr.write(`node-opcua client failed: ${err && err.message ? err.message : err}\n`);
-  process.exit(1);
+
+  const br = await session.browse(id(env("BROWSE", "Basic")));
+  if (br.statusCode.name !== "Good") throw new Error(`browse: ${br.statusCode.name}`);
+  out.browse = br.references.map((r) => r.browseName.name).sort();
+
+  const watch = list(env("WATCH", ""));
+  if (watch.length > 0) {
+    const sub = ClientSubscription.create(session, {
+      requestedPublishingInterval: sampling, requestedLifetimeCount: 600, requestedMaxKeepAliveCount: 10,
+      maxNotificationsPerPublish: 0, publishingEnabled: true, priority: 1,
+    });
+    for (const name of watch) {
+      out.changes[name] = [];
+      const mi = ClientMonitoredItem.create(sub, { nodeId: id(name), attributeId: AttributeIds.Value },
+        { samplingInterval: sampling, discardOldest: true, queueSize: 10 }, TimestampsToReturn.Both);
+      mi.on("changed", (dv) => out.changes[name].push(Number(dv.value.value)));
+      mi.on("err", (e) => { out.error = `monitor ${name}: ${e}`; });
+    }
+    await new Promise((r) => setTimeout(r, duration));
+    await sub.terminate();
+  }
 });

@@ -17,15 +17,24 @@ import (
 	"github.com/edgeframe/edgeframe/tools/imagebuild/imagelock"
 )
 
+// ThirdPartyLabel marks an images entry that is not a workload image (mosquitto, Envoy, the
+// collector, kubectl): `labels: {edgeframe.io/image: third-party}`. Such an entry is pinned by a
+// published digest written by hand and listed so `porter archive`/`publish` relocate it; the lock
+// neither has nor rewrites it.
+const ThirdPartyLabel = "edgeframe.io/image"
+
 // Ref is one images entry of a manifest.
 type Ref struct {
 	Repository string
 	Digest     string
+	// ThirdParty is set for an entry labelled ThirdPartyLabel: third-party.
+	ThirdParty bool
 }
 
 // entry locates the scalar nodes of one images entry.
 type entry struct {
 	repo, digest *yaml.Node
+	thirdParty   bool
 }
 
 func parse(src []byte) (map[string]entry, error) {
@@ -53,6 +62,11 @@ func parse(src []byte) (map[string]entry, error) {
 			continue
 		}
 		e := entry{repo: lookup(body, "repository"), digest: lookup(body, "digest")}
+		if labels := lookup(body, "labels"); labels != nil && labels.Kind == yaml.MappingNode {
+			if v := lookup(labels, ThirdPartyLabel); v != nil && v.Value == "third-party" {
+				e.thirdParty = true
+			}
+		}
 		if e.repo == nil || e.repo.Kind != yaml.ScalarNode {
 			errs = append(errs, fmt.Errorf("images.%s.repository: required", name))
 		}
@@ -85,13 +99,14 @@ func Read(path string) (map[string]Ref, error) {
 	}
 	out := make(map[string]Ref, len(es))
 	for n, e := range es {
-		out[n] = Ref{Repository: e.repo.Value, Digest: e.digest.Value}
+		out[n] = Ref{Repository: e.repo.Value, Digest: e.digest.Value, ThirdParty: e.thirdParty}
 	}
 	return out, nil
 }
 
 // Update rewrites repository and digest of every images entry from the lock. Every entry
-// must be a locked workload. It reports whether the file changed.
+// must be a locked workload, except third-party entries (ThirdPartyLabel), which are left as
+// they are. It reports whether the file changed.
 func Update(path string, lock imagelock.Lock) (bool, error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
@@ -108,6 +123,9 @@ func Update(path string, lock imagelock.Lock) (bool, error) {
 	var edits []edit
 	var errs []error
 	for name, e := range es {
+		if e.thirdParty {
+			continue
+		}
 		img, ok := lock.Images[name]
 		if !ok {
 			errs = append(errs, fmt.Errorf("%s: images.%s: no such workload image in the lock", path, name))

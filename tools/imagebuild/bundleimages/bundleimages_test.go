@@ -64,3 +64,39 @@ func TestUpdateRejectsAnImageMissingFromTheLock(t *testing.T) {
 		t.Fatalf("want both images named, got %v", err)
 	}
 }
+
+// A third-party entry (labelled) keeps its published digest: the lock neither knows nor
+// rewrites it, while an unlabelled unknown entry is still refused.
+func TestUpdateLeavesThirdPartyImages(t *testing.T) {
+	const m = `images:
+  opcplc: {repository: ghcr.io/edgeframe/opcplc, digest: ""}
+  envoy:
+    repository: envoyproxy/envoy
+    digest: "sha256:4972515dd9a069b44beb43cebba7851596e72a8c61cd7a7c33d8f48efc5280ba"
+    labels: {edgeframe.io/image: third-party}
+`
+	p := filepath.Join(t.TempDir(), "porter.yaml")
+	if err := os.WriteFile(p, []byte(m), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	da := "sha256:" + strings.Repeat("a", 64)
+	lock := imagelock.Lock{Images: map[string]imagelock.Image{"opcplc": {Repository: "r/opcplc", Digest: da}}}
+	if _, err := bundleimages.Update(p, lock); err != nil {
+		t.Fatal(err)
+	}
+	got, err := bundleimages.Read(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := bundleimages.Ref{Repository: "envoyproxy/envoy", Digest: "sha256:4972515dd9a069b44beb43cebba7851596e72a8c61cd7a7c33d8f48efc5280ba", ThirdParty: true}
+	if got["envoy"] != want || got["opcplc"].Digest != da {
+		t.Fatalf("read back %+v", got)
+	}
+	unlabelled := strings.Replace(m, "    labels: {edgeframe.io/image: third-party}\n", "", 1)
+	if err := os.WriteFile(p, []byte(unlabelled), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bundleimages.Update(p, lock); err == nil || !strings.Contains(err.Error(), "images.envoy") {
+		t.Fatalf("an unlabelled image missing from the lock: %v", err)
+	}
+}

@@ -17,17 +17,12 @@ import (
 	"github.com/edgeframe/edgeframe/workloads/datagateway/internal/gwtest"
 )
 
-// brokerExtra lets the L4 broker hold what the gateway has not acknowledged yet
-// (mosquitto's default queue of 1000 messages per client would drop messages during a
-// gateway restart at 1,000 msg/s).
-const brokerExtra = "max_queued_messages 1000000\nmax_inflight_messages 100\n"
-
 // TestKillMinus9DuringA1000MessagePerSecondStream runs the real binary behind a real
 // daprd and mosquitto, kills it with SIGKILL twice while 1,000 msg/s stream in, restarts
 // it, and checks that every message id the broker acknowledged reaches the file sink.
 func TestKillMinus9DuringA1000MessagePerSecondStream(t *testing.T) {
 	bin := testenv.BuildWorkload(t, "datagateway")
-	broker := testenv.StartMosquitto(t, testenv.MosquittoSpec{Extra: brokerExtra})
+	broker := testenv.StartProfileMosquitto(t, "l4")
 	dataDir := t.TempDir()
 	appPort, httpPort := testenv.FreePort(t), testenv.FreePort(t)
 	gw := testenv.StartProcess(t, testenv.ProcSpec{
@@ -90,7 +85,7 @@ func TestKillMinus9DuringA1000MessagePerSecondStream(t *testing.T) {
 // (VmHWM, which excludes the page cache). Target: ≤ 30 MiB.
 func BenchmarkLivePathAndPeakRSS(b *testing.B) {
 	bin := testenv.BuildWorkload(b, "datagateway")
-	broker := testenv.StartMosquitto(b, testenv.MosquittoSpec{Extra: brokerExtra})
+	broker := testenv.StartProfileMosquitto(b, "l4")
 	dataDir := b.TempDir()
 	appPort, httpPort := testenv.FreePort(b), testenv.FreePort(b)
 	metricsURL := fmt.Sprintf("http://127.0.0.1:%d/metrics", httpPort)

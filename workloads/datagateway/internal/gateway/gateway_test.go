@@ -33,7 +33,7 @@ type running struct {
 // a real daprd subscribed on a real mosquitto.
 func startGateway(t *testing.T, cfg config.Config) *running {
 	t.Helper()
-	broker := testenv.StartMosquitto(t, testenv.MosquittoSpec{})
+	broker := testenv.StartProfileMosquitto(t, "l4")
 	return startGatewayOn(t, broker, cfg)
 }
 

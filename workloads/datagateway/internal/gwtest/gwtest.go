@@ -20,22 +20,16 @@ import (
 
 	"github.com/edgeframe/edgeframe/pkg/cloudevent"
 	"github.com/edgeframe/edgeframe/test/testenv"
-	"github.com/edgeframe/edgeframe/workloads/datagateway/dapr"
 	"github.com/edgeframe/edgeframe/workloads/datagateway/internal/message"
 )
 
-// Sidecar starts a real daprd for app "datagateway" on appPort, subscribed through
-// pubsub.mqtt3 "edge-pubsub" on brokerURL, with the gateway's resiliency policy.
+// Sidecar starts a real daprd for app "datagateway" on appPort with the Dapr resources the
+// L4 profile installs (pub/sub "edge-pubsub" on brokerURL, Resiliency, Configuration).
 func Sidecar(t testing.TB, brokerURL string, appPort int) *testenv.Daprd {
 	t.Helper()
-	return testenv.StartDaprd(t, testenv.DaprdSpec{
-		AppID:   "datagateway",
-		AppPort: appPort,
-		Resources: map[string]string{
-			"pubsub.yaml":     testenv.MQTTPubSubComponent("edge-pubsub", brokerURL, fmt.Sprintf("datagateway-%d", appPort)),
-			"resiliency.yaml": dapr.Resiliency,
-		},
-	})
+	spec := testenv.ProfileDaprd(t, "l4", "datagateway", brokerURL)
+	spec.AppPort = appPort
+	return testenv.StartDaprd(t, spec)
 }
 
 // Publisher publishes CloudEvents at QoS 1 to mosquitto the way a producer's daprd does

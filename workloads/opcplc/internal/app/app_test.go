@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -83,15 +85,7 @@ func TestRunServesPNJSONHealthAndMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- app.Run(ctx, o, io.Discard) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
+	defer runApp(t, o)()
 	base := fmt.Sprintf("http://127.0.0.1:%d", web)
 	get := func(path string) (int, string) {
 		var last error
@@ -128,9 +122,9 @@ func TestRunServesPNJSONHealthAndMetrics(t *testing.T) {
 	if e.EndpointUrl != fmt.Sprintf("opc.tcp://127.0.0.1:%d", opc) || e.UseSecurity || e.DataSetWriterGroup != "plc1" {
 		t.Errorf("pn.json entry %+v", e)
 	}
-	// 4 basic + 4 anomaly + 5 fast + 1 bad fast + 1 slow + 1 bad slow
-	if len(e.OpcNodes) != 16 {
-		t.Errorf("pn.json has %d nodes, want 16", len(e.OpcNodes))
+	// 4 basic + 4 anomaly + 5 fast + 1 bad fast + 1 slow + 1 bad slow + 1 GUID node (--gn defaults to 1)
+	if len(e.OpcNodes) != 17 {
+		t.Errorf("pn.json has %d nodes, want 17", len(e.OpcNodes))
 	}
 	_, metrics := get("/metrics")
 	for _, m := range []string{"edgeframe_opcplc_sessions 0", "edgeframe_opcplc_subscriptions 0", "edgeframe_opcplc_monitored_items 0",
@@ -138,5 +132,127 @@ func TestRunServesPNJSONHealthAndMetrics(t *testing.T) {
 		if !strings.Contains(metrics, m) {
 			t.Errorf("/metrics lacks %q", m)
 		}
+	}
+}
+
+// OPC PLC's own sample command line and options opcplc has no use for parse, with the
+// unused ones reported for a warning instead of refusing to start.
+func TestOPCPLCCommandLinesWorkUnchanged(t *testing.T) {
+	args := []string{"--pn=50000", "--autoaccept", "--sph", "--sn=5", "--sr=10", "--st=uint", "--fn=5", "--fr=1", "--ft=uint", "--ref", "--gn=5",
+		"--at", "X509Store", "--tp=/certs/trusted", "--alm", "--ses", "--lt", "30", "--chaos=True", "--ll=trace", "--lf=/tmp/plc.log",
+		"--dc=secret", "--lid", "--on", "--lsn", "--otlpee", "http://collector:4317", "--ctb"}
+	o, err := app.Parse(args, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.Sim.GUIDNodes != 5 || !o.Sim.LongID || !o.Sim.Opaque || !o.Sim.LongStrings || o.Sim.Slow.Count != 5 || o.Sim.Fast.Count != 5 {
+		t.Errorf("simulation %+v", o.Sim)
+	}
+	if o.Server.Users["user1"] != "secret" || !o.Server.Chaos || o.LogLevel != "debug" || o.LogFile != "/tmp/plc.log" {
+		t.Errorf("--dc/--chaos/--ll/--lf: users %v chaos %v level %q file %q", o.Server.Users, o.Server.Chaos, o.LogLevel, o.LogFile)
+	}
+	if o.PNFile != "pn.json" || o.PNUseIP {
+		t.Errorf("--sph: file %q by IP %v, want pn.json by host name", o.PNFile, o.PNUseIP)
+	}
+	got := strings.Join(o.Ignored, "\n")
+	for _, want := range []string{"--at/--appcertstoretype", "--tp/--trustedcertstorepath", "--alm/--alarms", "--ses/--simpleevents", "--lt/--logflushtimespan",
+		"--ref/--referencenodes", "--otlpee/--otlpendpoint", "--ctb/--complextypeboiler"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("ignored options do not name %s:\n%s", want, got)
+		}
+	}
+	if len(o.Ignored) != 8 {
+		t.Errorf("%d ignored options, want 8:\n%s", len(o.Ignored), got)
+	}
+	// --dp stays an alias of --dc; OPC PLC's critical level is slog's error.
+	if o, err := app.Parse([]string{"--dp=other", "--loglevel=critical"}, env(nil), io.Discard); err != nil || o.Server.Users["user1"] != "other" || o.LogLevel != "error" {
+		t.Errorf("--dp/--loglevel: %v %v %q", err, o.Server.Users, o.LogLevel)
+	}
+	if _, err := app.Parse([]string{"--ll=loud"}, env(nil), io.Discard); err == nil || !strings.Contains(err.Error(), "--ll") {
+		t.Errorf("--ll=loud: %v", err)
+	}
+	if o, err := app.Parse([]string{"--op=/UA/OpcPlc", "--mset=5000"}, env(nil), io.Discard); err != nil || o.Server.Path != "/UA/OpcPlc" || o.Server.MaxSessionTimeout != 5*time.Second {
+		t.Errorf("--op/--mset: %v %q %s", err, o.Server.Path, o.Server.MaxSessionTimeout)
+	}
+	if _, err := app.Parse([]string{"--op=UA", "--mset=10"}, env(nil), io.Discard); err == nil || !strings.Contains(err.Error(), "--op") || !strings.Contains(err.Error(), "--mset") {
+		t.Errorf("--op=UA --mset=10: %v", err)
+	}
+	if _, err := app.Parse([]string{"--no-such-flag"}, env(nil), io.Discard); err == nil {
+		t.Error("an option OPC PLC does not have either was accepted")
+	}
+}
+
+// --sph/--spf write the publishednodes file, --lf copies the logs to a file, and the
+// ignored options are logged as warnings.
+func TestRunWritesPublishedNodesFileAndLogFile(t *testing.T) {
+	dir := t.TempDir()
+	pn, logFile := filepath.Join(dir, "published.json"), filepath.Join(dir, "plc.log")
+	opc := testenv.FreePort(t)
+	o, err := app.Parse([]string{"--ph=127.0.0.1", "--listen=127.0.0.1", fmt.Sprintf("--pn=%d", opc), "--wp=0", "--ut", "--pki=" + filepath.Join(dir, "pki"),
+		"--sph", "--spf=" + pn, "--lf=" + logFile, "--gn=2", "--on", "--alm"}, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- app.Run(ctx, o, io.Discard) }()
+	var entries []struct {
+		EndpointUrl string
+		OpcNodes    []struct{ Id string }
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		b, err := os.ReadFile(pn)
+		if err == nil && json.Unmarshal(b, &entries) == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not written: %v", pn, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 1 || entries[0].EndpointUrl != fmt.Sprintf("opc.tcp://127.0.0.1:%d", opc) {
+		t.Fatalf("entries %+v", entries)
+	}
+	ids := ""
+	for _, n := range entries[0].OpcNodes {
+		ids += n.Id + "\n"
+	}
+	for _, want := range []string{";s=StepUp\n", ";b=YWJj\n", ";g=" + plc.GUIDs(2)[1] + "\n"} {
+		if !strings.Contains(ids, want) {
+			t.Errorf("published nodes lack %q:\n%s", want, ids)
+		}
+	}
+	logs, err := os.ReadFile(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"msg":"opcplc running"`, `"msg":"OPC PLC option not supported, ignored"`, `--alm/--alarms`, `"msg":"publishednodes file written"`} {
+		if !strings.Contains(string(logs), want) {
+			t.Errorf("log file lacks %s", want)
+		}
+	}
+}
+
+func TestShowPNJSONByIPAddress(t *testing.T) {
+	dir := t.TempDir()
+	o, err := app.Parse([]string{"--ph=localhost", "--sp", "--spf=" + filepath.Join(dir, "pn.json")}, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !o.PNUseIP {
+		t.Fatal("--sp does not address the server by IP")
+	}
+	ep, err := app.EndpointByIP(o.Server.Host, o.Server.Port)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, _, _ := strings.Cut(strings.TrimPrefix(ep, "opc.tcp://"), ":")
+	if ip := net.ParseIP(host); ip == nil || ip.IsLoopback() || ip.To4() == nil {
+		t.Errorf("--sp endpoint %s: want a non-loopback IPv4 address", ep)
 	}
 }

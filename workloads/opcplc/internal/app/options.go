@@ -26,7 +26,16 @@ type Options struct {
 	Group    string
 	Seed     uint64
 	LogLevel string
+	LogFile  string // --lf: logs go to this file as well as to stdout
 	Layer    string
+	// PNFile is where --sp/--sph write the publishednodes file (--spf); "" = not written.
+	PNFile string
+	// PNUseIP says the file addresses the server by IP address (--sp) rather than by
+	// --ph host name (--sph).
+	PNUseIP bool
+	// Ignored are the OPC PLC flags that were given but have no effect here; Run warns
+	// about each.
+	Ignored []string
 }
 
 type loadFlags struct {
@@ -70,6 +79,9 @@ func Parse(args []string, lookup func(string) (string, bool), stderr io.Writer) 
 	num(&sc.Port, "OPC UA TCP port", "pn", "portnum")
 	str(&sc.Host, "host name in the endpoint URL and the certificate", "ph", "plchostname")
 	str(&sc.Listen, "address the OPC UA listener binds (empty = every interface)", "listen")
+	str(&sc.Path, "path part of the endpoint URL, e.g. /UA/OpcPlc", "op", "path")
+	msetMs := int(sc.MaxSessionTimeout / time.Millisecond)
+	num(&msetMs, "longest session timeout granted, in ms", "mset", "maxsessiontimeout")
 	boo(&sc.UnsecureTransport, "also offer SecurityPolicy None", "ut", "unsecuretransport")
 	boo(&sc.AutoAccept, "accept every client certificate", "aa", "autoaccept")
 	boo(&sc.DisableAnonymous, "refuse anonymous users", "daa", "disableanonymousauth")
@@ -79,7 +91,7 @@ func Parse(args []string, lookup func(string) (string, bool), stderr io.Writer) 
 	str(&admin, "admin user name", "au", "adminuser")
 	str(&adminPass, "admin password", "ac", "adminpassword")
 	str(&user, "default user name", "du", "defaultuser")
-	str(&userPass, "default user password", "dp", "defaultpassword")
+	str(&userPass, "default user password (--dp is an alias)", "dc", "defaultpassword", "dp")
 	boo(&sc.Chaos, "inject faults: drop sessions and delete subscriptions at random", "chaos")
 	dur(&sc.ChaosMin, "shortest pause between chaos faults", "chaos-min")
 	dur(&sc.ChaosMax, "longest pause between chaos faults", "chaos-max")
@@ -112,9 +124,20 @@ func Parse(args []string, lookup func(string) (string, bool), stderr io.Writer) 
 	vfr := 0
 	num(&vfr, "change rate of fast nodes in ms; overrides --fr when > 0", "vfr", "veryfastrate")
 	num(&o.WebPort, "HTTP port for /pn.json, /healthz, /readyz, /metrics (0 = off)", "wp", "webport")
+	num(&o.Sim.GUIDNodes, "number of nodes with deterministic GUID ids", "gn", "guidnodes")
+	boo(&o.Sim.LongID, "add Special/LongId3950, a node with a 3950-character id", "lid", "longid")
+	boo(&o.Sim.Opaque, "add Special/Opaque_abc, a node with an opaque id", "on", "opaquenode")
+	boo(&o.Sim.LongStrings, "add Special/LongString10kB, 50kB, 100kB and 200kB", "lsn", "longstringnodes")
+	var showIP, showHost bool
+	pnFile := "pn.json"
+	boo(&showIP, "write the publishednodes file with the IP address in EndpointUrl", "sp", "showpnjson")
+	boo(&showHost, "write the publishednodes file with the --ph host name in EndpointUrl", "sph", "showpnjsonph")
+	str(&pnFile, "file --sp/--sph write", "spf", "showpnfname")
+	str(&o.LogFile, "also write the logs to this file", "lf", "logfile")
+	ignored := ignoredFlags(fs)
 	str(&o.Group, "DataSetWriterGroup written into /pn.json", "writer-group")
 	fs.Uint64Var(&o.Seed, "seed", 0, "random seed of the simulation (0 = random)")
-	str(&o.LogLevel, "log level: debug, info, warn, error", "log-level")
+	str(&o.LogLevel, "log level: trace, debug, info, warn, error, critical (OPC PLC's verbose and fatal too)", "log-level", "ll", "loglevel")
 	str(&o.Layer, "edge.layer attribute of logs and telemetry (l2, l3, l4)", "layer")
 
 	if err := fs.Parse(args); err != nil {
@@ -127,6 +150,7 @@ func Parse(args []string, lookup func(string) (string, bool), stderr io.Writer) 
 	// Environment problems are reported together with the rest.
 	errs = append(errs, flagenv.Apply(fs, Name, lookup))
 	o.Sim.CycleTime = time.Duration(cycleMs) * time.Millisecond
+	sc.MaxSessionTimeout = time.Duration(msetMs) * time.Millisecond
 	var err error
 	if o.Sim.Slow, err = slow.config(time.Duration(slow.rateSec)*time.Second, "st"); err != nil {
 		errs = append(errs, err)
@@ -144,9 +168,17 @@ func Parse(args []string, lookup func(string) (string, bool), stderr io.Writer) 
 	if o.WebPort < 0 || o.WebPort > 65535 {
 		errs = append(errs, fmt.Errorf("--wp: %d is not a TCP port", o.WebPort))
 	}
+	o.LogLevel = opcPLCLevel(o.LogLevel)
 	if _, err := parseLevel(o.LogLevel); err != nil {
-		errs = append(errs, fmt.Errorf("--log-level: %w", err))
+		errs = append(errs, fmt.Errorf("--log-level (--ll): %w", err))
 	}
+	if showIP || showHost {
+		if pnFile == "" {
+			errs = append(errs, errors.New("--spf: must not be empty with --sp/--sph"))
+		}
+		o.PNFile, o.PNUseIP = pnFile, showIP && !showHost
+	}
+	o.Ignored = ignored()
 	errs = append(errs, o.Sim.Validate(), sc.Validate())
 	return o, errors.Join(errs...)
 }

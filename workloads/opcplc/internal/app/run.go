@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"net"
+	"os"
 	"strconv"
 
 	"github.com/edgeframe/edgeframe/pkg/observe"
@@ -19,12 +21,23 @@ func parseLevel(s string) (slog.Level, error) { return observe.ParseLevel(s) }
 
 // Run serves the simulation until ctx ends.
 func Run(ctx context.Context, o Options, stdout io.Writer) error {
+	if o.LogFile != "" {
+		f, err := os.OpenFile(o.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return fmt.Errorf("--lf: %w", err)
+		}
+		defer f.Close()
+		stdout = io.MultiWriter(stdout, f)
+	}
 	obs, err := observe.Start(ctx, stdout, observe.Resource{Service: Name, Layer: o.Layer}, o.LogLevel)
 	if err != nil {
 		return err
 	}
 	defer obs.Stop()
 	log, reg := obs.Log, obs.Registry
+	for _, w := range o.Ignored {
+		log.Warn("OPC PLC option not supported, ignored", "option", w)
+	}
 
 	seed := o.Seed
 	if seed == 0 {
@@ -45,10 +58,18 @@ func Run(ctx context.Context, o Options, stdout io.Writer) error {
 	}
 	defer srv.Close()
 
+	if o.PNFile != "" {
+		if err := showPublishedNodes(o, srv.Endpoint(), sim.Nodes()); err != nil {
+			return err
+		}
+		log.Info("publishednodes file written", "file", o.PNFile, "by_ip", o.PNUseIP)
+	}
+
 	errc := make(chan error, 2)
 	go func() { errc <- sim.Run(ctx) }()
 	if o.WebPort > 0 {
-		hs, err := observe.NewServer(":"+strconv.Itoa(o.WebPort), reg, srv.Ready)
+		// --listen binds this listener too (empty = every interface).
+		hs, err := observe.NewServer(net.JoinHostPort(o.Server.Listen, strconv.Itoa(o.WebPort)), reg, srv.Ready)
 		if err != nil {
 			return err
 		}

@@ -46,16 +46,23 @@ type LoadNodes struct {
 
 // Config is the whole simulation.
 type Config struct {
-	CycleTime  time.Duration // --ct: basic and anomaly nodes change every cycle
-	CycleCount int           // --sc: cycles per anomaly phase
-	NoData     bool          // --nv: no Basic nodes
-	NoSpikes   bool          // --ns
-	NoDips     bool          // --nd
-	NoPosTrend bool          // --np
-	NoNegTrend bool          // --nn
-	Slow       LoadNodes
-	Fast       LoadNodes
+	CycleTime   time.Duration // --ct: basic and anomaly nodes change every cycle
+	CycleCount  int           // --sc: cycles per anomaly phase
+	NoData      bool          // --nv: no Basic nodes
+	NoSpikes    bool          // --ns
+	NoDips      bool          // --nd
+	NoPosTrend  bool          // --np
+	NoNegTrend  bool          // --nn
+	Slow        LoadNodes
+	Fast        LoadNodes
+	LongID      bool // --lid: Special/LongId3950, a node with a 3950-character string id
+	Opaque      bool // --on: Special/Opaque_abc, a node with an opaque (byte string) id
+	LongStrings bool // --lsn: Special/LongString10kB…200kB
+	GUIDNodes   int  // --gn: nodes with deterministic GUID ids (OPC PLC's default is 1)
 }
+
+// MaxGUIDNodes bounds --gn.
+const MaxGUIDNodes = 100000
 
 // DefaultConfig is OPC PLC's default simulation.
 func DefaultConfig() Config {
@@ -64,6 +71,7 @@ func DefaultConfig() Config {
 		CycleCount: 50,
 		Slow:       LoadNodes{Count: 1, Rate: 10 * time.Second, Type: TypeUInt},
 		Fast:       LoadNodes{Count: 1, Rate: time.Second, Type: TypeUInt},
+		GUIDNodes:  1,
 	}
 }
 
@@ -75,6 +83,9 @@ func (c Config) Validate() error {
 	}
 	if c.CycleCount <= 0 {
 		errs = append(errs, fmt.Errorf("CycleCount (--sc): must be > 0, got %d", c.CycleCount))
+	}
+	if c.GUIDNodes < 0 || c.GUIDNodes > MaxGUIDNodes {
+		errs = append(errs, fmt.Errorf("GUIDNodes (--gn): must be in 0..%d, got %d", MaxGUIDNodes, c.GUIDNodes))
 	}
 	errs = append(errs, c.Slow.validate("Slow", "s"), c.Fast.validate("Fast", "f"))
 	return errors.Join(errs...)

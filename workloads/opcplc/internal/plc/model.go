@@ -22,28 +22,75 @@ type DataType int
 
 // The built-in types the simulation uses; the numbers are the OPC UA DataType node ids.
 const (
-	Boolean DataType = 1
-	Int32   DataType = 6
-	UInt32  DataType = 7
-	Double  DataType = 11
+	Boolean    DataType = 1
+	Byte       DataType = 3
+	Int32      DataType = 6
+	UInt32     DataType = 7
+	Double     DataType = 11
+	String     DataType = 12
+	ByteString DataType = 15
 )
 
-// Node is one node of the simulated address space: a folder or a variable.
+// IDType is the kind of identifier of a node's NodeId.
+type IDType int
+
+// The identifier kinds OPC PLC uses.
+const (
+	IDString IDType = iota // s=ID
+	IDGUID                 // g=ID (ID is the upper-case canonical GUID)
+	IDOpaque               // b=base64(ID) (ID holds the raw bytes)
+)
+
+// Key is the simulator's key of the node with identifier id of kind t (what Node,
+// Value, Write, Call and OnChange use). A string identifier is its own key.
+func Key(t IDType, id string) string {
+	switch t {
+	case IDGUID:
+		return "\x00g" + id
+	case IDOpaque:
+		return "\x00b" + id
+	}
+	return id
+}
+
+// Node is one node of the simulated address space: a folder, a variable or a method.
 type Node struct {
-	ID          string        // string identifier: nsu=Namespace;s=ID
-	Name        string        // browse and display name
+	ID          string        // identifier (see IDType): nsu=Namespace;s=ID by default
+	IDType      IDType        // kind of identifier
+	Name        string        // browse name
+	Display     string        // display name when it differs from Name
 	Parent      string        // ID of the parent folder; "" = hangs under the Objects folder
-	Folder      bool          // a folder (object) rather than a variable
+	Folder      bool          // a folder (object)
+	Method      bool          // a method (of the Methods folder), called with no arguments
+	Writable    bool          // variables only: clients may write the Value
+	Config      bool          // a setting of the simulator (SimulatorConfiguration), not telemetry: not in /pn.json
 	DataType    DataType      // variables only
 	Array       bool          // one-dimensional array value
-	Description string        // variables only
+	Description string        // variables and methods
 	Interval    time.Duration // how often the value changes (the publishing hint in /pn.json)
 	index       int
 }
 
+// Key is the node's key in the simulator (see the package function Key).
+func (n *Node) Key() string { return Key(n.IDType, n.ID) }
+
+// DisplayName is the node's display name.
+func (n *Node) DisplayName() string {
+	if n.Display != "" {
+		return n.Display
+	}
+	return n.Name
+}
+
+// Variable says whether the node is a variable (has a Value).
+func (n *Node) Variable() bool { return !n.Folder && !n.Method }
+
+// ByteArray is a value of DataType Byte with Array set (an OPC UA array of Byte, not a ByteString).
+type ByteArray []byte
+
 // Value is a variable's current value. HasValue is false when a Bad status carries no value.
 type Value struct {
-	V        any // bool, int32, uint32, float64 or []uint32 (never mutated after it is stored)
+	V        any // bool, int32, uint32, float64, string, []byte, ByteArray or []uint32 (never mutated after it is stored)
 	HasValue bool
 	Status   uint32
 	Source   time.Time
@@ -72,18 +119,20 @@ type Simulator struct {
 
 	mu        sync.RWMutex
 	nodes     []*Node
-	byID      map[string]*Node
+	byID      map[string]*Node // by Key
 	values    []Value
 	groups    []*group
+	methods   map[string]func(now time.Time) []string // by Key; called with s.mu held, returns the keys it changed
 	listeners []func(ids []string, at time.Time)
 	updates   uint64
 }
 
 type group struct {
-	name   string
-	period time.Duration
-	next   time.Time
-	step   func(now time.Time) []string // called with s.mu held
+	name    string
+	period  time.Duration
+	next    time.Time
+	step    func(now time.Time) []string // called with s.mu held
+	stopped bool                         // StopUpdate…Nodes: the steps are skipped
 }
 
 // New builds the node set of cfg. seed makes the random generators reproducible.
@@ -91,10 +140,11 @@ func New(cfg Config, clock Clock, seed uint64) (*Simulator, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	s := &Simulator{cfg: cfg, clock: clock, rnd: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), byID: map[string]*Node{}}
+	s := &Simulator{cfg: cfg, clock: clock, rnd: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), byID: map[string]*Node{}, methods: map[string]func(time.Time) []string{}}
 	now := clock.Now()
 	s.folder("OpcPlc", "OpcPlc", "")
 	s.folder("Telemetry", "Telemetry", "OpcPlc")
+	s.folder("Methods", "Methods", "OpcPlc")
 	var cyc []func(time.Time) []string
 	if !cfg.NoData {
 		cyc = append(cyc, s.basic())
@@ -122,6 +172,11 @@ func New(cfg Config, clock Clock, seed uint64) (*Simulator, error) {
 		g := s.load(l.name, l.cfg)
 		g.next = Aligned(now, l.cfg.Rate)
 		s.groups = append(s.groups, g)
+		s.loadMethods(l.name, g)
+	}
+	if g := s.special(); g != nil {
+		g.next = Aligned(now, g.period)
+		s.groups = append(s.groups, g)
 	}
 	for i := range s.values {
 		s.values[i].Source = now
@@ -139,7 +194,7 @@ func Aligned(t time.Time, period time.Duration) time.Time {
 func (s *Simulator) add(n *Node) *Node {
 	n.index = len(s.nodes)
 	s.nodes = append(s.nodes, n)
-	s.byID[n.ID] = n
+	s.byID[n.Key()] = n
 	s.values = append(s.values, Value{})
 	return n
 }
@@ -163,7 +218,7 @@ func (s *Simulator) set(n *Node, v any, status uint32, hasValue bool, t time.Tim
 		val.V = nil
 	}
 	s.values[n.index] = val
-	return n.ID
+	return n.Key()
 }
 
 // basic builds StepUp, AlternatingBoolean, RandomSignedInt32 and RandomUnsignedInt32.
@@ -171,14 +226,21 @@ func (s *Simulator) basic() func(time.Time) []string {
 	ct, sc := s.cfg.CycleTime, s.cfg.CycleCount
 	s.folder("Basic", "Basic", "Telemetry")
 	stepUp := s.variable("StepUp", "Basic", UInt32, "Constantly increasing value", ct, uint32(0))
+	stepUp.Writable = true // OPC PLC: CurrentReadOrWrite
 	alt := s.variable("AlternatingBoolean", "Basic", Boolean, "Alternating boolean value", ct*time.Duration(sc), false)
 	rs := s.variable("RandomSignedInt32", "Basic", Int32, "Random signed 32 bit integer value", ct, int32(0))
 	ru := s.variable("RandomUnsignedInt32", "Basic", UInt32, "Random unsigned 32 bit integer value", ct, uint32(0))
 	stepEvery := max(1, sc/50)
 	stepCycle, altCycle := sc, sc
+	stepUpRunning := true
+	s.method("ResetStepUp", "Resets the StepUp counter to 0", func(t time.Time) []string {
+		return []string{s.set(stepUp, uint32(0), StatusGood, true, t)}
+	})
+	s.method("StartStepUp", "Starts the StepUp counter", func(time.Time) []string { stepUpRunning = true; return nil })
+	s.method("StopStepUp", "Stops the StepUp counter", func(time.Time) []string { stepUpRunning = false; return nil })
 	return func(t time.Time) []string {
-		up := s.values[stepUp.index].V.(uint32)
-		if stepCycle%stepEvery == 0 {
+		up, _ := s.values[stepUp.index].V.(uint32)
+		if stepUpRunning && stepCycle%stepEvery == 0 {
 			up++
 		}
 		if stepCycle--; stepCycle == 0 {
@@ -234,6 +296,26 @@ func (s *Simulator) anomaly() func(time.Time) []string {
 	if !s.cfg.NoNegTrend {
 		trends = append(trends, &trend{n: s.variable("NegativeTrendData", "Anomaly", Double, "Value with a slow negative trend", ct, trendBase), sign: -1, cycle: sc, start: s.rnd.IntN(10)})
 	}
+	// ResetTrend (OPC PLC's documented method) restarts both trends at their baseline with a
+	// new anomaly phase; ResetPosTrend and ResetNegTrend (current OPC PLC) restart one.
+	reset := func(which ...*trend) func(time.Time) []string {
+		return func(time.Time) []string {
+			for _, tr := range which {
+				tr.cycle, tr.phase, tr.start = sc, 0, s.rnd.IntN(10)
+			}
+			return nil
+		}
+	}
+	if len(trends) > 0 {
+		s.method("ResetTrend", "Reset the trend values to their baseline value", reset(trends...))
+	}
+	for _, tr := range trends {
+		if tr.sign > 0 {
+			s.method("ResetPosTrend", "Reset the positive trend values to their baseline value", reset(tr))
+		} else {
+			s.method("ResetNegTrend", "Reset the negative trend values to their baseline value", reset(tr))
+		}
+	}
 	return func(t time.Time) []string {
 		var ids []string
 		for _, w := range waves {
@@ -288,6 +370,9 @@ func (s *Simulator) load(name string, l LoadNodes) *group {
 		good = append(good, s.variable(fmt.Sprintf("%s%s%d", name, l.Type, i), name, dt, "Constantly increasing value(s)", l.Rate, initial))
 	}
 	bad := s.variable(fmt.Sprintf("Bad%s%s1", name, l.Type), name, dt, "Constantly increasing value(s) with a cycling status", l.Rate, initial)
+	for _, n := range append(good, bad) {
+		n.Writable = true // OPC PLC: CurrentReadOrWrite
+	}
 	badCycle := 0
 	last := map[int]any{} // value of a Bad node before its status dropped the value
 	next := func(n *Node) any {
@@ -297,8 +382,20 @@ func (s *Simulator) load(name string, l LoadNodes) *group {
 		}
 		return s.nextLoadValue(l, prev)
 	}
+	// OpcPlc/SimulatorConfiguration/<name>NumberOfUpdates limits the updates, as in OPC
+	// PLC: < 0 (the default) for ever, 0 none, > 0 that many more (counted down).
+	s.folder("SimulatorConfiguration", "SimulatorConfiguration", "OpcPlc")
+	limit := s.variable(name+"NumberOfUpdates", "SimulatorConfiguration", Int32,
+		"The number of times to update the "+name+" nodes. Set to -1 to update indefinitely.", 0, int32(-1))
+	limit.Writable, limit.Config = true, true
 	return &group{name: name, period: l.Rate, step: func(t time.Time) []string {
-		ids := make([]string, 0, len(good)+1)
+		ids := make([]string, 0, len(good)+2)
+		switch left, _ := s.values[limit.index].V.(int32); {
+		case left == 0:
+			return nil
+		case left > 0:
+			ids = append(ids, s.set(limit, left-1, StatusGood, true, t))
+		}
 		for _, n := range good {
 			ids = append(ids, s.set(n, next(n), StatusGood, true, t))
 		}
@@ -377,7 +474,7 @@ func (s *Simulator) Nodes() []*Node {
 	return append([]*Node(nil), s.nodes...)
 }
 
-// Node returns the node with string identifier id.
+// Node returns the node with key id (see Key; a string identifier is its own key).
 func (s *Simulator) Node(id string) (*Node, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -385,12 +482,12 @@ func (s *Simulator) Node(id string) (*Node, bool) {
 	return n, ok
 }
 
-// Value returns the current value of variable id.
+// Value returns the current value of the variable with key id.
 func (s *Simulator) Value(id string) (Value, bool) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	n, ok := s.byID[id]
-	if !ok || n.Folder {
+	if !ok || !n.Variable() {
 		return Value{}, false
 	}
 	return s.values[n.index], true
@@ -403,9 +500,10 @@ func (s *Simulator) Updates() uint64 {
 	return s.updates
 }
 
-// OnChange registers fn, called after every step with the ids of the variables that
-// changed and the step's time (their source timestamp). fn runs on the simulation
-// goroutine, outside the simulator's lock, and must not block.
+// OnChange registers fn, called after every step, write and method call with the keys
+// of the variables that changed and their new source timestamp. fn runs on the goroutine
+// that made the change (the simulation's, or a client's for writes and calls), outside
+// the simulator's lock; it may run concurrently with itself and must not block.
 func (s *Simulator) OnChange(fn func(ids []string, at time.Time)) {
 	s.mu.Lock()
 	s.listeners = append(s.listeners, fn)
@@ -435,14 +533,26 @@ func (s *Simulator) Advance(now time.Time) {
 			return
 		}
 		at := g.next
-		ids := g.step(at)
-		g.next = g.next.Add(g.period)
-		s.updates += uint64(len(ids))
-		ls := s.listeners
-		s.mu.Unlock()
-		for _, fn := range ls {
-			fn(ids, at)
+		var ids []string
+		if !g.stopped {
+			ids = g.step(at)
 		}
+		g.next = g.next.Add(g.period)
+		s.notifyLocked(ids, at)
+	}
+}
+
+// notifyLocked counts the changes and calls the listeners; s.mu must be held and is
+// released.
+func (s *Simulator) notifyLocked(ids []string, at time.Time) {
+	s.updates += uint64(len(ids))
+	ls := s.listeners
+	s.mu.Unlock()
+	if len(ids) == 0 {
+		return
+	}
+	for _, fn := range ls {
+		fn(ids, at)
 	}
 }
 

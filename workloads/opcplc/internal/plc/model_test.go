@@ -86,6 +86,11 @@ func TestNodeSetMatchesOPCPLC(t *testing.T) {
 		"SpikeData": "Anomaly", "DipData": "Anomaly", "PositiveTrendData": "Anomaly", "NegativeTrendData": "Anomaly",
 		"FastUInt1": "Fast", "FastUInt2": "Fast", "FastUInt3": "Fast", "BadFastUInt1": "Fast",
 		"SlowDouble1": "Slow", "SlowDouble2": "Slow", "BadSlowDouble1": "Slow",
+		"Methods": "OpcPlc", "ResetStepUp": "Methods", "StartStepUp": "Methods", "StopStepUp": "Methods",
+		"ResetTrend": "Methods", "ResetPosTrend": "Methods", "ResetNegTrend": "Methods",
+		"StartUpdateSlowNodes": "Methods", "StopUpdateSlowNodes": "Methods", "StartUpdateFastNodes": "Methods", "StopUpdateFastNodes": "Methods",
+		"Deterministic GUID": "Telemetry", plc.GUIDs(1)[0]: "Deterministic GUID", // --gn defaults to 1, as in OPC PLC
+		"SimulatorConfiguration": "OpcPlc", "SlowNumberOfUpdates": "SimulatorConfiguration", "FastNumberOfUpdates": "SimulatorConfiguration",
 	}
 	got := map[string]string{}
 	for _, n := range s.Nodes() {
@@ -278,11 +283,12 @@ func TestValidateNamesEveryBadField(t *testing.T) {
 	cfg.Fast.Count = -2
 	cfg.Slow.Type = "Float"
 	cfg.Slow.Min, cfg.Slow.Max = 10, 5
+	cfg.GUIDNodes = -1
 	err := cfg.Validate()
 	if err == nil {
 		t.Fatal("Validate accepted a bad config")
 	}
-	for _, want := range []string{"CycleTime (--ct)", "CycleCount (--sc)", "Fast.Count (--fn)", "Slow.Type (--st)", "Slow.Max (--stu)"} {
+	for _, want := range []string{"CycleTime (--ct)", "CycleCount (--sc)", "Fast.Count (--fn)", "Slow.Type (--st)", "Slow.Max (--stu)", "GUIDNodes (--gn)"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not name %s", err, want)
 		}

@@ -1,17 +1,20 @@
 // Package server serves the plc simulation over OPC UA. It is built on gopcua v0.8.0's
 // protocol packages (ua encoding, uacp transport, uasc secure channels and crypto) and
-// uses gopcua's server package only for the namespace-0 address space. gopcua's server
-// cannot open Sign/SignAndEncrypt channels and lacks or stubs most services, so the rest
-// is ours: the channel broker (transport.go), discovery, sessions with user
-// authentication and a certificate trust store, session-checked Read/Browse/Write/
-// TranslateBrowsePaths, subscriptions with keep-alive, lifetime, acknowledgements,
-// republish and transfer, monitored items with sampling interval, queue size, monitoring
-// mode and data change filters, fault injection (--chaos) and Prometheus metrics.
+// its copy of the standard NodeSet2 (schema), not on gopcua's server package, which
+// cannot open Sign/SignAndEncrypt channels, duplicates references and lacks or stubs most
+// services. Ours: the channel broker (transport.go), discovery, sessions with user
+// authentication and a certificate trust store, namespace 0 from the NodeSet2 with the
+// Server object's values (ns0.go, serverobject.go), session-checked Read/Browse/
+// TranslateBrowsePaths, Write and Call for OPC PLC's writable variables and methods,
+// subscriptions with keep-alive, lifetime, acknowledgements, republish and transfer,
+// monitored items with sampling interval, queue size, monitoring mode and data change
+// filters, fault injection (--chaos) and Prometheus metrics.
 package server
 
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -20,6 +23,8 @@ type Config struct {
 	Host              string            // --ph: host name in the endpoint URL and the certificate
 	Listen            string            // --listen: address to bind ("" = every interface)
 	Port              int               // --pn
+	Path              string            // --op: path part of the endpoint URL ("" or starting with /)
+	MaxSessionTimeout time.Duration     // --mset: longest session timeout granted
 	UnsecureTransport bool              // --ut: also offer SecurityPolicy None
 	AutoAccept        bool              // --aa: trust every client certificate
 	DisableAnonymous  bool              // --daa
@@ -38,16 +43,17 @@ type Config struct {
 // DefaultConfig is OPC PLC's default.
 func DefaultConfig() Config {
 	return Config{
-		Host:             "localhost",
-		Port:             50000,
-		PKIDir:           "pki",
-		Users:            map[string]string{"sysadmin": "demo", "user1": "password"},
-		ChaosMin:         10 * time.Second,
-		ChaosMax:         30 * time.Second,
-		MaxSessions:      100,
-		MaxSubscriptions: 100,
-		MinPublishing:    50 * time.Millisecond,
-		MinSampling:      0,
+		Host:              "localhost",
+		Port:              50000,
+		PKIDir:            "pki",
+		Users:             map[string]string{"sysadmin": "demo", "user1": "password"},
+		ChaosMin:          10 * time.Second,
+		ChaosMax:          30 * time.Second,
+		MaxSessions:       100,
+		MaxSubscriptions:  100,
+		MaxSessionTimeout: time.Hour,
+		MinPublishing:     50 * time.Millisecond,
+		MinSampling:       0,
 	}
 }
 
@@ -59,6 +65,12 @@ func (c Config) Validate() error {
 	}
 	if c.Port < 0 || c.Port > 65535 {
 		errs = append(errs, fmt.Errorf("%s: %d is not a TCP port", "Port (--pn)", c.Port))
+	}
+	if c.Path != "" && (!strings.HasPrefix(c.Path, "/") || strings.ContainsAny(c.Path, " ?#")) {
+		errs = append(errs, fmt.Errorf("%s: %q must start with / and hold no spaces, ? or #", "Path (--op)", c.Path))
+	}
+	if c.MaxSessionTimeout < minSessionTimeout {
+		errs = append(errs, fmt.Errorf("MaxSessionTimeout (--mset): must be >= %s, got %s", minSessionTimeout, c.MaxSessionTimeout))
 	}
 	if c.PKIDir == "" {
 		errs = append(errs, fmt.Errorf("%s: must not be empty", "PKIDir (--pki)"))

@@ -33,14 +33,14 @@ type harness struct {
 	endpoint string
 }
 
-func testLogger(t *testing.T) *slog.Logger {
+func testLogger(t testing.TB) *slog.Logger {
 	if os.Getenv("OPCPLC_TEST_LOG") != "" {
 		return slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	return slog.New(slog.NewJSONHandler(io.Discard, nil))
 }
 
-func start(t *testing.T, mutate func(*server.Config, *plc.Config)) *harness {
+func start(t testing.TB, mutate func(*server.Config, *plc.Config)) *harness {
 	t.Helper()
 	cfg := server.DefaultConfig()
 	cfg.Host, cfg.Listen, cfg.Port, cfg.PKIDir = "127.0.0.1", "127.0.0.1", testenv.FreePort(t), t.TempDir()

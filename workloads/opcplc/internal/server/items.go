@@ -15,7 +15,8 @@ type monitoredItem struct {
 	sub        *subscription
 	nodeID     *ua.NodeID
 	attr       ua.AttributeID
-	simID      string // set when the item watches the Value of a simulated variable
+	indexRange string // NumericRange applied to every sample
+	simID      string // plc key, set when the item watches the Value of a simulated variable
 	ts         ua.TimestampsToReturn
 	mode       ua.MonitoringMode
 	interval   time.Duration // revised sampling interval; 0 = every change
@@ -139,13 +140,18 @@ func (s *Server) createMonitoredItems(sub *subscription, req *ua.CreateMonitored
 			res.StatusCode = ua.StatusBadNodeIDInvalid
 			continue
 		}
-		it := &monitoredItem{sub: sub, nodeID: ir.ItemToMonitor.NodeID, attr: ir.ItemToMonitor.AttributeID, ts: req.TimestampsToReturn, mode: ir.MonitoringMode}
+		it := &monitoredItem{sub: sub, nodeID: ir.ItemToMonitor.NodeID, attr: ir.ItemToMonitor.AttributeID, indexRange: ir.ItemToMonitor.IndexRange,
+			ts: req.TimestampsToReturn, mode: ir.MonitoringMode}
 		if dv := s.readValue(it.nodeID, it.attr); dv.Status == ua.StatusBadNodeIDUnknown || dv.Status == ua.StatusBadNodeIDInvalid || dv.Status == ua.StatusBadAttributeIDInvalid {
 			res.StatusCode = dv.Status
 			continue
 		}
-		if n := s.ns.lookup(it.nodeID); n != nil && !n.Folder && it.attr == ua.AttributeIDValue {
-			it.simID = n.ID
+		if _, code := parseRange(it.indexRange); code != ua.StatusOK {
+			res.StatusCode = code
+			continue
+		}
+		if n := s.ns.lookup(it.nodeID); n != nil && n.Variable() && it.attr == ua.AttributeIDValue {
+			it.simID = n.Key()
 		}
 		if c := s.reviseItem(sub, it, ir.RequestedParameters); c != ua.StatusOK {
 			res.StatusCode = c
@@ -331,6 +337,9 @@ func (sub *subscription) sample(it *monitoredItem, now time.Time, force bool) {
 		dv = simValue(v)
 	} else {
 		dv = sub.srv.readValue(it.nodeID, it.attr)
+	}
+	if it.indexRange != "" && dv.Status == ua.StatusOK {
+		dv = applyRange(dv, it.indexRange)
 	}
 	it.lastSample, it.pending = now, false
 	if !force && !it.passes(dv) {

@@ -1,28 +1,30 @@
 package server
 
 import (
+	"encoding/base64"
+	"strings"
 	"time"
 
 	"github.com/gopcua/opcua/id"
-	gs "github.com/gopcua/opcua/server"
 	"github.com/gopcua/opcua/ua"
 
 	"github.com/edgeframe/edgeframe/workloads/opcplc/internal/plc"
 )
 
-// plcNamespace exposes the simulation as an OPC UA namespace (gopcua's NameSpace).
+// plcNamespace exposes the simulation as the OPC PLC namespace.
 type plcNamespace struct {
 	sim      *plc.Simulator
+	ns0      *ns0 // reference type hierarchy
 	id       uint16
-	nodes    map[string]*plc.Node
+	nodes    map[string]*plc.Node // by plc key
 	children map[string][]*plc.Node
 	root     *plc.Node
 }
 
-func newPLCNamespace(sim *plc.Simulator) *plcNamespace {
-	ns := &plcNamespace{sim: sim, nodes: map[string]*plc.Node{}, children: map[string][]*plc.Node{}}
+func newPLCNamespace(sim *plc.Simulator, idx uint16, ns0 *ns0) *plcNamespace {
+	ns := &plcNamespace{sim: sim, ns0: ns0, id: idx, nodes: map[string]*plc.Node{}, children: map[string][]*plc.Node{}}
 	for _, n := range sim.Nodes() {
-		ns.nodes[n.ID] = n
+		ns.nodes[n.Key()] = n
 		if n.Parent == "" {
 			ns.root = n
 			continue
@@ -32,69 +34,71 @@ func newPLCNamespace(sim *plc.Simulator) *plcNamespace {
 	return ns
 }
 
-func (ns *plcNamespace) Name() string                { return plc.Namespace }
-func (ns *plcNamespace) ID() uint16                  { return ns.id }
-func (ns *plcNamespace) SetID(id uint16)             { ns.id = id }
-func (ns *plcNamespace) AddNode(n *gs.Node) *gs.Node { return n }
-func (ns *plcNamespace) Objects() *gs.Node           { return ns.gsNode(ns.root) }
-func (ns *plcNamespace) Root() *gs.Node              { return ns.gsNode(ns.root) }
-
-func (ns *plcNamespace) SetAttribute(*ua.NodeID, ua.AttributeID, *ua.DataValue) ua.StatusCode {
-	return ua.StatusBadNotWritable
+// key is the simulator's key of an OPC PLC NodeId (string, GUID or opaque identifier).
+func (ns *plcNamespace) key(nid *ua.NodeID) (string, bool) {
+	if nid == nil || nid.Namespace() != ns.id {
+		return "", false
+	}
+	switch nid.Type() {
+	case ua.NodeIDTypeString:
+		return plc.Key(plc.IDString, nid.StringID()), true
+	case ua.NodeIDTypeGUID:
+		return plc.Key(plc.IDGUID, strings.ToUpper(nid.StringID())), true
+	case ua.NodeIDTypeByteString:
+		b, err := base64.StdEncoding.DecodeString(nid.StringID())
+		return plc.Key(plc.IDOpaque, string(b)), err == nil
+	}
+	return "", false
 }
 
 func (ns *plcNamespace) lookup(nid *ua.NodeID) *plc.Node {
-	if nid == nil || nid.Namespace() != ns.id || nid.Type() != ua.NodeIDTypeString {
+	k, ok := ns.key(nid)
+	if !ok {
 		return nil
 	}
-	return ns.nodes[nid.StringID()]
+	return ns.nodes[k]
 }
 
-func (ns *plcNamespace) nodeID(n *plc.Node) *ua.NodeID { return ua.NewStringNodeID(ns.id, n.ID) }
+func (ns *plcNamespace) nodeID(n *plc.Node) *ua.NodeID {
+	switch n.IDType {
+	case plc.IDGUID:
+		return ua.NewGUIDNodeID(ns.id, n.ID)
+	case plc.IDOpaque:
+		return ua.NewByteStringNodeID(ns.id, []byte(n.ID))
+	}
+	return ua.NewStringNodeID(ns.id, n.ID)
+}
+
+func (ns *plcNamespace) expandedID(n *plc.Node) *ua.ExpandedNodeID {
+	return ua.NewExpandedNodeID(ns.nodeID(n), "", 0)
+}
 
 func typeDefinition(n *plc.Node) uint32 {
-	if n.Folder {
+	switch {
+	case n.Folder:
 		return id.FolderType
+	case n.Method:
+		return 0 // methods have no type definition
 	}
 	return id.BaseDataVariableType
 }
 
 func nodeClass(n *plc.Node) ua.NodeClass {
-	if n.Folder {
+	switch {
+	case n.Folder:
 		return ua.NodeClassObject
+	case n.Method:
+		return ua.NodeClassMethod
 	}
 	return ua.NodeClassVariable
 }
 
-// Node returns a gopcua node for n, used by gopcua's own namespace-0 browse and
-// TranslateBrowsePaths; our Browse and Read never go through it.
-func (ns *plcNamespace) Node(nid *ua.NodeID) *gs.Node {
-	return ns.gsNode(ns.lookup(nid))
-}
-
-func (ns *plcNamespace) gsNode(n *plc.Node) *gs.Node {
-	if n == nil {
-		return nil
+// accessLevel is OPC PLC's: CurrentRead, and CurrentWrite for the writable variables.
+func accessLevel(n *plc.Node) byte {
+	if n.Writable {
+		return byte(ua.AccessLevelTypeCurrentRead | ua.AccessLevelTypeCurrentWrite)
 	}
-	attrs := gs.Attributes{
-		ua.AttributeIDNodeClass:   gs.DataValueFromValue(uint32(nodeClass(n))),
-		ua.AttributeIDBrowseName:  gs.DataValueFromValue(&ua.QualifiedName{NamespaceIndex: ns.id, Name: n.Name}),
-		ua.AttributeIDDisplayName: gs.DataValueFromValue(&ua.LocalizedText{EncodingMask: ua.LocalizedTextText, Text: n.Name}),
-	}
-	refs := gs.References{{
-		ReferenceTypeID: ua.NewNumericNodeID(0, id.HasTypeDefinition),
-		IsForward:       true,
-		NodeID:          ua.NewNumericExpandedNodeID(0, typeDefinition(n)),
-		BrowseName:      &ua.QualifiedName{},
-		DisplayName:     &ua.LocalizedText{},
-		TypeDefinition:  ua.NewNumericExpandedNodeID(0, 0),
-	}}
-	var val gs.ValueFunc
-	if !n.Folder {
-		nid := ns.nodeID(n)
-		val = func() *ua.DataValue { return ns.Attribute(nid, ua.AttributeIDValue) }
-	}
-	return gs.NewNode(ns.nodeID(n), attrs, refs, val)
+	return byte(ua.AccessLevelTypeCurrentRead)
 }
 
 func badValue(code ua.StatusCode) *ua.DataValue {
@@ -117,7 +121,11 @@ func simValue(v plc.Value) *ua.DataValue {
 		dv.EncodingMask |= ua.DataValueStatusCode
 	}
 	if v.HasValue {
-		variant, err := ua.NewVariant(v.V)
+		val := v.V
+		if b, ok := val.(plc.ByteArray); ok {
+			val = ua.ByteArray(b) // an array of Byte, not a ByteString
+		}
+		variant, err := ua.NewVariant(val)
 		if err != nil {
 			return badValue(ua.StatusBadInternalError)
 		}
@@ -132,29 +140,24 @@ func (ns *plcNamespace) Attribute(nid *ua.NodeID, attr ua.AttributeID) *ua.DataV
 	if n == nil {
 		return badValue(ua.StatusBadNodeIDUnknown)
 	}
-	switch attr {
-	case ua.AttributeIDNodeID:
-		return goodValue(ns.nodeID(n))
-	case ua.AttributeIDNodeClass:
-		return goodValue(int32(nodeClass(n)))
-	case ua.AttributeIDBrowseName:
-		return goodValue(&ua.QualifiedName{NamespaceIndex: ns.id, Name: n.Name})
-	case ua.AttributeIDDisplayName:
-		return goodValue(&ua.LocalizedText{EncodingMask: ua.LocalizedTextText, Text: n.Name})
-	case ua.AttributeIDDescription:
-		return goodValue(&ua.LocalizedText{EncodingMask: ua.LocalizedTextText, Text: n.Description})
-	case ua.AttributeIDWriteMask, ua.AttributeIDUserWriteMask:
-		return goodValue(uint32(0))
+	if dv := baseAttribute(attr, ns.nodeID(n), nodeClass(n), &ua.QualifiedName{NamespaceIndex: ns.id, Name: n.Name}, n.DisplayName(), n.Description); dv != nil {
+		return dv
 	}
-	if n.Folder {
+	switch {
+	case n.Folder:
 		if attr == ua.AttributeIDEventNotifier {
 			return goodValue(byte(0))
+		}
+		return badValue(ua.StatusBadAttributeIDInvalid)
+	case n.Method:
+		if attr == ua.AttributeIDExecutable || attr == ua.AttributeIDUserExecutable {
+			return goodValue(true)
 		}
 		return badValue(ua.StatusBadAttributeIDInvalid)
 	}
 	switch attr {
 	case ua.AttributeIDValue:
-		v, _ := ns.sim.Value(n.ID)
+		v, _ := ns.sim.Value(n.Key())
 		return simValue(v)
 	case ua.AttributeIDDataType:
 		return goodValue(ua.NewNumericNodeID(0, uint32(n.DataType)))
@@ -169,7 +172,7 @@ func (ns *plcNamespace) Attribute(nid *ua.NodeID, attr ua.AttributeID) *ua.DataV
 		}
 		return goodValue([]uint32{})
 	case ua.AttributeIDAccessLevel, ua.AttributeIDUserAccessLevel:
-		return goodValue(byte(ua.AccessLevelTypeCurrentRead))
+		return goodValue(accessLevel(n))
 	case ua.AttributeIDMinimumSamplingInterval:
 		return goodValue(float64(0))
 	case ua.AttributeIDHistorizing:
@@ -178,83 +181,84 @@ func (ns *plcNamespace) Attribute(nid *ua.NodeID, attr ua.AttributeID) *ua.DataV
 	return badValue(ua.StatusBadAttributeIDInvalid)
 }
 
-// isSubtypeOf says whether reference type ref matches the requested type want.
-func isSubtypeOf(ref, want uint32, includeSubtypes bool) bool {
-	if want == 0 || ref == want {
-		return true
-	}
-	if !includeSubtypes {
-		return false
-	}
-	parents := map[uint32]uint32{
-		id.HasComponent: id.Aggregates, id.Aggregates: id.HasChild, id.HasChild: id.HierarchicalReferences,
-		id.Organizes: id.HierarchicalReferences, id.HierarchicalReferences: id.References,
-		id.HasTypeDefinition: id.NonHierarchicalReferences, id.NonHierarchicalReferences: id.References,
-	}
-	for r := ref; r != 0; r = parents[r] {
-		if r == want {
-			return true
-		}
-	}
-	return false
-}
-
 type ref struct {
 	typ     uint32
 	forward bool
 	target  *ua.ExpandedNodeID
 	name    string
+	display string
 	nsIdx   uint16
 	class   ua.NodeClass
 	typeDef uint32
 }
 
+// childRef is the reference type from a folder to its child, as in OPC PLC: folders and
+// variables are organized, methods are components (of the Methods folder).
+func childRef(c *plc.Node) uint32 {
+	if c.Method {
+		return id.HasComponent
+	}
+	return id.Organizes
+}
+
+// refsOf lists every reference of n, forward and inverse, each once and with the same
+// type in both directions.
 func (ns *plcNamespace) refsOf(n *plc.Node) []ref {
-	out := []ref{{typ: id.HasTypeDefinition, forward: true, target: ua.NewNumericExpandedNodeID(0, typeDefinition(n)),
-		name: map[bool]string{true: "FolderType", false: "BaseDataVariableType"}[n.Folder], class: ua.NodeClassObjectType}}
+	var out []ref
+	if td := typeDefinition(n); td != 0 {
+		name := "BaseDataVariableType"
+		if t := ns.ns0.nodes[td]; t != nil {
+			name = t.browse
+		}
+		out = append(out, ref{typ: id.HasTypeDefinition, forward: true, target: ua.NewNumericExpandedNodeID(0, td), name: name, class: nodeClass0(ns.ns0, td)})
+	}
 	if n.Parent == "" {
 		out = append(out, ref{typ: id.Organizes, target: ua.NewNumericExpandedNodeID(0, id.ObjectsFolder), name: "Objects", class: ua.NodeClassObject, typeDef: id.FolderType})
 	} else {
-		p := ns.nodes[n.Parent]
-		out = append(out, ref{typ: id.Organizes, target: ua.NewStringExpandedNodeID(ns.id, p.ID), name: p.Name, nsIdx: ns.id, class: ua.NodeClassObject, typeDef: id.FolderType})
+		p := ns.nodes[plc.Key(plc.IDString, n.Parent)]
+		out = append(out, ref{typ: childRef(n), target: ns.expandedID(p), name: p.Name, nsIdx: ns.id, class: ua.NodeClassObject, typeDef: id.FolderType})
 	}
 	for _, c := range ns.children[n.ID] {
-		typ := uint32(id.Organizes)
-		if !c.Folder {
-			typ = id.HasComponent
-		}
-		out = append(out, ref{typ: typ, forward: true, target: ua.NewStringExpandedNodeID(ns.id, c.ID), name: c.Name, nsIdx: ns.id, class: nodeClass(c), typeDef: typeDefinition(c)})
+		out = append(out, ref{typ: childRef(c), forward: true, target: ns.expandedID(c), name: c.Name, display: c.DisplayName(), nsIdx: ns.id, class: nodeClass(c), typeDef: typeDefinition(c)})
 	}
 	return out
+}
+
+func nodeClass0(ns *ns0, nid uint32) ua.NodeClass {
+	if n := ns.nodes[nid]; n != nil {
+		return n.class
+	}
+	return ua.NodeClassUnspecified
 }
 
 func (ns *plcNamespace) Browse(bd *ua.BrowseDescription) *ua.BrowseResult {
 	n := ns.lookup(bd.NodeID)
 	if n == nil {
-		return &ua.BrowseResult{StatusCode: ua.StatusBadNodeIDUnknown}
+		return &ua.BrowseResult{StatusCode: ua.StatusBadNodeIDUnknown, References: []*ua.ReferenceDescription{}}
 	}
-	var want uint32
-	if bd.ReferenceTypeID != nil && bd.ReferenceTypeID.Namespace() == 0 {
-		want = bd.ReferenceTypeID.IntID()
+	want, code := refTypeFilter(ns.ns0, bd.ReferenceTypeID)
+	if code != ua.StatusOK {
+		return &ua.BrowseResult{StatusCode: code, References: []*ua.ReferenceDescription{}}
 	}
 	res := &ua.BrowseResult{StatusCode: ua.StatusGood, References: []*ua.ReferenceDescription{}}
 	for _, r := range ns.refsOf(n) {
-		switch {
-		case bd.BrowseDirection == ua.BrowseDirectionForward && !r.forward,
-			bd.BrowseDirection == ua.BrowseDirectionInverse && r.forward,
-			!isSubtypeOf(r.typ, want, bd.IncludeSubtypes),
-			bd.NodeClassMask != 0 && bd.NodeClassMask&uint32(r.class) == 0:
+		if !directionMatches(bd.BrowseDirection, r.forward) || !ns.ns0.IsSubtype(r.typ, want, bd.IncludeSubtypes) ||
+			(bd.NodeClassMask != 0 && bd.NodeClassMask&uint32(r.class) == 0) {
 			continue
 		}
-		res.References = append(res.References, &ua.ReferenceDescription{
+		display := r.display
+		if display == "" {
+			display = r.name
+		}
+		res.References = append(res.References, masked(&ua.ReferenceDescription{
 			ReferenceTypeID: ua.NewNumericNodeID(0, r.typ),
 			IsForward:       r.forward,
 			NodeID:          r.target,
 			BrowseName:      &ua.QualifiedName{NamespaceIndex: r.nsIdx, Name: r.name},
-			DisplayName:     &ua.LocalizedText{EncodingMask: ua.LocalizedTextText, Text: r.name},
+			DisplayName:     text(display),
 			NodeClass:       r.class,
 			TypeDefinition:  ua.NewNumericExpandedNodeID(0, r.typeDef),
-		})
+		}, bd.ResultMask))
 	}
 	return res
 }

@@ -3,10 +3,8 @@ package server
 import (
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha1"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -15,8 +13,9 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
+
+	"github.com/edgeframe/edgeframe/pkg/uapki"
 )
 
 // PKI layout under the --pki directory (the OPC UA directory store convention):
@@ -28,8 +27,6 @@ import (
 const (
 	ownCertPath  = "own/certs/opcplc.der"
 	ownKeyPath   = "own/private/opcplc.pem"
-	trustedDir   = "trusted/certs"
-	rejectedDir  = "rejected/certs"
 	certValidity = 5 * 365 * 24 * time.Hour
 )
 
@@ -52,7 +49,7 @@ func LoadOrCreateIdentity(dir, appURI string, hosts []string) (Identity, error) 
 	if !errors.Is(errC, os.ErrNotExist) && errC != nil {
 		return Identity{}, fmt.Errorf("pki: read %s: %w", certFile, errC)
 	}
-	for _, d := range []string{filepath.Dir(certFile), filepath.Dir(keyFile), filepath.Join(dir, trustedDir), filepath.Join(dir, rejectedDir)} {
+	for _, d := range []string{filepath.Dir(certFile), filepath.Dir(keyFile), filepath.Join(dir, uapki.TrustedDir), filepath.Join(dir, uapki.RejectedDir)} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
 			return Identity{}, fmt.Errorf("pki: %w", err)
 		}
@@ -120,82 +117,12 @@ func parseIdentity(der, keyPEM []byte, certFile, keyFile string) (Identity, erro
 	return id, nil
 }
 
-// TrustStore decides which client application certificates may open a session.
-type TrustStore struct {
-	Dir        string
-	AutoAccept bool
-	Now        func() time.Time
-}
+// TrustStore decides which client application certificates may open a session (the
+// store is shared with opcpublisher: pkg/uapki).
+type TrustStore = uapki.TrustStore
 
 // Thumbprint is the SHA-1 thumbprint OPC UA uses to name certificates.
-func Thumbprint(der []byte) string {
-	sum := sha1.Sum(der)
-	return strings.ToUpper(hex.EncodeToString(sum[:]))
-}
+func Thumbprint(der []byte) string { return uapki.Thumbprint(der) }
 
 // ErrUntrusted is returned for a valid certificate that is not in the trusted store.
-var ErrUntrusted = errors.New("client certificate is not trusted")
-
-// Check accepts der when it is well formed, currently valid and either auto-accepted
-// or present in trusted/certs. An untrusted certificate is copied to rejected/certs.
-func (ts TrustStore) Check(der []byte) error {
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		return fmt.Errorf("client certificate: %w", err)
-	}
-	now := time.Now()
-	if ts.Now != nil {
-		now = ts.Now()
-	}
-	if now.Before(cert.NotBefore) || now.After(cert.NotAfter) {
-		return fmt.Errorf("client certificate %s is outside its validity %s..%s", Thumbprint(der), cert.NotBefore.Format(time.RFC3339), cert.NotAfter.Format(time.RFC3339))
-	}
-	if ts.AutoAccept {
-		return nil
-	}
-	trusted, err := ts.trusted()
-	if err != nil {
-		return err
-	}
-	for _, t := range trusted {
-		if cert.Equal(t) {
-			return nil
-		}
-	}
-	name := filepath.Join(ts.Dir, rejectedDir, Thumbprint(der)+".der")
-	if err := os.MkdirAll(filepath.Dir(name), 0o700); err == nil {
-		_ = os.WriteFile(name, der, 0o644)
-	}
-	return fmt.Errorf("%w: %s (subject %q) was stored in %s; move it to %s to trust it",
-		ErrUntrusted, Thumbprint(der), cert.Subject.String(), name, filepath.Join(ts.Dir, trustedDir))
-}
-
-func (ts TrustStore) trusted() ([]*x509.Certificate, error) {
-	dir := filepath.Join(ts.Dir, trustedDir)
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("trusted store: %w", err)
-	}
-	var out []*x509.Certificate
-	for _, e := range entries {
-		if e.IsDir() {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
-		if err != nil {
-			return nil, fmt.Errorf("trusted store: %w", err)
-		}
-		if blk, _ := pem.Decode(b); blk != nil {
-			b = blk.Bytes
-		}
-		c, err := x509.ParseCertificate(b)
-		if err != nil {
-			continue // not a certificate (e.g. a README); ignore it
-		}
-		out = append(out, c)
-	}
-	return out, nil
-}
+var ErrUntrusted = uapki.ErrUntrusted

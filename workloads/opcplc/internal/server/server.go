@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/gopcua/opcua/id"
-	gs "github.com/gopcua/opcua/server"
 	"github.com/gopcua/opcua/ua"
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -25,8 +24,10 @@ type Server struct {
 	sim   *plc.Simulator
 	ident Identity
 	trust TrustStore
-	srv   *gs.Server
+	ns0   *ns0
 	ns    *plcNamespace
+	nsURI []string // the namespace array
+	start time.Time
 	m     *metrics
 
 	handlers  map[uint16]handler
@@ -68,20 +69,20 @@ func New(cfg Config, sim *plc.Simulator, log *slog.Logger, reg prometheus.Regist
 		sessions: map[string]*session{}, channels: map[uint32]*channel{}, subs: map[uint32]*subscription{}, byNode: map[string][]*monitoredItem{},
 		ready: make(chan struct{}),
 	}
-	// gopcua's server provides the namespace-0 address space (and the namespace array);
-	// transport, sessions and services are ours (see transport.go).
-	opts := []gs.Option{
-		gs.ServerName("OpcPlc"),
-		gs.ManufacturerName("edgeframe"),
-		gs.ProductName("edgeframe opcplc"),
-		gs.SetLogger(gopcuaLogger{log}),
+	// Namespace 0 is the standard address space (ns0.go); 1 is the server's own (session
+	// ids live there); 2 is OPC PLC's, as in OPC PLC (publishednodes files written for it
+	// with ns=2 keep working).
+	if s.ns0, err = loadNS0(); err != nil {
+		return nil, err
 	}
-	s.srv = gs.New(opts...)
-	s.ns = newPLCNamespace(sim)
-	s.srv.AddNamespace(s.ns)
-	if objects := s.srv.Node(gs.ObjectsFolder); objects != nil && s.ns.root != nil {
-		objects.AddRef(s.ns.gsNode(s.ns.root), gs.RefTypeIDOrganizes, true)
+	s.nsURI = []string{"http://opcfoundation.org/UA/", appURI, plc.Namespace}
+	s.ns = newPLCNamespace(sim, 2, s.ns0)
+	if root := s.ns.root; root != nil {
+		s.ns0.link(id.ObjectsFolder, link0{typ: id.Organizes, forward: true, target: s.ns.expandedID(root),
+			browse: &ua.QualifiedName{NamespaceIndex: s.ns.id, Name: root.Name}, display: root.DisplayName(), class: ua.NodeClassObject, typeDef: id.FolderType})
 	}
+	s.start = time.Now()
+	s.provideServerObject()
 	s.registerHandlers()
 	s.endpoints = s.buildEndpoints()
 	sim.OnChange(s.onSimChange)
@@ -90,7 +91,7 @@ func New(cfg Config, sim *plc.Simulator, log *slog.Logger, reg prometheus.Regist
 
 // Endpoint is the advertised endpoint URL.
 func (s *Server) Endpoint() string {
-	return "opc.tcp://" + net.JoinHostPort(s.cfg.Host, strconv.Itoa(s.cfg.Port))
+	return "opc.tcp://" + net.JoinHostPort(s.cfg.Host, strconv.Itoa(s.cfg.Port)) + s.cfg.Path
 }
 
 // Identity is the application certificate the server presents.
@@ -227,8 +228,9 @@ func (s *Server) registerHandlers() {
 		id.DeleteMonitoredItemsRequest_Encoding_DefaultBinary: inSubscription(s,
 			func(r *ua.DeleteMonitoredItemsRequest) uint32 { return r.SubscriptionID }, s.deleteMonitoredItems),
 	}
-	// Everything else (Call, HistoryRead, Query, node management, SetTriggering, Cancel)
-	// is answered BadServiceUnsupported by dispatch.
+	s.handlers[id.CallRequest_Encoding_DefaultBinary] = inSession(s, s.call)
+	// Everything else (HistoryRead, Query, node management, SetTriggering, Cancel) is
+	// answered BadServiceUnsupported by dispatch.
 }
 
 func header(handle uint32, code ua.StatusCode) *ua.ResponseHeader {
@@ -244,20 +246,4 @@ func header(handle uint32, code ua.StatusCode) *ua.ResponseHeader {
 
 func fault(r ua.Request, code ua.StatusCode) (ua.Response, error) {
 	return &ua.ServiceFault{ResponseHeader: header(r.Header().RequestHandle, code)}, nil
-}
-
-// gopcuaLogger adapts gopcua's printf-style logger to slog.
-type gopcuaLogger struct{ l *slog.Logger }
-
-func (g gopcuaLogger) Debug(msg string, args ...any) {
-	g.l.Debug(fmt.Sprintf(msg, args...), "component", "gopcua")
-}
-func (g gopcuaLogger) Info(msg string, args ...any) {
-	g.l.Debug(fmt.Sprintf(msg, args...), "component", "gopcua")
-}
-func (g gopcuaLogger) Warn(msg string, args ...any) {
-	g.l.Debug(fmt.Sprintf(msg, args...), "component", "gopcua")
-}
-func (g gopcuaLogger) Error(msg string, args ...any) {
-	g.l.Debug(fmt.Sprintf(msg, args...), "component", "gopcua")
 }

@@ -326,11 +326,11 @@ func TestReadAttributesAndValuesEvolve(t *testing.T) {
 	} else if nsa, _ := st.Results[1].Value.Value().([]string); len(nsa) < 2 || nsa[h.srv.NamespaceIndex()] != plc.Namespace {
 		t.Errorf("namespace array %v lacks %s at %d", nsa, plc.Namespace, h.srv.NamespaceIndex())
 	}
-	// Writes are refused: the simulation owns the values.
-	res, err := c.Write(ctx, &ua.WriteRequest{NodesToWrite: []*ua.WriteValue{{NodeID: plcNode(t, c, "StepUp"), AttributeID: ua.AttributeIDValue,
-		Value: &ua.DataValue{EncodingMask: ua.DataValueValue, Value: ua.MustVariant(uint32(1))}}}})
+	// Writes to the read-only variables are refused: the simulation owns those values.
+	res, err := c.Write(ctx, &ua.WriteRequest{NodesToWrite: []*ua.WriteValue{{NodeID: plcNode(t, c, "RandomSignedInt32"), AttributeID: ua.AttributeIDValue,
+		Value: &ua.DataValue{EncodingMask: ua.DataValueValue, Value: ua.MustVariant(int32(1))}}}})
 	if err != nil || res.Results[0] != ua.StatusBadNotWritable {
-		t.Errorf("write StepUp: %v %v, want BadNotWritable", err, res)
+		t.Errorf("write RandomSignedInt32: %v %v, want BadNotWritable", err, res)
 	}
 }
 

@@ -45,7 +45,6 @@ const (
 	maxPublishRequests = 100 // Publish requests queued per session
 	nonceLength        = 32
 	minSessionTimeout  = time.Second
-	maxSessionTimeout  = time.Hour
 	defSessionTimeout  = time.Minute
 )
 
@@ -152,7 +151,7 @@ func (s *Server) createSession(ch *channel, req *ua.CreateSessionRequest, _ uint
 	if timeout <= 0 {
 		timeout = defSessionTimeout
 	}
-	timeout = min(max(timeout, minSessionTimeout), maxSessionTimeout)
+	timeout = min(max(timeout, minSessionTimeout), s.cfg.MaxSessionTimeout)
 	idBytes := make([]byte, 16)
 	_, _ = rand.Read(idBytes)
 	tokBytes := make([]byte, 32)
@@ -371,42 +370,30 @@ func (s *Server) closeSession(sess *session, deleteSubs, dropChannel bool) {
 
 // readValue reads one attribute from whichever namespace owns the node.
 func (s *Server) readValue(nid *ua.NodeID, attr ua.AttributeID) *ua.DataValue {
-	if nid == nil {
+	switch {
+	case nid == nil:
 		return badValue(ua.StatusBadNodeIDInvalid)
-	}
-	if nid.Namespace() == s.ns.id {
+	case nid.Namespace() == 0:
+		return s.ns0.Attribute(nid, attr)
+	case nid.Namespace() == s.ns.id:
 		return s.ns.Attribute(nid, attr)
 	}
-	if dv := s.serverStatus(nid, attr); dv != nil {
-		return dv
-	}
-	ns, err := s.srv.Namespace(int(nid.Namespace()))
-	if err != nil {
-		return badValue(ua.StatusBadNodeIDUnknown)
-	}
-	dv := ns.Attribute(nid, attr)
-	if dv == nil {
-		return badValue(ua.StatusBadAttributeIDInvalid)
-	}
-	cp := *dv // gopcua hands out the stored value; never let callers mutate it
-	return &cp
+	return badValue(ua.StatusBadNodeIDUnknown)
 }
 
-// serverStatus answers Server_ServerStatus and its State with our state: gopcua's
-// address space only reports Running once its own (unused) listener has started.
-func (s *Server) serverStatus(nid *ua.NodeID, attr ua.AttributeID) *ua.DataValue {
-	if attr != ua.AttributeIDValue || nid.Namespace() != 0 || nid.Type() > ua.NodeIDTypeNumeric {
-		return nil
+// browseOne browses one node in whichever namespace owns it.
+func (s *Server) browseOne(bd *ua.BrowseDescription) *ua.BrowseResult {
+	switch {
+	case bd == nil || bd.NodeID == nil:
+		return &ua.BrowseResult{StatusCode: ua.StatusBadNodeIDInvalid, References: []*ua.ReferenceDescription{}}
+	case bd.BrowseDirection > ua.BrowseDirectionBoth:
+		return &ua.BrowseResult{StatusCode: ua.StatusBadBrowseDirectionInvalid, References: []*ua.ReferenceDescription{}}
+	case bd.NodeID.Namespace() == 0:
+		return s.ns0.Browse(bd)
+	case bd.NodeID.Namespace() == s.ns.id:
+		return s.ns.Browse(bd)
 	}
-	switch nid.IntID() {
-	case id.Server_ServerStatus:
-		st := s.srv.Status()
-		st.State = s.state()
-		return goodValue(ua.NewExtensionObject(st))
-	case id.Server_ServerStatus_State:
-		return goodValue(int32(s.state()))
-	}
-	return nil
+	return &ua.BrowseResult{StatusCode: ua.StatusBadNodeIDUnknown, References: []*ua.ReferenceDescription{}}
 }
 
 func (s *Server) state() ua.ServerState {
@@ -433,22 +420,27 @@ func withTimestamps(dv *ua.DataValue, ts ua.TimestampsToReturn) *ua.DataValue {
 }
 
 func (s *Server) read(_ *session, req *ua.ReadRequest) (ua.Response, error) {
-	if len(req.NodesToRead) == 0 {
+	switch {
+	case len(req.NodesToRead) == 0:
 		return fault(req, ua.StatusBadNothingToDo)
+	case req.MaxAge < 0:
+		return fault(req, ua.StatusBadMaxAgeInvalid)
+	case req.TimestampsToReturn > ua.TimestampsToReturnNeither:
+		return fault(req, ua.StatusBadTimestampsToReturnInvalid)
 	}
 	results := make([]*ua.DataValue, len(req.NodesToRead))
 	for i, n := range req.NodesToRead {
-		results[i] = withTimestamps(s.readValue(n.NodeID, n.AttributeID), req.TimestampsToReturn)
+		if n == nil {
+			results[i] = badValue(ua.StatusBadNodeIDInvalid)
+			continue
+		}
+		dv := s.readValue(n.NodeID, n.AttributeID)
+		if n.IndexRange != "" && dv.Status == ua.StatusOK {
+			dv = applyRange(dv, n.IndexRange)
+		}
+		results[i] = withTimestamps(dv, req.TimestampsToReturn)
 	}
 	return &ua.ReadResponse{ResponseHeader: header(req.RequestHeader.RequestHandle, ua.StatusOK), Results: results, DiagnosticInfos: []*ua.DiagnosticInfo{}}, nil
-}
-
-func (s *Server) write(_ *session, req *ua.WriteRequest) (ua.Response, error) {
-	results := make([]ua.StatusCode, len(req.NodesToWrite))
-	for i := range results {
-		results[i] = ua.StatusBadNotWritable
-	}
-	return &ua.WriteResponse{ResponseHeader: header(req.RequestHeader.RequestHandle, ua.StatusOK), Results: results, DiagnosticInfos: []*ua.DiagnosticInfo{}}, nil
 }
 
 func (s *Server) browse(_ *session, req *ua.BrowseRequest) (ua.Response, error) {
@@ -457,16 +449,7 @@ func (s *Server) browse(_ *session, req *ua.BrowseRequest) (ua.Response, error) 
 	}
 	results := make([]*ua.BrowseResult, len(req.NodesToBrowse))
 	for i, bd := range req.NodesToBrowse {
-		if bd == nil || bd.NodeID == nil {
-			results[i] = &ua.BrowseResult{StatusCode: ua.StatusBadNodeIDInvalid}
-			continue
-		}
-		ns, err := s.srv.Namespace(int(bd.NodeID.Namespace()))
-		if err != nil {
-			results[i] = &ua.BrowseResult{StatusCode: ua.StatusBadNodeIDUnknown}
-			continue
-		}
-		results[i] = ns.Browse(bd)
+		results[i] = s.browseOne(bd)
 	}
 	return &ua.BrowseResponse{ResponseHeader: header(req.RequestHeader.RequestHandle, ua.StatusOK), Results: results, DiagnosticInfos: []*ua.DiagnosticInfo{}}, nil
 }
@@ -495,9 +478,8 @@ func (s *Server) translate(bp *ua.BrowsePath) *ua.BrowsePathResult {
 	}
 	cur := bp.StartingNode
 	for _, el := range bp.RelativePath.Elements {
-		ns, err := s.srv.Namespace(int(cur.Namespace()))
-		if err != nil || el.TargetName == nil {
-			return &ua.BrowsePathResult{StatusCode: ua.StatusBadNodeIDUnknown, Targets: []*ua.BrowsePathTarget{}}
+		if el == nil || el.TargetName == nil {
+			return &ua.BrowsePathResult{StatusCode: ua.StatusBadBrowseNameInvalid, Targets: []*ua.BrowsePathTarget{}}
 		}
 		dir := ua.BrowseDirectionForward
 		if el.IsInverse {
@@ -507,7 +489,10 @@ func (s *Server) translate(bp *ua.BrowsePath) *ua.BrowsePathResult {
 		if refType == nil {
 			refType = ua.NewNumericNodeID(0, id.HierarchicalReferences)
 		}
-		res := ns.Browse(&ua.BrowseDescription{NodeID: cur, BrowseDirection: dir, ReferenceTypeID: refType, IncludeSubtypes: el.IncludeSubtypes, ResultMask: uint32(ua.BrowseResultMaskAll)})
+		res := s.browseOne(&ua.BrowseDescription{NodeID: cur, BrowseDirection: dir, ReferenceTypeID: refType, IncludeSubtypes: el.IncludeSubtypes, ResultMask: uint32(ua.BrowseResultMaskAll)})
+		if res.StatusCode != ua.StatusOK {
+			return &ua.BrowsePathResult{StatusCode: res.StatusCode, Targets: []*ua.BrowsePathTarget{}}
+		}
 		var next *ua.NodeID
 		for _, ref := range res.References {
 			if ref.BrowseName != nil && ref.BrowseName.Name == el.TargetName.Name && ref.BrowseName.NamespaceIndex == el.TargetName.NamespaceIndex {

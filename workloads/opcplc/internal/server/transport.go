@@ -198,8 +198,9 @@ func (s *Server) serve(ctx context.Context, l net.Listener) {
 	}
 }
 
-// handshake answers the client's HEL with an ACK whose buffer sizes fit both sides
-// (OPC 10000-6 §7.1.2.3, §7.1.2.4).
+// handshake answers the client's HEL with an ACK whose buffer sizes and limits fit both
+// sides and stay within ours (OPC 10000-6 §7.1.2.3, §7.1.2.4; uacp.NegotiateServer).
+// A HEL with buffers below the 8192-byte minimum is refused.
 func handshake(tc *net.TCPConn, timeout time.Duration) (*uacp.Conn, error) {
 	ours := *uacp.DefaultServerACK
 	c, err := uacp.NewConn(tc, &ours)
@@ -221,18 +222,12 @@ func handshake(tc *net.TCPConn, timeout time.Duration) (*uacp.Conn, error) {
 		c.SendError(ua.StatusBadTCPInternalError)
 		return nil, fmt.Errorf("decode HEL: %w", err)
 	}
-	if hel.SendBufSize > 0 {
-		ours.ReceiveBufSize = min(ours.ReceiveBufSize, hel.SendBufSize)
+	ack, err := uacp.NegotiateServer(uacp.DefaultServerACK, hel)
+	if err != nil {
+		c.SendError(ua.StatusBadTCPNotEnoughResources)
+		return nil, err
 	}
-	if hel.ReceiveBufSize > 0 {
-		ours.SendBufSize = min(ours.SendBufSize, hel.ReceiveBufSize)
-	}
-	if hel.MaxMessageSize > 0 && (ours.MaxMessageSize == 0 || hel.MaxMessageSize < ours.MaxMessageSize) {
-		ours.MaxMessageSize = hel.MaxMessageSize
-	}
-	if hel.MaxChunkCount > 0 && (ours.MaxChunkCount == 0 || hel.MaxChunkCount < ours.MaxChunkCount) {
-		ours.MaxChunkCount = hel.MaxChunkCount
-	}
+	ours = *ack // c receives and sends within the negotiated limits from now on
 	if err := c.Send("ACKF", &ours); err != nil {
 		return nil, err
 	}
@@ -302,6 +297,16 @@ func (s *Server) serveConn(ctx context.Context, c *uacp.Conn) {
 }
 
 func (s *Server) dispatch(ctx context.Context, ch *channel, reqID uint32, req ua.Request) {
+	// A service that panics on some request answers it BadInternalError instead of
+	// taking every other client down with the process.
+	defer func() {
+		if r := recover(); r != nil {
+			s.log.Error("service panicked", "channel", ch.id, "request", fmt.Sprintf("%T", req), "panic", fmt.Sprint(r))
+			if resp, _ := fault(req, ua.StatusBadInternalError); resp != nil {
+				_ = ch.sc.SendResponseWithContext(ctx, reqID, resp)
+			}
+		}
+	}()
 	typeID := ua.ServiceTypeID(req)
 	h, ok := s.handlers[typeID]
 	var resp ua.Response

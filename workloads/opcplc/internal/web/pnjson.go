@@ -4,7 +4,9 @@
 package web
 
 import (
+	"encoding/base64"
 	"encoding/json"
+	"io"
 	"net/http"
 
 	"github.com/edgeframe/edgeframe/workloads/opcplc/internal/plc"
@@ -34,18 +36,26 @@ type Options struct {
 	Group       string // DataSetWriterGroup; "" leaves it to the publisher
 }
 
-// NodeID is the ExpandedNodeId string of a simulated node.
-func NodeID(n *plc.Node) string { return "nsu=" + plc.Namespace + ";s=" + n.ID }
+// NodeID is the ExpandedNodeId string of a simulated node (s=, g= or b= identifier).
+func NodeID(n *plc.Node) string {
+	switch n.IDType {
+	case plc.IDGUID:
+		return "nsu=" + plc.Namespace + ";g=" + n.ID
+	case plc.IDOpaque:
+		return "nsu=" + plc.Namespace + ";b=" + base64.StdEncoding.EncodeToString([]byte(n.ID))
+	}
+	return "nsu=" + plc.Namespace + ";s=" + n.ID
+}
 
 // PublishedNodes lists every variable of nodes. Load nodes (Fast…/Slow…) carry their
 // change rate as sampling and publishing interval; the others leave them to the publisher.
 func PublishedNodes(o Options, nodes []*plc.Node) []Entry {
 	e := Entry{EndpointURL: o.EndpointURL, UseSecurity: o.UseSecurity, OpcAuthenticationMode: "Anonymous", DataSetWriterGroup: o.Group, OpcNodes: []OpcNode{}}
 	for _, n := range nodes {
-		if n.Folder {
+		if !n.Variable() || n.Config {
 			continue
 		}
-		node := OpcNode{ID: NodeID(n), DisplayName: n.Name}
+		node := OpcNode{ID: NodeID(n), DisplayName: n.DisplayName()}
 		if n.Parent == "Fast" || n.Parent == "Slow" {
 			node.OpcSamplingInterval = n.Interval.Milliseconds()
 			node.OpcPublishingInterval = n.Interval.Milliseconds()
@@ -55,13 +65,19 @@ func PublishedNodes(o Options, nodes []*plc.Node) []Entry {
 	return []Entry{e}
 }
 
+// Write writes PublishedNodes(o, nodes) as indented JSON (what /pn.json serves and
+// --sp/--sph write to a file).
+func Write(w io.Writer, o Options, nodes []*plc.Node) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	return enc.Encode(PublishedNodes(o, nodes))
+}
+
 // Handler serves PublishedNodes(o, nodes()) as JSON.
 func Handler(o Options, nodes func() []*plc.Node) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		enc := json.NewEncoder(w)
-		enc.SetEscapeHTML(false)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(PublishedNodes(o, nodes()))
+		_ = Write(w, o, nodes())
 	})
 }

@@ -26,6 +26,7 @@ func goldenSim(t *testing.T) *plc.Simulator {
 	cfg := plc.DefaultConfig()
 	cfg.Fast = plc.LoadNodes{Count: 3, Rate: 100 * time.Millisecond, Type: plc.TypeUInt}
 	cfg.Slow = plc.LoadNodes{Count: 2, Rate: 10 * time.Second, Type: plc.TypeDouble}
+	cfg.GUIDNodes = 0 // the golden file predates --gn; TestPNJSONSpecialNodeIDs covers g= and b= ids
 	sim, err := plc.New(cfg, plc.RealClock{}, 1)
 	if err != nil {
 		t.Fatal(err)
@@ -68,7 +69,7 @@ func TestPNJSONListsEveryVariableWithNSUIds(t *testing.T) {
 	}
 	vars := 0
 	for _, n := range sim.Nodes() {
-		if !n.Folder {
+		if n.Variable() && !n.Config {
 			vars++
 		}
 	}
@@ -87,5 +88,38 @@ func TestPNJSONListsEveryVariableWithNSUIds(t *testing.T) {
 	b, _ := json.Marshal(entries)
 	if strings.Contains(string(b), `\u0026`) {
 		t.Errorf("HTML escaping in %s", b)
+	}
+}
+
+func TestPNJSONSpecialNodeIDs(t *testing.T) {
+	cfg := plc.DefaultConfig()
+	cfg.LongID, cfg.Opaque, cfg.GUIDNodes = true, true, 2
+	sim, err := plc.New(cfg, plc.RealClock{}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := map[string]string{}
+	for _, n := range web.PublishedNodes(goldenOpts, sim.Nodes())[0].OpcNodes {
+		ids[n.DisplayName] = n.ID
+	}
+	ns := "nsu=http://microsoft.com/Opc/OpcPlc/;"
+	g := plc.GUIDs(2)
+	for name, want := range map[string]string{
+		"Opaque_abc": ns + "b=YWJj", "LongId3950": ns + "s=" + plc.LongID(),
+		strings.ToLower(g[0]): ns + "g=" + g[0], strings.ToLower(g[1]): ns + "g=" + g[1],
+	} {
+		if ids[name] != want {
+			t.Errorf("%s: id %.80q, want %.80q", name, ids[name], want)
+		}
+	}
+	for _, cfg := range []string{"FastNumberOfUpdates", "SlowNumberOfUpdates"} {
+		if _, ok := ids[cfg]; ok {
+			t.Errorf("simulator setting %s listed in /pn.json", cfg)
+		}
+	}
+	for _, m := range sim.Methods() {
+		if _, ok := ids[m.Name]; ok {
+			t.Errorf("method %s listed in /pn.json", m.Name)
+		}
 	}
 }

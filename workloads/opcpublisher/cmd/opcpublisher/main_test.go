@@ -18,12 +18,9 @@ import (
 func TestRestartWithStateDirNeverRepeatsAnID(t *testing.T) {
 	bin := testenv.BuildWorkload(t, "opcpublisher")
 	plc := testenv.StartOPCPLC(t, testenv.OPCPLCSpec{Unsecure: true, Args: []string{"--fn", "2", "--vfr", "100"}})
-	broker := testenv.StartMosquitto(t, testenv.MosquittoSpec{})
+	broker := testenv.StartProfileMosquitto(t, "l2")
 	telemetry := testenv.Subscribe(t, broker.URL, "telemetry/#")
-	daprd := testenv.StartDaprd(t, testenv.DaprdSpec{
-		AppID:     "opcpublisher",
-		Resources: map[string]string{"pubsub.yaml": testenv.MQTTPubSubComponent("edge-pubsub", broker.URL, "opcpublisher-restart")},
-	})
+	daprd := testenv.StartDaprd(t, testenv.ProfileDaprd(t, "l2", "opcpublisher", broker.URL))
 	dir := t.TempDir()
 	pf := filepath.Join(dir, "pn.json")
 	pn := fmt.Sprintf(`[{"EndpointUrl":%q,"UseSecurity":false,"DataSetWriterGroup":"line7","DataSetWriterId":"fast","DataSetPublishingInterval":100,

@@ -41,6 +41,9 @@ func Run(ctx context.Context, args []string, lookup func(string) (string, bool),
 	}
 	defer obs.Stop()
 	log, reg, tel := obs.Log, obs.Registry, obs.Telemetry
+	for _, w := range cfg.Warnings {
+		log.Warn(w)
+	}
 
 	side := &daprpub.Lazy{Addr: cfg.DaprGRPC}
 	defer side.Close()
@@ -58,13 +61,15 @@ func Run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		KeyFrameCount:   cfg.KeyFrameCount, KeepAlive: cfg.KeepAlive, PubSub: cfg.PubSub, TopicTemplate: cfg.TopicTemplate,
 		Level: cfg.Level, PublisherID: cfg.PublisherID, PKIDir: cfg.PKIDir, StateDir: cfg.StateDir,
 		Session: session.Config{
-			Reconnect: backoff.Policy{Initial: 250 * time.Millisecond, Max: cfg.ReconnectMax, Multiplier: 2},
-			KeepAlive: cfg.SessionKeepAlive,
+			Reconnect:  backoff.Policy{Initial: 250 * time.Millisecond, Max: cfg.ReconnectMax, Multiplier: 2},
+			KeepAlive:  cfg.SessionKeepAlive,
+			AutoAccept: cfg.AutoAccept,
 		},
 	}, q, met, tel.Tracer, log)
 
 	var loadMu sync.Mutex
 	var loadErr error
+	running := 0 // valid entries of the configuration that runs
 	load := func(b []byte) {
 		f, err := pnjson.Parse(b)
 		for _, w := range f.Warnings {
@@ -78,6 +83,19 @@ func Run(ctx context.Context, args []string, lookup func(string) (string, bool),
 			}
 			met.ConfigErrors.Add(float64(n))
 		}
+		// A broken file (not JSON, truncated mid-write, every entry invalid) does not
+		// stop what runs: the last good configuration keeps publishing, as in OPC
+		// Publisher, until a file with a valid entry (or a deliberately empty `[]`)
+		// arrives. A file with some valid entries is applied: its invalid entries
+		// stop, each reported above.
+		if err != nil && len(f.Entries) == 0 && running > 0 {
+			met.ConfigStale.Set(1)
+			log.Error("publishednodes.json has no valid entry; the last good configuration keeps running",
+				"path", cfg.PublishedNodesFile, "runningEntries", running)
+			return
+		}
+		met.ConfigStale.Set(0)
+		running = len(f.Entries)
 		loadMu.Lock()
 		loadErr = nil
 		if len(f.Entries) == 0 {

@@ -4,6 +4,7 @@
 package config
 
 import (
+	"cmp"
 	"errors"
 	"flag"
 	"fmt"
@@ -46,6 +47,16 @@ type Config struct {
 	// StateDir holds a sequence state file per writer group (seq-<group>) so message ids
 	// never repeat across restarts; "" keeps the sequences in memory.
 	StateDir string
+	// AutoAccept (--aa) trusts every server certificate; otherwise a server's
+	// certificate must be in <pki>/trusted/certs (rejected ones go to <pki>/rejected/certs).
+	AutoAccept bool
+	// Dapr is OPC Publisher's --dapr / -d connection string, applied to PubSub,
+	// TopicTemplate and DaprGRPC by Load.
+	Dapr string
+	// MessageEncoding is OPC Publisher's --me; only Json is produced.
+	MessageEncoding string
+	// Warnings are OPC Publisher flags that mean nothing here and were ignored.
+	Warnings []string
 }
 
 // Default is the configuration without flags or variables.
@@ -66,6 +77,7 @@ func Default() Config {
 		ReconnectMax:       2 * time.Second,
 		SessionKeepAlive:   5 * time.Second,
 		LogLevel:           "info",
+		MessageEncoding:    "Json",
 	}
 }
 
@@ -113,7 +125,10 @@ func (c *Config) FlagSet(stderr io.Writer) *flag.FlagSet {
 	str(&c.PublisherID, "PublisherId of network messages", "publisher-id")
 	fs.DurationVar(&c.ReconnectMax, "reconnect-max", c.ReconnectMax, "cap of the reconnect backoff")
 	fs.DurationVar(&c.SessionKeepAlive, "session-keepalive", c.SessionKeepAlive, "period of the server-state read that detects a dead server")
-	str(&c.LogLevel, "log level: debug, info, warn, error", "log-level")
+	str(&c.LogLevel, "log level: debug, info, warn, error (OPC Publisher's verbose, information, warning, fatal too)", "log-level", "loglevel", "ll")
+	boolean(&c.AutoAccept, "trust every server certificate (otherwise it must be in <pki>/trusted/certs)", "aa", "autoaccept")
+	str(&c.Dapr, `OPC Publisher's Dapr connection string "PubSub=<component>;Topic=<topic>[;GrpcPort=<port>][;Host=<host>]"`, "dapr", "d")
+	str(&c.MessageEncoding, "message encoding: Json (the only one produced)", "me", "messageencoding")
 	str(&c.StateDir, "directory of the sequence state files seq-<DataSetWriterGroup> (message ids never repeat across restarts); empty = in memory, ids repeat after a restart", "state-dir")
 	return fs
 }
@@ -123,9 +138,15 @@ func (c *Config) FlagSet(stderr io.Writer) *flag.FlagSet {
 func Load(args []string, lookup func(string) (string, bool), stderr io.Writer) (Config, error) {
 	c := Default()
 	fs := c.FlagSet(stderr)
+	args, c.Warnings = dropUnknown(fs, args)
 	if err := flagenv.Parse(fs, AppID, args, lookup); err != nil {
 		return c, err
 	}
+	var derr error
+	if c.Dapr != "" {
+		derr = c.applyDapr()
+	}
+	c.LogLevel = logLevel(c.LogLevel)
 	if fs.NArg() > 0 {
 		return c, fmt.Errorf("unexpected arguments: %s", strings.Join(fs.Args(), " "))
 	}
@@ -137,7 +158,84 @@ func Load(args []string, lookup func(string) (string, bool), stderr io.Writer) (
 	} else if strings.EqualFold(c.MessagingMode, "samples") {
 		c.MessagingMode = "Samples"
 	}
-	return c, c.Validate()
+	return c, errors.Join(derr, c.Validate())
+}
+
+// dropUnknown removes the flags fs does not define from args, so OPC Publisher command
+// lines work unchanged, and returns a warning for each. An unknown flag without
+// "=value" takes the next argument as its value unless that is a flag too.
+func dropUnknown(fs *flag.FlagSet, args []string) ([]string, []string) {
+	var out, warns []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			out = append(out, args[i:]...)
+			break
+		}
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if !strings.HasPrefix(a, "-") || a == "-" || fs.Lookup(name) != nil {
+			out = append(out, a)
+			continue
+		}
+		ignored := a
+		if !hasValue && i+1 < len(args) && !strings.HasPrefix(args[i+1], "-") {
+			i++
+			ignored += " " + args[i]
+		}
+		warns = append(warns, fmt.Sprintf("OPC Publisher flag %q has no meaning in opcpublisher; ignored", ignored))
+	}
+	return out, warns
+}
+
+// applyDapr applies OPC Publisher's Dapr connection string: PubSub (or PubSubComponent)
+// is the pub/sub component, Topic the topic (may use {WriterGroup}), GrpcPort and Host
+// the sidecar address; other keys (HttpPort, Scheme, CheckSideCarHealth) are ignored.
+func (c *Config) applyDapr() error {
+	var host, port string
+	for _, kv := range strings.Split(c.Dapr, ";") {
+		kv = strings.TrimSpace(kv)
+		if kv == "" {
+			continue
+		}
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok {
+			return fmt.Errorf("--dapr: %q is not key=value", kv)
+		}
+		v = strings.TrimSpace(v)
+		switch strings.ToLower(strings.TrimSpace(k)) {
+		case "pubsub", "pubsubcomponent":
+			c.PubSub = v
+		case "topic":
+			c.TopicTemplate = v
+		case "grpcport":
+			port = v
+		case "host":
+			host = v
+		case "httpport", "scheme", "checksidecarhealth", "apitoken":
+			c.Warnings = append(c.Warnings, fmt.Sprintf("--dapr: %s is ignored (opcpublisher talks gRPC to the sidecar)", k))
+		default:
+			return fmt.Errorf("--dapr: unknown key %q (want PubSub, Topic, GrpcPort, Host)", k)
+		}
+	}
+	if port != "" {
+		c.DaprGRPC = net.JoinHostPort(cmp.Or(host, "127.0.0.1"), port)
+	}
+	return nil
+}
+
+// logLevel maps OPC Publisher's (Serilog/.NET) level names to ours.
+func logLevel(s string) string {
+	switch strings.ToLower(s) {
+	case "verbose", "trace", "debug":
+		return "debug"
+	case "information", "info":
+		return "info"
+	case "warning", "warn":
+		return "warn"
+	case "fatal", "critical", "error":
+		return "error"
+	}
+	return s
 }
 
 // Validate reports every problem at once, each naming its flag.
@@ -197,6 +295,9 @@ func (c Config) Validate() error {
 	}
 	if c.SessionKeepAlive < 100*time.Millisecond {
 		bad("session-keepalive", "want >= 100ms, got %s", c.SessionKeepAlive)
+	}
+	if !strings.EqualFold(c.MessageEncoding, "Json") {
+		bad("me", "%q: only Json is produced", c.MessageEncoding)
 	}
 	if _, err := observe.ParseLevel(c.LogLevel); err != nil {
 		bad("log-level", "%v", err)

@@ -48,3 +48,30 @@ func TestEveryBadFlagIsNamed(t *testing.T) {
 		t.Errorf("bad env: %v", err)
 	}
 }
+
+// The flags the upstream accelerator passes OPC Publisher work unchanged (issue 13):
+// --aa, --dapr "PubSub=<name>;Topic=<topic>", --loglevel with .NET level names, --me
+// Json; other OPC Publisher flags are ignored with a warning instead of refusing.
+func TestOPCPublisherCommandLinesWorkUnchanged(t *testing.T) {
+	c, err := config.Load([]string{"--aa", "--pf", "/etc/opcpublisher/pn.json", "--mm", "PubSub", "--dapr", "PubSub=local-pub-sub;Topic=telemetry",
+		"--loglevel", "Information", "--me", "Json", "--di=60", "--fetchdisplayname", "--bs", "5", "--cl", "5"}, env(nil), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.AutoAccept || c.PubSub != "local-pub-sub" || c.TopicTemplate != "telemetry" || c.LogLevel != "info" || c.BatchSize != 5 ||
+		c.PublishedNodesFile != "/etc/opcpublisher/pn.json" {
+		t.Errorf("%+v", c)
+	}
+	if w := strings.Join(c.Warnings, "\n"); !strings.Contains(w, `"--di=60"`) || !strings.Contains(w, `"--fetchdisplayname"`) || !strings.Contains(w, `"--cl 5"`) {
+		t.Errorf("warnings %q", c.Warnings)
+	}
+	d, err := config.Load([]string{"-d", "PubSubComponent=edge-pubsub;GrpcPort=50007;HttpPort=3500", "--ll", "Warning"}, env(nil), io.Discard)
+	if err != nil || d.PubSub != "edge-pubsub" || d.DaprGRPC != "127.0.0.1:50007" || d.LogLevel != "warn" || len(d.Warnings) != 1 {
+		t.Errorf("%+v %v", d, err)
+	}
+	for _, bad := range [][]string{{"--me", "Uadp"}, {"--dapr", "PubSub"}, {"--dapr", "Queue=x"}} {
+		if _, err := config.Load(bad, env(nil), io.Discard); err == nil || !strings.Contains(err.Error(), bad[0]+":") {
+			t.Errorf("%v: %v", bad, err)
+		}
+	}
+}

@@ -100,7 +100,7 @@ func TestNetworkMessageShapeDefaultAndStrict(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := decode(t, b)
-	if m["MessageType"] != "ua-data" || m["MessageId"] != "plc1-1" || m["PublisherId"] != "pub" || m["WriterGroupName"] != "plc1" {
+	if m["MessageType"] != "ua-data" || m["MessageId"] != "plc1-1" || m["PublisherId"] != "pub" || m["DataSetWriterGroup"] != "plc1" || m["WriterGroupName"] != nil {
 		t.Errorf("network message header: %s", b)
 	}
 	d := m["Messages"].([]any)[0].(map[string]any)
@@ -123,6 +123,9 @@ func TestNetworkMessageShapeDefaultAndStrict(t *testing.T) {
 	b, err = encoding.Options{Strict: true, PublisherID: "pub"}.Encode(nm)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if sm := decode(t, b); sm["WriterGroupName"] != "plc1" || sm["DataSetWriterGroup"] != nil {
+		t.Errorf("strict network message header (Part 14 WriterGroupName): %s", b)
 	}
 	d = decode(t, b)["Messages"].([]any)[0].(map[string]any)
 	if d["DataSetWriterId"] != 7.0 || d["DataSetWriterName"] != "fast" {
@@ -281,5 +284,33 @@ func TestEstimateBytesCoversEncodedSize(t *testing.T) {
 	}
 	if est := encoding.EstimateBytes(m); est < len(b) {
 		t.Fatalf("estimate %d < encoded %d", est, len(b))
+	}
+}
+
+// Status symbols are OPC UA's symbolic names (StatusCode.csv), not gopcua's Go
+// identifiers: BadNodeIdInvalid, not BadNodeIDInvalid.
+func TestStatusSymbolsUseOPCUASpelling(t *testing.T) {
+	w := encoding.NewWriter(encoding.WriterConfig{Group: "g", ID: "w", Fields: []string{"v"}})
+	for code, want := range map[ua.StatusCode]string{
+		ua.StatusBadNodeIDInvalid:          "BadNodeIdInvalid",
+		ua.StatusBadNodeIDUnknown:          "BadNodeIdUnknown",
+		ua.StatusBadTCPMessageTooLarge:     "BadTcpMessageTooLarge",
+		ua.StatusBadServerURIInvalid:       "BadServerUriInvalid",
+		ua.StatusBadTCPEndpointURLInvalid:  "BadTcpEndpointUrlInvalid",
+		ua.StatusBadIdentityTokenInvalid:   "BadIdentityTokenInvalid",
+		ua.StatusUncertainLastUsableValue:  "UncertainLastUsableValue",
+		ua.StatusBadSecureChannelIDInvalid: "BadSecureChannelIdInvalid",
+		ua.StatusCode(0x80ab0000 | 0x1234): "0x80ab1234",
+	} {
+		v := val("v", uint32(1))
+		v.Status = code
+		b, err := encoding.Options{}.Encode(encoding.NetworkMessage{MessageID: "x", WriterGroup: "g", Messages: []encoding.DataSetMessage{w.Data([]encoding.Value{v}, t0)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sc := decode(t, b)["Messages"].([]any)[0].(map[string]any)["Payload"].(map[string]any)["v"].(map[string]any)["StatusCode"].(map[string]any)
+		if sc["Symbol"] != want {
+			t.Errorf("0x%08x: symbol %v, want %s", uint32(code), sc["Symbol"], want)
+		}
 	}
 }

@@ -88,7 +88,12 @@ func (o Options) Encode(nm NetworkMessage) ([]byte, error) {
 	b = jsonenc.AppendString(b, nm.MessageID)
 	b = append(b, `,"MessageType":"ua-data","PublisherId":`...)
 	b = jsonenc.AppendString(b, o.PublisherID)
-	b = append(b, `,"WriterGroupName":`...)
+	// OPC Publisher names the group DataSetWriterGroup; Part 14 (strict) WriterGroupName.
+	if o.Strict {
+		b = append(b, `,"WriterGroupName":`...)
+	} else {
+		b = append(b, `,"DataSetWriterGroup":`...)
+	}
 	b = jsonenc.AppendString(b, nm.WriterGroup)
 	b = append(b, `,"Messages":[`...)
 	for i, m := range nm.Messages {
@@ -111,12 +116,20 @@ func (o Options) status(s ua.StatusCode) any {
 	return map[string]any{"Code": uint32(s), "Symbol": symbol(s)}
 }
 
+// symbol is the OPC UA symbolic name of s (OPC 10000-6 StatusCode.csv): gopcua's Go
+// names spell the initialisms ID, URI, URL and TCP in capitals (StatusBadNodeIDInvalid),
+// the specification does not (BadNodeIdInvalid).
 func symbol(s ua.StatusCode) string {
+	if s == ua.StatusOK {
+		return "Good"
+	}
 	if st, ok := ua.StatusCodes[s]; ok {
-		return strings.TrimPrefix(st.Name, "Status")
+		return opcSpelling.Replace(strings.TrimPrefix(st.Name, "Status"))
 	}
 	return "0x" + strconv.FormatUint(uint64(s), 16)
 }
+
+var opcSpelling = strings.NewReplacer("ID", "Id", "URI", "Uri", "URL", "Url", "TCP", "Tcp")
 
 // dataValue is the Part 6 JSON DataValue: Value, StatusCode (omitted when Good),
 // SourceTimestamp, ServerTimestamp.

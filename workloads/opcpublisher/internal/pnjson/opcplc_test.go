@@ -23,15 +23,19 @@ func TestOPCPLCPublishedNodesAreValidInput(t *testing.T) {
 	if len(f.Warnings) != 0 {
 		t.Errorf("warnings: %v", f.Warnings)
 	}
-	if len(f.Entries) != 1 {
-		t.Fatalf("%d entries, want 1", len(f.Entries))
+	// One writer per publishing interval (OPC Publisher's default DataSetWriterId).
+	var nodes []pnjson.Node
+	for _, e := range f.Entries {
+		if e.EndpointURL != "opc.tcp://opcplc:50000" || e.WriterGroup != "opcplc" || e.AuthMode != "Anonymous" {
+			t.Errorf("entry %+v", e)
+		}
+		nodes = append(nodes, e.Nodes...)
 	}
-	e := f.Entries[0]
-	if e.EndpointURL != "opc.tcp://opcplc:50000" || e.WriterGroup != "opcplc" || e.AuthMode != "Anonymous" || len(e.Nodes) != 15 {
-		t.Errorf("entry %+v", e)
+	if len(nodes) != 15 {
+		t.Errorf("%d nodes, want 15", len(nodes))
 	}
 	namespaces := []string{"http://opcfoundation.org/UA/", "http://microsoft.com/Opc/OpcPlc/"}
-	for _, n := range e.Nodes {
+	for _, n := range nodes {
 		id, err := n.ID.Resolve(namespaces)
 		if err != nil || id.Namespace() != 1 || id.StringID() != n.DisplayName {
 			t.Errorf("node %s resolves to %v (%v), want ns=1;s=%s", n.RawID, id, err, n.DisplayName)

@@ -67,6 +67,9 @@ type Entry struct {
 	// frame (0 = only the first).
 	KeyFrameCount int
 	Nodes         []Node
+	// writerIDSet: DataSetWriterId was given; otherwise the entry's nodes form one writer
+	// per publishing interval, each named <EndpointUrl>_<interval ms>.
+	writerIDSet bool
 }
 
 // Node is one OpcNodes item.
@@ -81,6 +84,11 @@ type Node struct {
 	DataChangeTrigger  string // Status, StatusValue (default), StatusValueTimestamp
 	DeadbandType       string // "", Absolute, Percent
 	DeadbandValue      float64
+	// IndexRange (OPC 10000-4 §7.27) monitors part of an array or string value.
+	IndexRange string
+	// DiscardNew keeps the oldest values when the server's queue is full (OPC UA
+	// DiscardOldest = false).
+	DiscardNew bool
 }
 
 // FieldName is the payload key of the node: DisplayName, else the id as written.
@@ -125,7 +133,10 @@ var (
 		"DataSetKeyFrameCount", "OpcNodes")
 	nodeFields = fieldSet("Id", "ExpandedNodeId", "DisplayName", "OpcSamplingInterval", "OpcSamplingIntervalTimespan",
 		"OpcPublishingInterval", "OpcPublishingIntervalTimespan", "HeartbeatInterval", "HeartbeatIntervalTimespan",
-		"QueueSize", "DataChangeTrigger", "DeadbandType", "DeadbandValue")
+		"QueueSize", "DataChangeTrigger", "DeadbandType", "DeadbandValue",
+		"AttributeId", "IndexRange", "DiscardNew", "SkipFirst", "UseCyclicRead")
+	// indexRangeRE is OPC 10000-4 §7.27 NumericRange: dimensions of n or n:m.
+	indexRangeRE = regexp.MustCompile(`^\d+(:\d+)?(,\d+(:\d+)?)*$`)
 	// nameRE: group and writer names go into topics and CloudEvent ids.
 	nameRE = regexp.MustCompile(`^[A-Za-z0-9._~:@-]{1,128}$`)
 )
@@ -153,13 +164,15 @@ func Parse(b []byte) (*File, error) {
 	f := &File{}
 	var errs []error
 	for i, r := range raw {
-		e, warns, problems := parseEntry(i, r)
+		e, warns, problems, dropped := parseEntry(i, r)
 		f.Warnings = append(f.Warnings, warns...)
+		// A node with a problem is dropped and reported; the entry runs with the rest.
+		errs = append(errs, dropped...)
 		if len(problems) > 0 {
 			errs = append(errs, problems...)
 			continue
 		}
-		f.Entries = append(f.Entries, e)
+		f.Entries = append(f.Entries, splitByInterval(e)...)
 	}
 	f.Entries, errs = mergeWriters(f.Entries, errs)
 	return f, errors.Join(errs...)
@@ -167,11 +180,13 @@ func Parse(b []byte) (*File, error) {
 
 // fields decodes a JSON object into its members by canonical (case-insensitive) name.
 type fields struct {
-	m      map[string]json.RawMessage
-	errs   []error
-	index  int
-	prefix string
-	warns  []string
+	m    map[string]json.RawMessage
+	errs []error
+	// dropped: problems of nodes, which drop the node but not the entry
+	dropped []error
+	index   int
+	prefix  string
+	warns   []string
 }
 
 func newFields(index int, prefix string, r json.RawMessage, known map[string]string) (*fields, error) {
@@ -307,10 +322,10 @@ func ParseTimespan(s string) (time.Duration, error) {
 	return d, nil
 }
 
-func parseEntry(i int, r json.RawMessage) (Entry, []string, []error) {
+func parseEntry(i int, r json.RawMessage) (Entry, []string, []error, []error) {
 	f, err := newFields(i, "", r, entryFields)
 	if err != nil {
-		return Entry{}, nil, []error{&EntryError{Index: i, Field: "(entry)", Err: err}}
+		return Entry{}, nil, []error{&EntryError{Index: i, Field: "(entry)", Err: err}}, nil
 	}
 	e := Entry{Index: i}
 	e.EndpointURL = f.str("EndpointUrl")
@@ -370,8 +385,9 @@ func parseEntry(i int, r json.RawMessage) (Entry, []string, []error) {
 		e.KeyFrameCount = int(v)
 	}
 	e.WriterID = f.str("DataSetWriterId")
+	e.writerIDSet = e.WriterID != ""
 	if e.WriterID == "" {
-		e.WriterID = defaultWriterID(e)
+		e.WriterID = defaultWriterID(e.EndpointURL, e.PublishingInterval)
 	} else if len(e.WriterID) > 256 || strings.ContainsAny(e.WriterID, "\x00\n") {
 		f.fail("DataSetWriterId", fmt.Errorf("%q: want at most 256 printable characters", short(json.RawMessage(e.WriterID))))
 	}
@@ -392,14 +408,18 @@ func parseEntry(i int, r json.RawMessage) (Entry, []string, []error) {
 			}
 			key := n.ID.String() + "|" + n.FieldName()
 			if k, dup := seen[key]; dup {
-				f.fail(fmt.Sprintf("OpcNodes[%d].Id", j), fmt.Errorf("%s duplicates OpcNodes[%d]", n.RawID, k))
+				f.dropped = append(f.dropped, &EntryError{Index: i, Field: fmt.Sprintf("OpcNodes[%d].Id", j),
+					Err: fmt.Errorf("%s duplicates OpcNodes[%d]; node dropped", n.RawID, k)})
 				continue
 			}
 			seen[key] = j
 			e.Nodes = append(e.Nodes, n)
 		}
+		if len(nodes) > 0 && len(e.Nodes) == 0 {
+			f.fail("OpcNodes", errors.New("no valid node"))
+		}
 	}
-	return e, f.warns, f.errs
+	return e, f.warns, f.errs, f.dropped
 }
 
 func oneOf(f *fields, field, v string, allowed ...string) string {
@@ -419,7 +439,12 @@ func parseNode(ef *fields, j int, r json.RawMessage, entryInterval time.Duration
 		ef.fail(fmt.Sprintf("OpcNodes[%d]", j), err)
 		return Node{}, false
 	}
-	defer func() { ef.warns = append(ef.warns, f.warns...); ef.errs = append(ef.errs, f.errs...) }()
+	defer func() {
+		ef.warns = append(ef.warns, f.warns...)
+		for _, err := range f.errs {
+			ef.dropped = append(ef.dropped, fmt.Errorf("%w; node dropped", err))
+		}
+	}()
 	n := Node{RawID: f.str("Id")}
 	if n.RawID == "" {
 		n.RawID = f.str("ExpandedNodeId")
@@ -470,11 +495,55 @@ func parseNode(ef *fields, j int, r json.RawMessage, entryInterval time.Duration
 			f.fail("DeadbandValue", fmt.Errorf("a percent deadband must be 0..100, got %v", v))
 		}
 	}
+	// OPC Publisher's options that change what is monitored: honoured or refused
+	// (the node is dropped with the reason), never ignored.
+	if f.has("AttributeId") {
+		var v any
+		_ = json.Unmarshal(f.m["AttributeId"], &v)
+		switch v {
+		case "Value", "value", "13", 13.0:
+		default:
+			f.fail("AttributeId", fmt.Errorf("%s: not supported, only Value (13) is monitored", short(f.m["AttributeId"])))
+		}
+	}
+	if n.IndexRange = f.str("IndexRange"); n.IndexRange != "" && !indexRangeRE.MatchString(n.IndexRange) {
+		f.fail("IndexRange", fmt.Errorf("%q: want a NumericRange such as 2, 0:4 or 1:2,0:3", n.IndexRange))
+	}
+	n.DiscardNew = f.boolean("DiscardNew")
+	if f.boolean("SkipFirst") {
+		f.fail("SkipFirst", errors.New("true is not supported: the first value is always published"))
+	}
+	if f.boolean("UseCyclicRead") {
+		f.fail("UseCyclicRead", errors.New("true is not supported: values come from a subscription, not cyclic reads"))
+	}
 	return n, len(f.errs) == 0
 }
 
-func defaultWriterID(e Entry) string {
-	return e.EndpointURL + "_" + strconv.FormatInt(e.PublishingInterval.Milliseconds(), 10)
+func defaultWriterID(endpoint string, interval time.Duration) string {
+	return endpoint + "_" + strconv.FormatInt(interval.Milliseconds(), 10)
+}
+
+// splitByInterval gives an entry without DataSetWriterId one writer per publishing
+// interval of its nodes, named <EndpointUrl>_<interval ms> as OPC Publisher does.
+func splitByInterval(e Entry) []Entry {
+	if e.writerIDSet {
+		return []Entry{e}
+	}
+	var out []Entry
+	at := map[time.Duration]int{}
+	for _, n := range e.Nodes {
+		k, ok := at[n.PublishingInterval]
+		if !ok {
+			k = len(out)
+			at[n.PublishingInterval] = k
+			w := e
+			w.Nodes = nil
+			w.WriterID = defaultWriterID(e.EndpointURL, n.PublishingInterval)
+			out = append(out, w)
+		}
+		out[k].Nodes = append(out[k].Nodes, n)
+	}
+	return out
 }
 
 // mergeWriters joins entries that name the same writer (group + id), as OPC Publisher

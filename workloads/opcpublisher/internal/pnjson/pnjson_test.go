@@ -39,7 +39,7 @@ func TestParseValidFileAppliesDefaults(t *testing.T) {
 		t.Errorf("node 2: %+v", n[2])
 	}
 	s := f.Entries[1]
-	if s.WriterGroup != "default" || s.WriterID != "opc.tcp://127.0.0.1:50000_0" || s.SecurityMode != pnjson.ModeSignAndEncrypt ||
+	if s.WriterGroup != "default" || s.WriterID != "opc.tcp://127.0.0.1:50000_1000" || s.SecurityMode != pnjson.ModeSignAndEncrypt ||
 		s.SecurityPolicy != "Basic256Sha256" || s.Username != "user1" || s.Nodes[0].ID.String() != "nsu=http://microsoft.com/Opc/OpcPlc/;s=AlternatingBoolean" {
 		t.Errorf("entry 1: %+v", s)
 	}
@@ -78,7 +78,7 @@ func TestBadFiles(t *testing.T) {
 		{"empty nodes", `[{"EndpointUrl":"opc.tcp://h:1","OpcNodes":[]}]`, []string{"entry 0: OpcNodes: empty"}, 0},
 		{"nodes not array", `[{"EndpointUrl":"opc.tcp://h:1","OpcNodes":{}}]`, []string{"entry 0: OpcNodes: want an array"}, 0},
 		{"node without id", `[{"EndpointUrl":"opc.tcp://h:1","OpcNodes":[{"DisplayName":"x"}]}]`, []string{"entry 0: OpcNodes[0].Id: required"}, 0},
-		{"bad node id", `[{"EndpointUrl":"opc.tcp://h:1","OpcNodes":[{"Id":"i=1"},{"Id":"ns=x;s=y"}]}]`, []string{"entry 0: OpcNodes[1].Id: node id \"ns=x;s=y\": namespace index"}, 0},
+		{"bad node id", `[{"EndpointUrl":"opc.tcp://h:1","OpcNodes":[{"Id":"i=1"},{"Id":"ns=x;s=y"}]}]`, []string{"entry 0: OpcNodes[1].Id: node id \"ns=x;s=y\": namespace index", "node dropped"}, 1},
 		{"bad security mode", `[{"EndpointUrl":"opc.tcp://h:1","EndpointSecurityMode":"Encrypt","OpcNodes":[{"Id":"i=1"}]}]`, []string{"entry 0: EndpointSecurityMode: \"Encrypt\": want one of None, Sign, SignAndEncrypt, Best"}, 0},
 		{"bad policy", `[{"EndpointUrl":"opc.tcp://h:1","EndpointSecurityMode":"Sign","EndpointSecurityPolicy":"Rot13","OpcNodes":[{"Id":"i=1"}]}]`, []string{"entry 0: EndpointSecurityPolicy: unknown policy \"Rot13\""}, 0},
 		{"policy without mode", `[{"EndpointUrl":"opc.tcp://h:1","EndpointSecurityPolicy":"Basic256Sha256","OpcNodes":[{"Id":"i=1"}]}]`, []string{"entry 0: EndpointSecurityPolicy: policy Basic256Sha256 needs EndpointSecurityMode Sign or SignAndEncrypt"}, 0},
@@ -93,9 +93,10 @@ func TestBadFiles(t *testing.T) {
 		{"bad trigger", `[{"EndpointUrl":"opc.tcp://h:1","OpcNodes":[{"Id":"i=1","DataChangeTrigger":"Always"}]}]`, []string{"entry 0: OpcNodes[0].DataChangeTrigger: \"Always\""}, 0},
 		{"deadband without type", `[{"EndpointUrl":"opc.tcp://h:1","OpcNodes":[{"Id":"i=1","DeadbandValue":2}]}]`, []string{"entry 0: OpcNodes[0].DeadbandValue: set DeadbandType"}, 0},
 		{"percent over 100", `[{"EndpointUrl":"opc.tcp://h:1","OpcNodes":[{"Id":"i=1","DeadbandType":"Percent","DeadbandValue":150}]}]`, []string{"entry 0: OpcNodes[0].DeadbandValue: a percent deadband must be 0..100"}, 0},
-		{"duplicate node", `[{"EndpointUrl":"opc.tcp://h:1","OpcNodes":[{"Id":"i=1"},{"Id":"i=1"}]}]`, []string{"entry 0: OpcNodes[1].Id: i=1 duplicates OpcNodes[0]"}, 0},
-		{"writer on two endpoints", `[` + ok + `,{"EndpointUrl":"opc.tcp://other:1","DataSetWriterGroup":"good","DataSetWriterId":"opc.tcp://h:50000_0","OpcNodes":[{"Id":"i=1"}]}]`,
-			[]string{"entry 1: DataSetWriterId: writer \"opc.tcp://h:50000_0\" in group \"good\" is already defined by entry 0"}, 1},
+		{"duplicate node", `[{"EndpointUrl":"opc.tcp://h:1","OpcNodes":[{"Id":"i=1"},{"Id":"i=1"}]}]`, []string{"entry 0: OpcNodes[1].Id: i=1 duplicates OpcNodes[0]; node dropped"}, 1},
+		{"writer on two endpoints", `[` + ok + `,{"EndpointUrl":"opc.tcp://other:1","DataSetWriterGroup":"good","DataSetWriterId":"opc.tcp://h:50000_1000","OpcNodes":[{"Id":"i=1"}]}]`,
+			[]string{"entry 1: DataSetWriterId: writer \"opc.tcp://h:50000_1000\" in group \"good\" is already defined by entry 0"}, 1},
+		{"only bad nodes", `[{"EndpointUrl":"opc.tcp://h:1","OpcNodes":[{"Id":"bad"}]}]`, []string{"entry 0: OpcNodes[0].Id", "entry 0: OpcNodes: no valid node"}, 0},
 		{"every problem at once", `[{"EndpointUrl":"ftp://h","EndpointSecurityMode":"x","OpcNodes":[{"Id":"bad"},{"Id":"i=1","QueueSize":-1}]}]`,
 			[]string{"entry 0: EndpointUrl", "entry 0: EndpointSecurityMode", "entry 0: OpcNodes[0].Id", "entry 0: OpcNodes[1].QueueSize"}, 0},
 	} {
@@ -163,4 +164,57 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// A node with a bad id or an unsupported option is dropped and reported; the rest of
+// its entry runs. OPC Publisher's SkipFirst/UseCyclicRead/AttributeId are refused
+// unless they ask for what opcpublisher does; IndexRange and DiscardNew are honoured.
+func TestBadNodeDropsOnlyThatNode(t *testing.T) {
+	f, err := pnjson.Parse([]byte(`[{"EndpointUrl":"opc.tcp://h:1","DataSetWriterId":"w","OpcNodes":[
+		{"Id":"i=1"}, {"Id":"ns=;s=broken"}, {"Id":"i=2","SkipFirst":true}, {"Id":"i=3","UseCyclicRead":true},
+		{"Id":"i=4","AttributeId":"DisplayName"}, {"Id":"i=5","AttributeId":"Value","SkipFirst":false,"UseCyclicRead":false},
+		{"Id":"i=6","IndexRange":"1:3","DiscardNew":true}, {"Id":"i=7","IndexRange":"x"}]}]`))
+	for _, want := range []string{"OpcNodes[1].Id", "OpcNodes[2].SkipFirst: true is not supported", "OpcNodes[3].UseCyclicRead: true is not supported",
+		"OpcNodes[4].AttributeId: \"DisplayName\": not supported", "OpcNodes[7].IndexRange: \"x\""} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v\nwant it to contain %q", err, want)
+		}
+	}
+	if len(f.Entries) != 1 || len(f.Warnings) != 0 {
+		t.Fatalf("entries %d warnings %v", len(f.Entries), f.Warnings)
+	}
+	var ids []string
+	for _, n := range f.Entries[0].Nodes {
+		ids = append(ids, n.RawID)
+	}
+	if strings.Join(ids, " ") != "i=1 i=5 i=6" {
+		t.Errorf("nodes kept %v, want i=1 i=5 i=6", ids)
+	}
+	if n := f.Entries[0].Nodes[2]; n.IndexRange != "1:3" || !n.DiscardNew {
+		t.Errorf("i=6: IndexRange %q DiscardNew %v", n.IndexRange, n.DiscardNew)
+	}
+}
+
+// Without DataSetWriterId an entry's nodes form one writer per publishing interval,
+// named <EndpointUrl>_<interval ms> (OPC Publisher's default).
+func TestDefaultWriterIDPerPublishingInterval(t *testing.T) {
+	f, err := pnjson.Parse([]byte(`[{"EndpointUrl":"opc.tcp://h:1","OpcNodes":[
+		{"Id":"i=1"}, {"Id":"i=2","OpcPublishingInterval":500}, {"Id":"i=3","OpcPublishingInterval":500}]},
+		{"EndpointUrl":"opc.tcp://h:1","DataSetPublishingInterval":2000,"OpcNodes":[{"Id":"i=4"}]}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int{}
+	for _, e := range f.Entries {
+		got[e.WriterID] += len(e.Nodes)
+	}
+	want := map[string]int{"opc.tcp://h:1_1000": 1, "opc.tcp://h:1_500": 2, "opc.tcp://h:1_2000": 1}
+	if len(got) != len(want) {
+		t.Fatalf("writers %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("writers %v, want %v", got, want)
+		}
+	}
 }

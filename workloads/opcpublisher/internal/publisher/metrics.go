@@ -12,18 +12,21 @@ import (
 // Metrics are opcpublisher's Prometheus metrics (exported over OTLP too, through the
 // observe bridge). Names follow edgeframe_<workload>_<what>_<unit>.
 type Metrics struct {
-	ValueChanges    prometheus.Counter
-	ValueChangesPS  prometheus.Gauge
-	Messages        prometheus.Counter
-	MessagesPS      prometheus.Gauge
-	Dropped         prometheus.Counter
-	Retries         prometheus.Counter
-	PublishLatency  prometheus.Histogram
-	Connected       *prometheus.GaugeVec
-	MonitoredItems  prometheus.Gauge
-	RefusedItems    prometheus.Counter
-	DataGaps        prometheus.Counter
-	ConfigErrors    prometheus.Counter
+	ValueChanges   prometheus.Counter
+	ValueChangesPS prometheus.Gauge
+	Messages       prometheus.Counter
+	MessagesPS     prometheus.Gauge
+	Dropped        prometheus.Counter
+	Retries        prometheus.Counter
+	PublishLatency prometheus.Histogram
+	Connected      *prometheus.GaugeVec
+	MonitoredItems prometheus.Gauge
+	RefusedItems   prometheus.Counter
+	DataGaps       prometheus.Counter
+	ConfigErrors   prometheus.Counter
+	// ConfigStale is 1 while the last good publishednodes.json runs because the file
+	// on disk has no valid entry.
+	ConfigStale     prometheus.Gauge
 	valueChangesNow atomic.Int64
 	messagesNow     atomic.Int64
 
@@ -60,11 +63,13 @@ func NewMetrics(reg prometheus.Registerer, queueLen func() int) *Metrics {
 			Help: "Reconnections after which a writer's sequence numbers skip the missed intervals."}),
 		ConfigErrors: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "config_errors_total",
 			Help: "Problems found in publishednodes.json loads."}),
+		ConfigStale: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "config_stale",
+			Help: "1 while the last good publishednodes.json keeps running because the file on disk has no valid entry."}),
 		SequenceFailures: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "sequence_store_failures_total",
 			Help: "Failed attempts to open a writer group's sequence state file or persist its mark; the group's batches are dropped meanwhile."}),
 	}
 	reg.MustRegister(m.ValueChanges, m.ValueChangesPS, m.Messages, m.MessagesPS, m.Dropped, m.Retries, m.PublishLatency,
-		m.Connected, m.MonitoredItems, m.RefusedItems, m.DataGaps, m.ConfigErrors, m.SequenceFailures,
+		m.Connected, m.MonitoredItems, m.RefusedItems, m.DataGaps, m.ConfigErrors, m.ConfigStale, m.SequenceFailures,
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "queue_length_messages",
 			Help: "Messages waiting in the send queue."}, func() float64 { return float64(queueLen()) }))
 	return m

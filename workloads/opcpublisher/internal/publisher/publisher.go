@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -79,7 +80,10 @@ type Enqueuer interface {
 
 // Publisher runs the sessions and writers of one configuration at a time.
 type Publisher struct {
-	opts    Options
+	opts Options
+	// run distinguishes this process's network message ids when sequences are not
+	// durable (no StateDir), so MessageId never repeats across restarts.
+	run     string
 	enc     encoding.Options
 	q       Enqueuer
 	m       *Metrics
@@ -147,7 +151,12 @@ func New(opts Options, q Enqueuer, m *Metrics, tp trace.TracerProvider, log *slo
 	if opts.TopicTemplate == "" {
 		opts.TopicTemplate = "telemetry/opcua/{WriterGroup}"
 	}
+	run := ""
+	if opts.StateDir == "" {
+		run = strconv.FormatInt(time.Now().UnixMilli(), 36) + strconv.FormatUint(uint64(rand.Uint32()&0xffff), 36)
+	}
 	return &Publisher{
+		run:  run,
 		opts: opts, enc: encoding.Options{Strict: opts.Strict, PublisherID: opts.PublisherID}, q: q, m: m,
 		tracer: tp.Tracer("github.com/edgeframe/edgeframe/workloads/opcpublisher"), log: log,
 		source:   cloudevent.SourceFor(opts.Level, AppID),
@@ -281,7 +290,7 @@ func (p *Publisher) Apply(f *pnjson.File) {
 				Key: wk + "\x00" + n.FieldName(), Writer: wk, Field: n.FieldName(), RawID: n.RawID, NodeID: n.ID,
 				SamplingInterval: n.SamplingInterval, PublishingInterval: n.PublishingInterval, QueueSize: n.QueueSize,
 				Trigger: ua.DataChangeTriggerFromString(n.DataChangeTrigger), DeadbandType: ua.DeadbandTypeFromString(n.DeadbandType),
-				DeadbandValue: n.DeadbandValue,
+				DeadbandValue: n.DeadbandValue, IndexRange: n.IndexRange, DiscardNew: n.DiscardNew,
 			})
 			items++
 		}
@@ -567,11 +576,21 @@ func (p *Publisher) gap(affected func(*writer) bool, outage time.Duration, cause
 }
 
 // heartbeatsDue re-sends the last value of every field whose heartbeat is due, as one
-// delta frame (or samples) per writer.
+// delta frame (or samples) per writer. While the writer's session is not connected no
+// heartbeat is sent: a re-sent last value would present a source that is gone as Good
+// (OPC Publisher's heartbeats come from its monitored items, which are silent while
+// the session is down). After the reconnect the server's current value arrives as a key
+// frame and heartbeats resume from it.
 func (p *Publisher) heartbeatsDue(now time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, w := range p.writers {
+		if r := p.sessions[w.session]; r != nil && r.s.State() != session.Connected {
+			for _, hb := range w.heartbeats {
+				hb.sent = now // the interval restarts with the next value, not at the reconnect
+			}
+			continue
+		}
 		var due []encoding.Value
 		for _, hb := range w.heartbeats {
 			if hb.last != nil && now.Sub(hb.sent) >= hb.interval {
@@ -664,7 +683,7 @@ func (p *Publisher) flush(g *group, items []batchItem) {
 		}
 		data, err = p.enc.EncodeSamples(samples)
 	} else {
-		nm := encoding.NetworkMessage{MessageID: g.name + "-" + strconv.FormatInt(seq, 10), WriterGroup: g.name}
+		nm := encoding.NetworkMessage{MessageID: p.messageID(g.name, seq), WriterGroup: g.name}
 		for _, it := range items {
 			if it.dsm != nil {
 				nm.Messages = append(nm.Messages, *it.dsm)
@@ -690,4 +709,14 @@ func (p *Publisher) flush(g *group, items []batchItem) {
 		p.log.Warn("enqueue after close, message dropped", "id", ev.ID, "err", err)
 		p.m.Dropped.Inc()
 	}
+}
+
+// messageID is a network message's MessageId: <group>-<n> with n the durable sequence
+// (StateDir), else <group>-<run>-<n>, run being unique to this process, so an id never
+// repeats across restarts either way.
+func (p *Publisher) messageID(group string, seq int64) string {
+	if p.run == "" {
+		return group + "-" + strconv.FormatInt(seq, 10)
+	}
+	return group + "-" + p.run + "-" + strconv.FormatInt(seq, 10)
 }

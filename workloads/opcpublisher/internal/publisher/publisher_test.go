@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
@@ -153,7 +154,7 @@ func decodeNet(t *testing.T, it daprpub.Item) netMsg {
 func TestPubSubAgainstOPCPLCWithRestart(t *testing.T) {
 	dir := t.TempDir()
 	plc := testenv.StartOPCPLC(t, testenv.OPCPLCSpec{Unsecure: true, Dir: dir, Args: []string{"--fn", "2", "--vfr", "100"}})
-	_, s, logs, _ := start(t, publisher.Options{MessagingMode: publisher.ModePubSub, BatchSize: 1}, pnFor(plc.Endpoint, "plc1", 4))
+	p, s, logs, _ := start(t, publisher.Options{MessagingMode: publisher.ModePubSub, BatchSize: 1}, pnFor(plc.Endpoint, "plc1", 4))
 
 	waitFor(t, 30*time.Second, "no messages", func() bool { return len(s.items()) >= 20 })
 	items := s.items()
@@ -169,7 +170,7 @@ func TestPubSubAgainstOPCPLCWithRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 		m := decodeNet(t, it)
-		if m.MessageType != "ua-data" || m.MessageID != fmt.Sprintf("plc1-%d", i+1) || m.PublisherID != "test-pub" || len(m.Messages) != 1 {
+		if m.MessageType != "ua-data" || m.MessageID != p.MessageID("plc1", int64(i+1)) || m.PublisherID != "test-pub" || len(m.Messages) != 1 {
 			t.Fatalf("network message %+v", m)
 		}
 		d := m.Messages[0]
@@ -367,6 +368,29 @@ func TestHeartbeatResendsLastValue(t *testing.T) {
 	}
 }
 
+// issue 13: while the server is gone no heartbeat re-sends the last value as if it were
+// still Good; heartbeats resume after the reconnect.
+func TestNoHeartbeatsDuringServerOutage(t *testing.T) {
+	plc := testenv.StartOPCPLC(t, testenv.OPCPLCSpec{Unsecure: true, Args: []string{"--sn", "1", "--sr", "3600"}})
+	pn := fmt.Sprintf(`[{"EndpointUrl":%q,"DataSetWriterGroup":"hb","DataSetWriterId":"slow","OpcNodes":[
+	  {"Id":"nsu=http://microsoft.com/Opc/OpcPlc/;s=SlowUInt1","DisplayName":"Slow","OpcSamplingInterval":100,"OpcPublishingInterval":100,"HeartbeatInterval":1}]}]`, plc.Endpoint)
+	_, s, _, _ := start(t, publisher.Options{MessagingMode: publisher.ModePubSub, BatchSize: 1,
+		Session: session.Config{KeepAlive: 200 * time.Millisecond, Reconnect: backoff.Policy{Initial: 100 * time.Millisecond, Max: 200 * time.Millisecond, Multiplier: 2}}}, pn)
+	waitFor(t, 30*time.Second, "no heartbeat", func() bool { return len(s.items()) >= 2 })
+	plc.Kill()
+	time.Sleep(1500 * time.Millisecond) // the keep-alive read notices the loss within ~1 s
+	during := len(s.items())
+	time.Sleep(3 * time.Second) // three heartbeat intervals with the server gone
+	if n := len(s.items()) - during; n != 0 {
+		for _, it := range s.items()[during:] {
+			t.Logf("during the outage: %s", it.Event.Data)
+		}
+		t.Fatalf("%d messages while the server was down, want no heartbeat of the stale value", n)
+	}
+	plc.Restart(t)
+	waitFor(t, 30*time.Second, "no data after the restart", func() bool { return len(s.items()) >= during+2 })
+}
+
 // opcplc --chaos drops sessions and deletes subscriptions at random: the publisher keeps
 // recovering, the data keeps coming and every writer's sequence numbers only move forward.
 func TestSurvivesOPCPLCChaos(t *testing.T) {
@@ -434,5 +458,21 @@ func TestBatchesStayUnderMaxMessageBytes(t *testing.T) {
 		if n := len(decodeNet(t, it).Messages); len(it.Event.Data) > 4096 || n < 2 {
 			t.Fatalf("event %s: %d bytes, %d data set messages", it.Event.ID, len(it.Event.Data), n)
 		}
+	}
+}
+
+// issue 13: MessageId never repeats across restarts: <group>-<n> from the durable
+// sequence with a state directory, else with a part unique to the process.
+func TestMessageIDUniqueAcrossRestarts(t *testing.T) {
+	newPub := func(stateDir string) *publisher.Publisher {
+		return publisher.New(publisher.Options{StateDir: stateDir}, nil, publisher.NewMetrics(prometheus.NewRegistry(), func() int { return 0 }),
+			tracenoop.NewTracerProvider(), slog.New(slog.DiscardHandler))
+	}
+	a, b := newPub(""), newPub("")
+	if a.MessageID("g", 1) == b.MessageID("g", 1) || !strings.HasPrefix(a.MessageID("g", 1), "g-") || !strings.HasSuffix(a.MessageID("g", 1), "-1") {
+		t.Errorf("in-memory sequences: two processes both send %s / %s", a.MessageID("g", 1), b.MessageID("g", 1))
+	}
+	if id := newPub(t.TempDir()).MessageID("g", 1); id != "g-1" {
+		t.Errorf("durable sequences: %s, want g-1", id)
 	}
 }

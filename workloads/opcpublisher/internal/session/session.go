@@ -23,6 +23,7 @@ import (
 	"github.com/gopcua/opcua/ua"
 
 	"github.com/edgeframe/edgeframe/pkg/backoff"
+	"github.com/edgeframe/edgeframe/pkg/uapki"
 	"github.com/edgeframe/edgeframe/workloads/opcpublisher/internal/nodeid"
 )
 
@@ -55,12 +56,14 @@ type Item struct {
 	Trigger            ua.DataChangeTrigger
 	DeadbandType       ua.DeadbandType
 	DeadbandValue      float64
+	IndexRange         string // part of an array or string value ("" = all)
+	DiscardNew         bool   // keep the oldest values when the server's queue is full
 }
 
 // signature is what, when changed, requires re-creating the monitored item.
 func (it Item) signature() string {
-	return fmt.Sprintf("%s|%s|%s|%d|%d|%d|%d|%d|%g", it.Writer, it.Field, it.NodeID, it.SamplingInterval, it.PublishingInterval,
-		it.QueueSize, it.Trigger, it.DeadbandType, it.DeadbandValue)
+	return fmt.Sprintf("%s|%s|%s|%d|%d|%d|%d|%d|%g|%s|%t", it.Writer, it.Field, it.NodeID, it.SamplingInterval, it.PublishingInterval,
+		it.QueueSize, it.Trigger, it.DeadbandType, it.DeadbandValue, it.IndexRange, it.DiscardNew)
 }
 
 // Change is one value change of one item.
@@ -77,8 +80,11 @@ type Config struct {
 	AuthMode       string // Anonymous, UsernamePassword
 	Username       string
 	Password       string
-	// PKIDir holds the client certificate (created on first use) for secure modes.
+	// PKIDir holds the client certificate (created on first use) for secure modes, and
+	// the server certificates trusted (trusted/certs) and refused (rejected/certs).
 	PKIDir string
+	// AutoAccept trusts every server certificate (--aa).
+	AutoAccept bool
 	// Reconnect is the backoff between connection attempts (default 250 ms doubling to 2 s).
 	Reconnect backoff.Policy
 	// KeepAlive is how often the server state is read to detect a dead server that did
@@ -337,6 +343,12 @@ func (s *Session) clientOptions(ctx context.Context) ([]opcua.Option, error) {
 		dir := s.cfg.PKIDir
 		if dir == "" {
 			return nil, errors.New("security mode or user authentication needs a PKI directory (--pki) for the client certificate")
+		}
+		// The server's certificate secures the channel (or encrypts the password):
+		// it must be trusted, as in OPC Publisher, unless --aa.
+		ts := uapki.TrustStore{Dir: dir, AutoAccept: s.cfg.AutoAccept, Peer: "server"}
+		if err := ts.Check(ep.ServerCertificate); err != nil {
+			return nil, fmt.Errorf("%s: %w (or start with --aa)", s.cfg.Endpoint, err)
 		}
 		id, err := LoadOrCreateIdentity(dir, appURI)
 		if err != nil {
@@ -645,6 +657,8 @@ func (s *Session) monitor(ctx context.Context, c *conn, sb *sub, ns []string, it
 			req := opcua.NewMonitoredItemCreateRequestWithDefaults(id, ua.AttributeIDValue, mi.handle)
 			req.RequestedParameters.SamplingInterval = float64(it.SamplingInterval) / float64(time.Millisecond)
 			req.RequestedParameters.QueueSize = it.QueueSize
+			req.RequestedParameters.DiscardOldest = !it.DiscardNew
+			req.ItemToMonitor.IndexRange = it.IndexRange
 			if it.Trigger != ua.DataChangeTriggerStatusValue || it.DeadbandType != ua.DeadbandTypeNone {
 				req.RequestedParameters.Filter = ua.NewExtensionObject(&ua.DataChangeFilter{
 					Trigger: it.Trigger, DeadbandType: uint32(it.DeadbandType), DeadbandValue: it.DeadbandValue})

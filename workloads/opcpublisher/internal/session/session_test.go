@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -174,17 +176,64 @@ func TestSessionAgainstNodeOPCUAServer(t *testing.T) {
 	t.Run("username over SignAndEncrypt", func(t *testing.T) {
 		r2 := newRecorder()
 		s2 := session.New(session.Config{Endpoint: endpoint, SecurityMode: "SignAndEncrypt", SecurityPolicy: "Basic256Sha256",
-			AuthMode: "UsernamePassword", Username: "user1", Password: "password", PKIDir: t.TempDir()}, r2.handlers(), logger(t))
+			AuthMode: "UsernamePassword", Username: "user1", Password: "password", PKIDir: t.TempDir(), AutoAccept: true}, r2.handlers(), logger(t))
 		s2.Update([]session.Item{item(t, "fast1", "ns=2;s=Fast1", 100*time.Millisecond)})
 		c2, cancel2 := context.WithCancel(ctx)
 		defer cancel2()
 		go func() { _ = s2.Run(c2) }()
 		eventually(t, 30*time.Second, "no data over SignAndEncrypt", func() bool { return r2.count("fast1") >= 2 })
 	})
+	// issue 13: without --aa the node-opcua server's certificate must be in
+	// <pki>/trusted/certs; until then the session refuses to connect, says why, and
+	// the certificate is written to <pki>/rejected/certs for the operator to move.
+	t.Run("server certificate trust list", func(t *testing.T) {
+		pki := t.TempDir()
+		var mu sync.Mutex
+		var lastErr error
+		r4 := newRecorder()
+		h := r4.handlers()
+		h.State = func(to session.State, err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				lastErr = err
+			}
+		}
+		s4 := session.New(session.Config{Endpoint: endpoint, SecurityMode: "SignAndEncrypt", SecurityPolicy: "Basic256Sha256",
+			AuthMode: "Anonymous", PKIDir: pki}, h, logger(t))
+		s4.Update([]session.Item{item(t, "fast1", "ns=2;s=Fast1", 100*time.Millisecond)})
+		c4, cancel4 := context.WithCancel(ctx)
+		defer cancel4()
+		go func() { _ = s4.Run(c4) }()
+		rejected := filepath.Join(pki, "rejected", "certs")
+		eventually(t, 30*time.Second, "no rejected server certificate", func() bool {
+			es, _ := os.ReadDir(rejected)
+			return len(es) == 1
+		})
+		mu.Lock()
+		err := lastErr
+		mu.Unlock()
+		if err == nil || !strings.Contains(err.Error(), "server certificate is not trusted") {
+			t.Fatalf("session error %v, want the server certificate refused", err)
+		}
+		time.Sleep(500 * time.Millisecond)
+		if n := r4.count("fast1"); n != 0 {
+			t.Fatalf("%d values from an untrusted server", n)
+		}
+		es, _ := os.ReadDir(rejected)
+		trusted := filepath.Join(pki, "trusted", "certs")
+		if err := os.MkdirAll(trusted, 0o700); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(filepath.Join(rejected, es[0].Name()), filepath.Join(trusted, es[0].Name())); err != nil {
+			t.Fatal(err)
+		}
+		eventually(t, 30*time.Second, "no data after trusting the server certificate", func() bool { return r4.count("fast1") >= 2 })
+	})
 	t.Run("wrong password keeps retrying with backoff", func(t *testing.T) {
 		r3 := newRecorder()
 		s3 := session.New(session.Config{Endpoint: endpoint, SecurityMode: "None", AuthMode: "UsernamePassword", Username: "user1",
-			Password: "wrong", PKIDir: t.TempDir()}, r3.handlers(), logger(t))
+			Password: "wrong", PKIDir: t.TempDir(), AutoAccept: true}, r3.handlers(), logger(t))
 		s3.Update([]session.Item{item(t, "fast1", "ns=2;s=Fast1", 100*time.Millisecond)})
 		c3, cancel3 := context.WithCancel(ctx)
 		go func() { _ = s3.Run(c3) }()

@@ -31,13 +31,12 @@ type rig struct {
 func start(t testing.TB, args ...string) *rig {
 	t.Helper()
 	bin := testenv.BuildWorkload(t, "tempsensor")
-	r := &rig{broker: testenv.StartMosquitto(t, testenv.MosquittoSpec{})}
+	r := &rig{broker: testenv.StartProfileMosquitto(t, "l2")}
 	r.telemetry = testenv.Subscribe(t, r.broker.URL, "telemetry/#")
 	appPort := testenv.FreePort(t)
-	r.daprd = testenv.StartDaprd(t, testenv.DaprdSpec{
-		AppID: "tempsensor", AppPort: appPort, AppProtocol: "grpc",
-		Resources: map[string]string{"pubsub.yaml": testenv.MQTTPubSubComponent("edge-pubsub", r.broker.URL, "tempsensor-"+strings.ToLower(t.Name()))},
-	})
+	spec := testenv.ProfileDaprd(t, "l2", "tempsensor", r.broker.URL)
+	spec.AppPort, spec.AppProtocol = appPort, "grpc"
+	r.daprd = testenv.StartDaprd(t, spec)
 	r.http = fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	r.sensor = testenv.StartProcess(t, testenv.ProcSpec{
 		Name: "tempsensor",

@@ -1,0 +1,4 @@
+package publisher
+
+// MessageID exposes messageID to the tests.
+func (p *Publisher) MessageID(group string, seq int64) string { return p.messageID(group, seq) }
