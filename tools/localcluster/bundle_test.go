@@ -47,10 +47,16 @@ func TestExecutorResolvesTheManifestTemplates(t *testing.T) {
 // image override.
 func TestEveryInstallStepIsRunnable(t *testing.T) {
 	m, root := manifest(t)
-	overrides := ReleaseImages(AppImages{Mosquitto: Image{Repository: "m", Digest: "sha256:1"}}, "1.18.0")
-	images := map[string]Image{}
+	overrides := ReleaseImages("1.18.0")
+	workloads := map[string]Image{}
+	for _, w := range []string{"opcplc", "opcpublisher", "tempsensor", "datagateway"} {
+		workloads[w] = Image{Repository: "r/" + w, Digest: "sha256:" + w}
+	}
+	images := BundleImages(AppImages{Workloads: workloads, Mosquitto: Image{Repository: "m", Digest: "sha256:1"}, Kubectl: Image{Repository: "k", Digest: "sha256:2"}})
 	for k := range m.Images {
-		images[k] = Image{Repository: "r/" + k, Digest: "sha256:" + k}
+		if _, ok := images[k]; !ok {
+			t.Errorf("bundle image %s has no local image", k)
+		}
 	}
 	e := &Executor{Manifest: m, Images: images}
 	for i, entry := range m.Install {
@@ -76,7 +82,7 @@ func TestEveryInstallStepIsRunnable(t *testing.T) {
 				if _, err := e.resolve("install", fmt.Sprint(v)); err != nil {
 					t.Errorf("install[%d]: set %s: %v", i, k, err)
 				}
-				setsImages = setsImages || strings.HasSuffix(k, ".image.digest")
+				setsImages = setsImages || k == "image.digest" || strings.HasSuffix(k, ".image.digest")
 			}
 			if st.Chart != "./charts/edge-workloads" && st.Chart != "./charts/dapr-components" && st.Chart != "./charts/dns-override" &&
 				!setsImages && overrides[st.Chart] == nil {

@@ -50,15 +50,25 @@ type PodSummary struct {
 	Containers             []string
 }
 
-// ReleaseImages are the image references overridden per chart: the charts whose default image
-// exists here point at the local one; Envoy and the OpenTelemetry collector have no image here
-// (no Go module or Debian package for Envoy; the collector contrib distribution is not built
-// here) and point at a local name that is never pulled from anywhere.
-func ReleaseImages(img AppImages, daprVersion string) map[string]map[string]string {
+// BundleImages resolves the manifest's ${ bundle.images.<key> } to the local images: the
+// workloads, mosquitto (Debian) and kubectl (the dns-override hooks) built here; Envoy and the
+// OpenTelemetry collector have no image here (no Go module or Debian package for Envoy; the
+// collector contrib distribution is not built here) and resolve to a local name with no
+// digest, which containerd never finds and never pulls from anywhere.
+func BundleImages(img AppImages) map[string]Image {
+	out := map[string]Image{"mosquitto": img.Mosquitto, "kubectl": img.Kubectl,
+		"envoy":          {Repository: "localhost/edgeframe/unavailable-envoy"},
+		"otel-collector": {Repository: "localhost/edgeframe/unavailable-otelcol-contrib"},
+	}
+	for k, v := range img.Workloads {
+		out[k] = v
+	}
+	return out
+}
+
+// ReleaseImages are the values set per repository chart beyond the manifest's.
+func ReleaseImages(daprVersion string) map[string]map[string]string {
 	return map[string]map[string]string{
-		"./charts/mosquitto":     {"image.repository": img.Mosquitto.Repository, "image.digest": img.Mosquitto.Digest},
-		"./charts/envoy-proxy":   {"image.repository": "localhost/edgeframe/unavailable-envoy", "image.digest": ""},
-		"./charts/observability": {"image.repository": "localhost/edgeframe/unavailable-otelcol-contrib", "image.digest": ""},
 		// The published dapr chart carries its version as global.tag; the source chart "edge".
 		// The scheduler cannot be built here (see DaprControlPlane): the one non-image
 		// override turns it off; edgeframe uses no Dapr jobs, actors or workflows.
@@ -95,9 +105,9 @@ func (c Config) E2E(ctx context.Context, o E2EOptions) (*Summary, error) {
 		return s, fmt.Errorf("site secrets: %w", err)
 	}
 	ex := &Executor{
-		Config: c, Manifest: m, Images: images.Workloads,
+		Config: c, Manifest: m, Images: BundleImages(images),
 		Charts:    map[string]string{"dapr/dapr": filepath.Join(daprModuleDir(daprVersion), "charts", "dapr")},
-		ImageSets: ReleaseImages(images, daprVersion),
+		ImageSets: ReleaseImages(daprVersion),
 	}
 	s.NotInstalled = []string{
 		"envoy-proxy: no Envoy binary here (no Go module, no Debian package); its objects are installed and checked, its pod cannot start",

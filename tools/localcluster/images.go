@@ -238,6 +238,7 @@ var DaprControlPlane = []string{"operator", "injector", "sentry", "placement"}
 type AppImages struct {
 	Workloads map[string]Image
 	Mosquitto Image
+	Kubectl   Image
 	Dapr      map[string]Image
 }
 
@@ -286,6 +287,16 @@ func (c Config) ImportAppImages(ctx context.Context, daprVersion string) (AppIma
 	if images[mosqRef], err = c.contentImage(mosqRef, []string{"/usr/sbin/mosquitto"}, "1883:1883", map[string]string{mosq: "/usr/sbin/mosquitto"}); err != nil {
 		return AppImages{}, err
 	}
+	// The dns-override hook Jobs run /bin/kubectl (registry.k8s.io/kubectl): the same
+	// Kubernetes version's kubectl from `make tools`.
+	kubectl := toolPath("kubectl")
+	if kubectl == "" {
+		return AppImages{}, fmt.Errorf("kubectl is not installed: run `make tools` (scripts/tools/30-kubernetes.sh)")
+	}
+	kubectlRef := "registry.k8s.io/kubectl:local"
+	if images[kubectlRef], err = c.contentImage(kubectlRef, []string{"/bin/kubectl"}, "", map[string]string{kubectl: "/bin/kubectl"}); err != nil {
+		return AppImages{}, err
+	}
 	daprRefs := map[string]string{}
 	for name, bin := range dapr {
 		ref := "ghcr.io/dapr/" + name + ":" + daprVersion
@@ -298,7 +309,7 @@ func (c Config) ImportAppImages(ctx context.Context, daprVersion string) (AppIma
 	if err != nil {
 		return AppImages{}, err
 	}
-	out := AppImages{Workloads: map[string]Image{}, Mosquitto: got[mosqRef], Dapr: map[string]Image{}}
+	out := AppImages{Workloads: map[string]Image{}, Mosquitto: got[mosqRef], Kubectl: got[kubectlRef], Dapr: map[string]Image{}}
 	for name, ref := range daprRefs {
 		out.Dapr[name] = got[ref]
 	}
