@@ -19,6 +19,7 @@ import (
 	"helm.sh/helm/v3/pkg/strvals"
 	"sigs.k8s.io/yaml"
 
+	"github.com/edgeframe/edgeframe/charts/render"
 	"github.com/edgeframe/edgeframe/mixin/pkg/agents"
 	"github.com/edgeframe/edgeframe/tools/toolcache"
 )
@@ -247,8 +248,18 @@ func (e *Executor) helmInstall(ctx context.Context, h *agents.Helm, where string
 // the local directory from Charts, packaged with the step's version (the published chart's
 // version is stamped at release; the source tree carries 0.0.0).
 func (e *Executor) chart(where string, st Step) (string, error) {
+	out, err := os.MkdirTemp(e.Config.StateDir, "chart-")
+	if err != nil {
+		return "", err
+	}
 	if strings.HasPrefix(st.Chart, "./") {
-		return filepath.Join(e.Config.Repo, st.Chart), nil
+		// The repository's charts have file:// dependencies (edge-lib), attached as Porter's
+		// staged bundle has them.
+		ch, err := render.LoadChart(filepath.Join(e.Config.Repo, st.Chart))
+		if err != nil {
+			return "", fmt.Errorf("%s: chart %s: %w", where, st.Chart, err)
+		}
+		return chartutil.Save(ch, out)
 	}
 	dir, ok := e.Charts[st.Chart]
 	if !ok {
@@ -264,10 +275,6 @@ func (e *Executor) chart(where string, st Step) (string, error) {
 	}
 	if version != "" {
 		ch.Metadata.Version, ch.Metadata.AppVersion = version, version
-	}
-	out, err := os.MkdirTemp(e.Config.StateDir, "chart-")
-	if err != nil {
-		return "", err
 	}
 	return chartutil.Save(ch, out)
 }
