@@ -77,6 +77,22 @@ demo-tools: ## install only what the demo needs (mosquitto, daprd, Azurite)
 demo: demo-tools build ## run the local topology L2 → L3 → L4 (ARGS="--duration 60s --rate 100")
 	$(BIN)/edgeframe demo $(ARGS)
 
+CLUSTER_ARGS ?=
+.PHONY: cluster-up
+cluster-up: ## start a real single-node Kubernetes on this machine (root; make tools first); prints the kubeconfig path
+	@mkdir -p $(BIN) && $(GO) build -o $(BIN)/edgeframe-cluster ./tools/localcluster/cmd/edgeframe-cluster
+	@$(BIN)/edgeframe-cluster up $(CLUSTER_ARGS)
+
+.PHONY: cluster-e2e
+cluster-e2e: ## node up if needed, install porter.yaml on it, verify the data path across an L3 broker deletion, uninstall, summary
+	@mkdir -p $(BIN) && $(GO) build -o $(BIN)/edgeframe-cluster ./tools/localcluster/cmd/edgeframe-cluster
+	$(BIN)/edgeframe-cluster e2e $(CLUSTER_ARGS)
+
+.PHONY: cluster-down
+cluster-down: ## stop the local node, restore the kernel settings it changed, remove its state
+	@mkdir -p $(BIN) && $(GO) build -o $(BIN)/edgeframe-cluster ./tools/localcluster/cmd/edgeframe-cluster
+	$(BIN)/edgeframe-cluster down $(CLUSTER_ARGS)
+
 .PHONY: charts
 charts: ## package the Helm charts into dist/charts (tgz + index.yaml); PUSH=oci://host/path also pushes them
 	$(GO) run ./charts/cmd/chartpkg --out dist/charts $(if $(CHARTS_URL),--url $(CHARTS_URL)) $(if $(PUSH),--push $(PUSH)) $(if $(PLAIN_HTTP),--plain-http)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds etcd (R6) and kube-apiserver, kubectl, kube-controller-manager, kube-scheduler (R7)
-# from their Go modules through wrapper modules (exact versions only), cached by version:
+# from their Go modules through wrapper modules (kube_wrapper in common.sh) (exact versions only), cached by version:
 #   $EDGEFRAME_TOOLS/etcd-v<ETCD_VERSION>/{etcd,etcdctl}
 #   $EDGEFRAME_TOOLS/kubernetes-v<KUBE_VERSION>/{kube-apiserver,kubectl,kube-controller-manager,kube-scheduler,etcd}
 # The kubernetes directory also holds a link to etcd, so it can be used as KUBEBUILDER_ASSETS for envtest.
@@ -8,9 +8,6 @@
 # Cold: etcd ~75 s; kube-apiserver ~12.5 min, kubectl ~1 min, controller-manager ~5 min, scheduler ~1 min (2 cores).
 source "$(dirname "$0")/common.sh"
 ETCD_VERSION="${ETCD_VERSION:-3.7.3}"
-KUBE_VERSION="${KUBE_VERSION:-1.37.2}"
-KUBE_MINOR="$(echo "${KUBE_VERSION}" | cut -d. -f2)"
-STAGING_VERSION="0.${KUBE_MINOR}.$(echo "${KUBE_VERSION}" | cut -d. -f3)"
 
 bin="${EDGEFRAME_TOOLS}/bin"
 etcd_out="${EDGEFRAME_TOOLS}/etcd-v${ETCD_VERSION}"
@@ -48,19 +45,12 @@ fi
 declare -A cold=([kube-apiserver]=750 [kube-controller-manager]=300 [kubectl]=60 [kube-scheduler]=60)
 total=0; for b in "${missing[@]}"; do total=$(( total + ${cold[$b]:-120} )); done
 to_build "kubernetes ${KUBE_VERSION} (${missing[*]})" "${total}" || exit 0
-work="${kube_out}.build"; rm -rf "${work}"; mkdir -p "${work}"; cd "${work}"
-M=$(gomod_file "k8s.io/kubernetes@v${KUBE_VERSION}")
-sed -e 's#^module k8s.io/kubernetes#module example.com/k8swrap#' \
-    -e "s#=> ./staging/src/\(k8s.io/[a-z-]*\)#=> \1 v${STAGING_VERSION}#" "$M" > go.mod
-printf '\nrequire k8s.io/kubernetes v%s\n' "${KUBE_VERSION}" >> go.mod
-go get -tool k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kubectl \
-  k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kube-scheduler >/dev/null
-go mod tidy >/dev/null
-LDF="-X k8s.io/component-base/version.gitVersion=v${KUBE_VERSION} -X k8s.io/component-base/version.gitMajor=1"
-LDF+=" -X k8s.io/component-base/version.gitMinor=${KUBE_MINOR} -X k8s.io/component-base/version.gitTreeState=clean"
+work="${kube_out}.build"
+kube_wrapper "${work}" "${want[@]}"
+cd "${work}"
 for b in "${missing[@]}"; do
   log "kubernetes ${KUBE_VERSION}: building ${b}"
-  go build -ldflags "${LDF}" -o "${b}" "k8s.io/kubernetes/cmd/${b}"
+  go build -ldflags "${KUBE_LDFLAGS}" -o "${b}" "k8s.io/kubernetes/cmd/${b}"
   mv "${b}" "${kube_out}/${b}"
   link "${kube_out}/${b}"
   log "kubernetes ${KUBE_VERSION}: ${b} built at ${kube_out}/${b}"

@@ -77,3 +77,65 @@ go_tool() {
   fi
   ln -sfn "${dir}/${name}" "${EDGEFRAME_TOOLS}/bin/${name}"
 }
+
+# Versions shared by the installers that build from the same modules.
+KUBE_VERSION="${KUBE_VERSION:-1.37.2}"
+DAPR_VERSION="${DAPR_VERSION:-1.18.0}"
+KUBE_MINOR="$(echo "${KUBE_VERSION}" | cut -d. -f2)"
+# KUBE_LDFLAGS stamps the version the Kubernetes binaries report (without it: v0.0.0-master).
+KUBE_LDFLAGS="-X k8s.io/component-base/version.gitVersion=v${KUBE_VERSION} -X k8s.io/component-base/version.gitMajor=1"
+KUBE_LDFLAGS+=" -X k8s.io/component-base/version.gitMinor=${KUBE_MINOR} -X k8s.io/component-base/version.gitTreeState=clean"
+# kube_wrapper DIR CMD... writes, in DIR (created empty), the wrapper module (R7) that requires
+# k8s.io/kubernetes@v$KUBE_VERSION with its staging modules pinned at their served versions,
+# and adds k8s.io/kubernetes/cmd/<CMD> for each CMD as a tool. Build with
+#   go build -ldflags "$KUBE_LDFLAGS" -o OUT k8s.io/kubernetes/cmd/CMD
+kube_wrapper() {
+  local dir="$1"; shift
+  local staging="0.${KUBE_MINOR}.$(echo "${KUBE_VERSION}" | cut -d. -f3)" m cmds=()
+  rm -rf "${dir}"; mkdir -p "${dir}"
+  m=$(gomod_file "k8s.io/kubernetes@v${KUBE_VERSION}")
+  sed -e 's#^module k8s.io/kubernetes#module example.com/k8swrap#' \
+      -e "s#=> ./staging/src/\(k8s.io/[a-z-]*\)#=> \1 v${staging}#" "$m" > "${dir}/go.mod"
+  printf '\nrequire k8s.io/kubernetes v%s\n' "${KUBE_VERSION}" >> "${dir}/go.mod"
+  for c in "$@"; do cmds+=("k8s.io/kubernetes/cmd/${c}"); done
+  (cd "${dir}" && go get -tool "${cmds[@]}" >/dev/null && go mod tidy >/dev/null)
+}
+# dapr_wrapper DIR writes, in DIR (created empty), the wrapper module (R5) that requires
+# github.com/dapr/dapr@v$DAPR_VERSION (exact version; dapr's own replace lines kept) with daprd
+# and the control plane (operator, injector, sentry, placement) as its packages. The scheduler
+# (cmd/scheduler) cannot be built here: its dependency github.com/diagridio/go-etcd-cron is not
+# served by the module proxy (403 "This module version is not available").
+# Build daprd with -tags stablecomponents (cmd/daprd/components panics without it).
+dapr_wrapper() {
+  local dir="$1" m
+  rm -rf "${dir}"; mkdir -p "${dir}"
+  m=$(gomod_file "github.com/dapr/dapr@v${DAPR_VERSION}")
+  sed 's#^module github.com/dapr/dapr#module example.com/daprwrap#' "$m" > "${dir}/go.mod"
+  printf '\nrequire github.com/dapr/dapr v%s\n' "${DAPR_VERSION}" >> "${dir}/go.mod"
+  cat > "${dir}/tools.go" <<'GO'
+//go:build tools
+
+package daprwrap
+
+import (
+	_ "github.com/dapr/dapr/cmd/daprd"
+	_ "github.com/dapr/dapr/cmd/injector"
+	_ "github.com/dapr/dapr/cmd/operator"
+	_ "github.com/dapr/dapr/cmd/placement"
+	_ "github.com/dapr/dapr/cmd/sentry"
+)
+GO
+  (cd "${dir}" && go mod tidy >/dev/null)
+}
+# DAPR_LDFLAGS stamps the version the dapr binaries report.
+DAPR_LDFLAGS="-X github.com/dapr/dapr/pkg/buildinfo.version=${DAPR_VERSION}"
+# apt_install PKG... installs Debian packages (as root), or says which apt command to run.
+apt_install() {
+  if [[ "$(id -u)" != 0 ]] || ! command -v apt-get >/dev/null; then
+    log "needs the Debian packages $*: run 'sudo apt-get install -y $*' (or make tools as root)"
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "$@" >/dev/null
+}

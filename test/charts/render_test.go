@@ -405,3 +405,51 @@ func TestSidecarWorkloadsNeverRunTwoPods(t *testing.T) {
 		}
 	}
 }
+
+// A workload pod without a service-account token must not start daprd's built-in Kubernetes
+// secret store: daprd exits at start with "stat /home/nonroot/.kube/config: no such file"
+// (found on the real node, tools/localcluster). With workload identity the token is mounted.
+func TestDaprPodsWithoutTokenDisableTheBuiltinSecretStore(t *testing.T) {
+	const key = "dapr.io/disable-builtin-k8s-secret-store"
+	for _, name := range []string{"tempsensor", "opcpublisher", "datagateway"} {
+		for _, wi := range []bool{false, true} {
+			if wi && name != "datagateway" {
+				continue
+			}
+			w := map[string]any{"enabled": true}
+			if wi {
+				w["workloadIdentity"] = map[string]any{"enabled": true, "clientId": "00000000-0000-0000-0000-000000000000"}
+			}
+			d := workloadDeployment(t, name, map[string]any{name: w})
+			spec := d.Spec.Template
+			tokenless := spec.Spec.AutomountServiceAccountToken != nil && !*spec.Spec.AutomountServiceAccountToken
+			if spec.Annotations["dapr.io/enabled"] != "true" {
+				t.Fatalf("%s: not a Dapr pod", name)
+			}
+			if got := spec.Annotations[key] == "true"; got != tokenless {
+				t.Errorf("%s (workload identity %v): automount token %v but %s=%q", name, wi, !tokenless, key, spec.Annotations[key])
+			}
+		}
+	}
+}
+
+// The publisher's default published nodes connect with UseSecurity: false, so opcplc must
+// offer SecurityPolicy None (--ut) in that release; it did not, and on the real node the
+// publisher never connected ("no endpoint offers security mode None"). With security on
+// everywhere, None stays off.
+func TestOPCPLCOffersNoneOnlyWhenThePublisherUsesIt(t *testing.T) {
+	for _, secure := range []bool{false, true} {
+		pub := map[string]any{"enabled": true}
+		if secure {
+			pub["publishedNodes"] = []any{map[string]any{
+				"EndpointUrl": "opc.tcp://opcplc:50000", "UseSecurity": true, "DataSetWriterGroup": "g", "DataSetWriterId": "w",
+				"OpcNodes": []any{map[string]any{"Id": "ns=2;s=x"}},
+			}}
+		}
+		d := workloadDeployment(t, "opcplc", map[string]any{"opcplc": map[string]any{"enabled": true}, "opcpublisher": pub})
+		args := strings.Join(d.Spec.Template.Spec.Containers[0].Args, " ")
+		if got := strings.Contains(args, "--ut"); got == secure {
+			t.Errorf("publisher UseSecurity %v: opcplc args %q", secure, args)
+		}
+	}
+}

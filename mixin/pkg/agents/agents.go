@@ -19,6 +19,7 @@ import (
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/chart/loader"
+	"helm.sh/helm/v3/pkg/kube"
 	"helm.sh/helm/v3/pkg/registry"
 	"helm.sh/helm/v3/pkg/release"
 	"helm.sh/helm/v3/pkg/storage/driver"
@@ -103,6 +104,11 @@ func (h *Helm) config(namespace string) (*action.Configuration, error) {
 	cfg := new(action.Configuration)
 	if err := cfg.Init(h.getter, namespace, "secret", h.log); err != nil {
 		return nil, fmt.Errorf("helm init for namespace %s: %w", namespace, err)
+	}
+	// Init puts only the release records in namespace; the objects follow the kube client's
+	// namespace, which would otherwise be the kubeconfig's (helm's --namespace sets both).
+	if kc, ok := cfg.KubeClient.(*kube.Client); ok {
+		kc.Namespace = namespace
 	}
 	return cfg, nil
 }

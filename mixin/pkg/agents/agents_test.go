@@ -12,8 +12,11 @@ import (
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/chartutil"
 	helmregistry "helm.sh/helm/v3/pkg/registry"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 
 	"github.com/edgeframe/edgeframe/mixin/pkg/agents"
+	"github.com/edgeframe/edgeframe/test/testenv"
 )
 
 const standIn = "../arc/testdata/azure-arc-k8sagents"
@@ -97,5 +100,42 @@ func TestIsOCI(t *testing.T) {
 		if got := (agents.ChartRef{Location: loc}).IsOCI(); got != want {
 			t.Errorf("IsOCI(%s) = %v", loc, got)
 		}
+	}
+}
+
+// A release's objects without metadata.namespace go to the release's namespace (helm install
+// --namespace), not to the kubeconfig's default namespace. Found running the all-in-one bundle
+// on a real node: every release landed in "default".
+func TestApplyCreatesObjectsInTheReleaseNamespace(t *testing.T) {
+	if testing.Short() {
+		t.Skip("needs a kube-apiserver")
+	}
+	k := testenv.StartKubeAPIServer(t)
+	dir := t.TempDir()
+	files := map[string]string{
+		"Chart.yaml":        "apiVersion: v2\nname: nsprobe\nversion: 0.1.0\n",
+		"templates/cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: probe}\ndata: {a: b}\n",
+	}
+	for name, body := range files {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h := agents.FromKubeconfig(k.Kubeconfig, "", nil)
+	if _, err := h.Apply(context.Background(), agents.Request{Namespace: "edge-probe", Name: "probe", Chart: agents.ChartRef{Location: dir}}); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := kubernetes.NewForConfig(k.RESTConfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.CoreV1().ConfigMaps("edge-probe").Get(context.Background(), "probe", metav1.GetOptions{}); err != nil {
+		if _, derr := cs.CoreV1().ConfigMaps("default").Get(context.Background(), "probe", metav1.GetOptions{}); derr == nil {
+			t.Fatal("the release's ConfigMap was created in namespace default, not edge-probe")
+		}
+		t.Fatal(err)
 	}
 }

@@ -284,3 +284,112 @@ func layer(files []file) (v1.Layer, error) {
 // annotations map that the serialised manifest drops), so the in-memory manifest equals
 // the one a registry returns.
 type plainLayer struct{ v1.Layer }
+
+// File is one file of a Content image.
+type File struct {
+	// Path is the absolute path in the image.
+	Path string
+	// Mode is the permission bits (0o755 for executables).
+	Mode int64
+	Data []byte
+}
+
+// Content describes a single-platform image assembled from files that are not one static
+// Go binary: a Debian package's executable with the shared libraries it links, or several
+// binaries that a chart runs by path (/operator, /daprd). It gets the same base and CA layers
+// as the workload images, then one layer with the files (parent directories added).
+type Content struct {
+	Name     string
+	Platform Platform
+	Created  time.Time
+	CACerts  []byte
+	Files    []File
+	// Entrypoint and Cmd of the config; User defaults to User (65532:65532).
+	Entrypoint, Cmd []string
+	User            string
+}
+
+// ContentImage builds the image c describes.
+func ContentImage(c Content) (v1.Image, error) {
+	var errs []error
+	if c.Name == "" {
+		errs = append(errs, errors.New("content image: name required"))
+	}
+	if c.Platform.OS == "" || c.Platform.Arch == "" {
+		errs = append(errs, fmt.Errorf("content image %s: platform %q incomplete", c.Name, c.Platform))
+	}
+	if len(c.Files) == 0 {
+		errs = append(errs, fmt.Errorf("content image %s: files: at least one required", c.Name))
+	}
+	for _, f := range c.Files {
+		if !path.IsAbs(f.Path) || path.Clean(f.Path) != f.Path || f.Path == "/" {
+			errs = append(errs, fmt.Errorf("content image %s: file path %q: want a clean absolute path", c.Name, f.Path))
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	user := c.User
+	if user == "" {
+		user = User
+	}
+	base, err := layer(baseFiles())
+	if err != nil {
+		return nil, err
+	}
+	certs, err := layer(certFiles(c.CACerts))
+	if err != nil {
+		return nil, err
+	}
+	files := append([]File(nil), c.Files...)
+	sort.Slice(files, func(i, j int) bool { return files[i].Path < files[j].Path })
+	var entries []file
+	dirs := map[string]bool{}
+	for _, f := range files {
+		rel := strings.TrimPrefix(f.Path, "/")
+		parts := strings.Split(rel, "/")
+		for i := 1; i < len(parts); i++ {
+			d := strings.Join(parts[:i], "/") + "/"
+			if !dirs[d] {
+				dirs[d] = true
+				entries = append(entries, file{name: d, mode: 0o755, dir: true})
+			}
+		}
+		entries = append(entries, file{name: rel, mode: f.Mode, data: f.Data})
+	}
+	content, err := layer(entries)
+	if err != nil {
+		return nil, err
+	}
+	created := c.Created.UTC()
+	cfg := &v1.ConfigFile{
+		Architecture: c.Platform.Arch,
+		OS:           c.Platform.OS,
+		Created:      v1.Time{Time: created},
+		Config: v1.Config{
+			User:       user,
+			Entrypoint: c.Entrypoint,
+			Cmd:        c.Cmd,
+			Env:        []string{"PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin", "SSL_CERT_FILE=" + CertFile, "HOME=" + Home},
+			WorkingDir: "/",
+			Labels:     map[string]string{LabelTitle: c.Name},
+		},
+		RootFS: v1.RootFS{Type: "layers"},
+	}
+	img := mutate.ConfigMediaType(mutate.MediaType(empty.Image, types.OCIManifestSchema1), types.OCIConfigJSON)
+	if img, err = mutate.ConfigFile(img, cfg); err != nil {
+		return nil, fmt.Errorf("content image %s: config: %w", c.Name, err)
+	}
+	hist := func(by string) v1.History {
+		return v1.History{Created: v1.Time{Time: created}, CreatedBy: by, Comment: "edgeframe-images"}
+	}
+	img, err = mutate.Append(img,
+		mutate.Addendum{Layer: base, History: hist("base: passwd/group for user 65532, /tmp, " + Home), MediaType: types.OCILayer},
+		mutate.Addendum{Layer: certs, History: hist("ca-certificates: " + CertFile), MediaType: types.OCILayer},
+		mutate.Addendum{Layer: content, History: hist(fmt.Sprintf("content: %d files", len(files))), MediaType: types.OCILayer},
+	)
+	if err != nil {
+		return nil, fmt.Errorf("content image %s: layers: %w", c.Name, err)
+	}
+	return img, nil
+}

@@ -236,3 +236,55 @@ func TestSpecValidateNamesEveryField(t *testing.T) {
 		}
 	}
 }
+
+func TestContentImageHasFilesParentsAndConfig(t *testing.T) {
+	certs, err := os.ReadFile("/etc/ssl/certs/ca-certificates.crt")
+	if err != nil {
+		t.Skip("no CA bundle on this machine")
+	}
+	img, err := ociimage.ContentImage(ociimage.Content{
+		Name: "localhost/x:1", Platform: ociimage.Platform{OS: "linux", Arch: "amd64"}, Created: time.Unix(1, 0),
+		CACerts: certs, Entrypoint: []string{"/usr/sbin/tool"}, User: "1883:1883",
+		Files: []ociimage.File{
+			{Path: "/usr/sbin/tool", Mode: 0o755, Data: []byte("#!bin")},
+			{Path: "/lib/x86_64-linux-gnu/libz.so.1", Mode: 0o644, Data: []byte("lib")},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := validate.Image(img); err != nil {
+		t.Fatalf("image does not validate: %v", err)
+	}
+	hdrs, err := imagetest.Unpack(img, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"usr", "usr/sbin", "usr/sbin/tool", "lib/x86_64-linux-gnu", "lib/x86_64-linux-gnu/libz.so.1", "etc/passwd"} {
+		if _, ok := hdrs[p]; !ok {
+			t.Errorf("%s missing from the image", p)
+		}
+	}
+	if h := hdrs["usr/sbin/tool"]; h != nil && h.Mode != 0o755 {
+		t.Errorf("usr/sbin/tool mode %o, want 755", h.Mode)
+	}
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cf.Config.User != "1883:1883" || len(cf.Config.Entrypoint) != 1 || cf.Config.Entrypoint[0] != "/usr/sbin/tool" {
+		t.Errorf("config user %q entrypoint %v", cf.Config.User, cf.Config.Entrypoint)
+	}
+}
+
+func TestContentImageNamesBadInput(t *testing.T) {
+	_, err := ociimage.ContentImage(ociimage.Content{Files: []ociimage.File{{Path: "rel/path"}, {Path: "/a/../b"}}})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{"name required", "platform", `"rel/path"`, `"/a/../b"`} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %s", err, want)
+		}
+	}
+}
