@@ -7,6 +7,7 @@ package supervise
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -201,6 +202,34 @@ func DialReady(addr string) func(context.Context) error {
 
 // errNotYet is returned by readiness probes that got an answer that is not "ready".
 var errNotYet = errors.New("not ready yet")
+
+// LoopbackHTTPSReady is a Ready func for loopback control-plane components (etcd, the
+// Kubernetes API server, controllers, kubelet) that serve self-signed certificates: it
+// succeeds once url answers 200, sending token as a bearer token when it is not empty. The
+// certificate is not verified, so it must only be pointed at this machine's own processes.
+func LoopbackHTTPSReady(url, token string) func(context.Context) error {
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // loopback components with self-signed certificates
+	}}
+	return func(ctx context.Context) error {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return err
+		}
+		if token != "" {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("%s: %s: %w", url, resp.Status, errNotYet)
+		}
+		return nil
+	}
+}
 
 // HTTPReady is a Ready func that succeeds once url answers 2xx.
 func HTTPReady(url string) func(context.Context) error {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
-	"crypto/tls"
 	"crypto/x509"
 	"encoding/hex"
 	"encoding/pem"
@@ -123,7 +122,7 @@ func StartKubeAPIServerWith(t testing.TB, opt KubeAPIOptions) *KubeAPI {
 			"--allow-privileged=true",
 		},
 		ReadyTimeout: 3 * time.Minute,
-		Ready:        kubeReady(k.URL+"/readyz", token),
+		Ready:        supervise.LoopbackHTTPSReady(k.URL+"/readyz", token),
 	})
 
 	k.RESTConfig = &rest.Config{
@@ -152,31 +151,6 @@ current-context: test
 		t.Fatal(err)
 	}
 	return k
-}
-
-// kubeReady succeeds once the API server's /readyz answers 200 to the admin token.
-func kubeReady(url, token string) func(context.Context) error {
-	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // loopback test server with a self-signed certificate
-	}}
-	return func(ctx context.Context) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return err
-		}
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("%s: %s", url, resp.Status)
-		}
-		return nil
-	}
 }
 
 // FakeCluster is a KubeAPI with kube-controller-manager, kube-scheduler and kwok: Deployments
@@ -221,7 +195,7 @@ func StartFakeCluster(t testing.TB) *FakeCluster {
 			"--concurrent-deployment-syncs", "10", "--concurrent-replicaset-syncs", "10",
 		},
 		ReadyTimeout: 2 * time.Minute,
-		Ready:        kubeReady(fmt.Sprintf("https://127.0.0.1:%d/healthz", kcmPort), ""),
+		Ready:        supervise.LoopbackHTTPSReady(fmt.Sprintf("https://127.0.0.1:%d/healthz", kcmPort), ""),
 	})
 	schedPort := FreePort(t)
 	fc.Scheduler = StartProcess(t, ProcSpec{
@@ -232,7 +206,7 @@ func StartFakeCluster(t testing.TB) *FakeCluster {
 			"--bind-address", "127.0.0.1", "--secure-port", strconv.Itoa(schedPort), "--leader-elect=false",
 		},
 		ReadyTimeout: 2 * time.Minute,
-		Ready:        kubeReady(fmt.Sprintf("https://127.0.0.1:%d/healthz", schedPort), ""),
+		Ready:        supervise.LoopbackHTTPSReady(fmt.Sprintf("https://127.0.0.1:%d/healthz", schedPort), ""),
 	})
 	args := []string{"--kubeconfig", kc,
 		"--manage-all-nodes=false", "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",

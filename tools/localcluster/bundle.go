@@ -20,8 +20,8 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/edgeframe/edgeframe/charts/render"
-	"github.com/edgeframe/edgeframe/mixin/pkg/agents"
 	"github.com/edgeframe/edgeframe/internal/toolcache"
+	"github.com/edgeframe/edgeframe/mixin/pkg/agents"
 )
 
 // Manifest is the part of a Porter manifest (porter.yaml) the executor runs.

@@ -17,9 +17,9 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 
+	"github.com/edgeframe/edgeframe/internal/toolcache"
 	"github.com/edgeframe/edgeframe/tools/imagebuild"
 	"github.com/edgeframe/edgeframe/tools/imagebuild/ociimage"
-	"github.com/edgeframe/edgeframe/internal/toolcache"
 )
 
 var amd64 = ociimage.Platform{OS: "linux", Arch: "amd64"}

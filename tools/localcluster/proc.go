@@ -2,9 +2,7 @@ package localcluster
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -102,32 +100,6 @@ func poll(ctx context.Context, what string, timeout time.Duration, f func(contex
 			return fmt.Errorf("%s not ready after %s: %w", what, timeout, last)
 		case <-time.After(250 * time.Millisecond):
 		}
-	}
-}
-
-// httpOK succeeds once url answers 200 (TLS not verified: loopback components with
-// self-signed serving certificates; token may be empty).
-func httpOK(url, token string) func(context.Context) error {
-	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // loopback health endpoints
-	}}
-	return func(ctx context.Context) error {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		if err != nil {
-			return err
-		}
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("%s: %s", url, resp.Status)
-		}
-		return nil
 	}
 }
 

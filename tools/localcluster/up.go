@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/edgeframe/edgeframe/internal/supervise"
 )
 
 // NumVolumes is how many hostPath PersistentVolumes the node offers.
@@ -84,7 +86,7 @@ func (c Config) Up(ctx context.Context) error {
 	}, nil); err != nil {
 		return err
 	}
-	if err := poll(ctx, "etcd", time.Minute, httpOK(etcdURL+"/health", "")); err != nil {
+	if err := poll(ctx, "etcd", time.Minute, supervise.LoopbackHTTPSReady(etcdURL+"/health", "")); err != nil {
 		return err
 	}
 	apiURL := fmt.Sprintf("https://%s:%d", NodeIP, APIPort)
@@ -100,7 +102,7 @@ func (c Config) Up(ctx context.Context) error {
 	}, nil); err != nil {
 		return err
 	}
-	if err := poll(ctx, "kube-apiserver", 3*time.Minute, httpOK(apiURL+"/readyz", s.Token)); err != nil {
+	if err := poll(ctx, "kube-apiserver", 3*time.Minute, supervise.LoopbackHTTPSReady(apiURL+"/readyz", s.Token)); err != nil {
 		return err
 	}
 	kc := c.Kubeconfig()
@@ -119,7 +121,7 @@ func (c Config) Up(ctx context.Context) error {
 		return err
 	}
 	for name, port := range map[string]int{"kube-controller-manager": kcmPort, "kube-scheduler": schedulerPort} {
-		if err := poll(ctx, name, 2*time.Minute, httpOK(fmt.Sprintf("https://127.0.0.1:%d/healthz", port), "")); err != nil {
+		if err := poll(ctx, name, 2*time.Minute, supervise.LoopbackHTTPSReady(fmt.Sprintf("https://127.0.0.1:%d/healthz", port), "")); err != nil {
 			return err
 		}
 	}
@@ -149,7 +151,7 @@ func (c Config) Up(ctx context.Context) error {
 	if err := c.start(s, "kube-proxy", t.KubeProxy, []string{"--config", c.path("kube-proxy-config.yaml")}, env); err != nil {
 		return err
 	}
-	if err := poll(ctx, "kubelet", 2*time.Minute, httpOK(fmt.Sprintf("http://127.0.0.1:%d/healthz", kubeletHealthzPort), "")); err != nil {
+	if err := poll(ctx, "kubelet", 2*time.Minute, supervise.LoopbackHTTPSReady(fmt.Sprintf("http://127.0.0.1:%d/healthz", kubeletHealthzPort), "")); err != nil {
 		return err
 	}
 	if err := poll(ctx, "node "+NodeName+" Ready", 3*time.Minute, func(ctx context.Context) error {
