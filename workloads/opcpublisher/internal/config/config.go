@@ -173,7 +173,8 @@ func dropUnknown(fs *flag.FlagSet, args []string) ([]string, []string) {
 			break
 		}
 		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
-		if !strings.HasPrefix(a, "-") || a == "-" || fs.Lookup(name) != nil {
+		// -h/--help are not defined flags but the flag package's own: they print the usage.
+		if !strings.HasPrefix(a, "-") || a == "-" || fs.Lookup(name) != nil || name == "h" || name == "help" {
 			out = append(out, a)
 			continue
 		}

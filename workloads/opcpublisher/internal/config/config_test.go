@@ -1,6 +1,8 @@
 package config_test
 
 import (
+	"errors"
+	"flag"
 	"io"
 	"strings"
 	"testing"
@@ -72,6 +74,21 @@ func TestOPCPublisherCommandLinesWorkUnchanged(t *testing.T) {
 	for _, bad := range [][]string{{"--me", "Uadp"}, {"--dapr", "PubSub"}, {"--dapr", "Queue=x"}} {
 		if _, err := config.Load(bad, env(nil), io.Discard); err == nil || !strings.Contains(err.Error(), bad[0]+":") {
 			t.Errorf("%v: %v", bad, err)
+		}
+	}
+}
+
+// -h and --help print the usage (flag.ErrHelp), as in OPC Publisher, instead of being
+// dropped as unknown OPC Publisher flags.
+func TestHelpIsNotAnIgnoredFlag(t *testing.T) {
+	for _, a := range []string{"-h", "--help", "-help"} {
+		var usage strings.Builder
+		_, err := config.Load([]string{a}, env(nil), &usage)
+		if !errors.Is(err, flag.ErrHelp) {
+			t.Errorf("%s: %v, want flag.ErrHelp", a, err)
+		}
+		if !strings.Contains(usage.String(), "-pf") {
+			t.Errorf("%s printed no usage: %q", a, usage.String())
 		}
 	}
 }
