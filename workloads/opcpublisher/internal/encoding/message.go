@@ -33,8 +33,12 @@ type Value struct {
 	// Field is the payload key (DisplayName, else the configured node id).
 	Field string
 	// NodeID is the node id as configured.
-	NodeID          string
-	Value           any
+	NodeID string
+	Value  any
+	// Type and Array are the value's Variant type (Null when there is no value) and
+	// whether it is an array: what the writer's metadata says about the field.
+	Type            ua.TypeID
+	Array           bool
 	Status          ua.StatusCode
 	SourceTimestamp time.Time
 	ServerTimestamp time.Time

@@ -144,6 +144,9 @@ type group struct {
 type batchItem struct {
 	dsm    *encoding.DataSetMessage
 	sample *encoding.Sample
+	// meta is a writer's metadata announcement: a ua-metadata network message of its
+	// own, sent in order with the group's data (same topic, next sequence).
+	meta *encoding.DataSetMetaData
 }
 
 // New returns an engine publishing into q.
@@ -442,8 +445,11 @@ func (p *Publisher) newGroup(name string) *group {
 	}
 	g.b = &encoding.Batcher[batchItem]{Size: p.opts.BatchSize, Interval: p.opts.BatchInterval, MaxBytes: p.opts.MaxMessageBytes,
 		Bytes: func(it batchItem) int {
-			if it.sample != nil {
+			switch {
+			case it.sample != nil:
 				return encoding.EstimateSampleBytes(*it.sample)
+			case it.meta != nil:
+				return 300 + 150*len(it.meta.Fields)
 			}
 			return encoding.EstimateBytes(*it.dsm)
 		},
@@ -485,6 +491,7 @@ func (p *Publisher) onData(cs []session.Change) {
 			SourceTimestamp: c.Value.SourceTimestamp, ServerTimestamp: c.Value.ServerTimestamp}
 		if c.Value.Value != nil {
 			v.Value = c.Value.Value.Value()
+			v.Type, v.Array = c.Value.Value.Type(), c.Value.Value.Has(ua.VariantArrayValues)
 		}
 		if _, ok := byWriter[c.Item.Writer]; !ok {
 			order = append(order, c.Item.Writer)
@@ -522,10 +529,19 @@ func (p *Publisher) onData(cs []session.Change) {
 		// A data set message holds one value per field: a notification that carries
 		// several queued values of a field becomes several messages, in order.
 		for _, round := range rounds(vs) {
-			m := w.w.Data(round, now)
-			g.b.Add(batchItem{dsm: &m})
+			p.addData(g, w, round, now)
 		}
 	}
+}
+
+// addData queues the data set message of values that changed together, preceded by the
+// writer's metadata when it is new or changed (PubSub mode; called with p.mu held).
+func (p *Publisher) addData(g *group, w *writer, values []encoding.Value, now time.Time) {
+	if md, due := w.w.MetaData(values); due {
+		g.b.Add(batchItem{meta: &md})
+	}
+	m := w.w.Data(values, now)
+	g.b.Add(batchItem{dsm: &m})
 }
 
 // rounds splits values so that each run holds every field at most once: the k-th value
@@ -609,8 +625,7 @@ func (p *Publisher) heartbeatsDue(now time.Time) {
 			}
 			continue
 		}
-		m := w.w.Data(due, now)
-		g.b.Add(batchItem{dsm: &m})
+		p.addData(g, w, due, now)
 	}
 }
 
@@ -661,8 +676,28 @@ func (p *Publisher) seqFailed(g *group, err error, n int) {
 	}
 }
 
-// flush turns one batch into one CloudEvent (called with the batcher's lock held).
+// flush turns one batch into CloudEvents (called with the batcher's lock held): one
+// network message of the data, and each metadata announcement as a ua-metadata message
+// of its own before the data queued after it, each with the group's next sequence.
 func (p *Publisher) flush(g *group, items []batchItem) {
+	start := 0
+	for i, it := range items {
+		if it.meta == nil {
+			continue
+		}
+		if i > start {
+			p.publish(g, items[start:i])
+		}
+		p.publish(g, items[i:i+1])
+		start = i + 1
+	}
+	if start < len(items) {
+		p.publish(g, items[start:])
+	}
+}
+
+// publish sends items as one CloudEvent: a metadata announcement (one item), or data.
+func (p *Publisher) publish(g *group, items []batchItem) {
 	seq, err := g.seq.Next()
 	if err != nil {
 		p.seqFailed(g, err, len(items))
@@ -674,7 +709,10 @@ func (p *Publisher) flush(g *group, items []batchItem) {
 		g.droppedBatches = 0
 	}
 	var data []byte
-	if p.opts.MessagingMode == ModeSamples {
+	switch {
+	case items[0].meta != nil:
+		data, err = p.enc.EncodeMetaData(p.messageID(g.name, seq), g.name, *items[0].meta)
+	case p.opts.MessagingMode == ModeSamples:
 		samples := make([]encoding.Sample, 0, len(items))
 		for _, it := range items {
 			if it.sample != nil {
@@ -682,7 +720,7 @@ func (p *Publisher) flush(g *group, items []batchItem) {
 			}
 		}
 		data, err = p.enc.EncodeSamples(samples)
-	} else {
+	default:
 		nm := encoding.NetworkMessage{MessageID: p.messageID(g.name, seq), WriterGroup: g.name}
 		for _, it := range items {
 			if it.dsm != nil {
