@@ -15,30 +15,48 @@ import (
 	"github.com/edgeframe/edgeframe/test/testenv"
 )
 
-// The real data path — opcplc, the opcpublisher binary, daprd, mosquitto — restarted with
-// the same --state-dir, after SIGTERM and after SIGKILL: every CloudEvent id stays unique,
-// so a consumer that deduplicates by id keeps every new message.
-func TestRestartWithStateDirNeverRepeatsAnID(t *testing.T) {
+// pipeline is the real data path: opcplc, the opcpublisher binary reading pf, daprd,
+// mosquitto, and a subscriber of telemetry/#.
+type pipeline struct {
+	telemetry <-chan testenv.MQTTMessage
+	pf        string
+	pub       *testenv.Process
+}
+
+// startPipeline starts the pipeline in dir with the publishednodes.json pn(opcplc's
+// endpoint) and env added to the publisher's environment.
+func startPipeline(t *testing.T, dir string, pn func(endpoint string) []byte, env ...string) pipeline {
+	t.Helper()
 	bin := testenv.BuildWorkload(t, "opcpublisher")
 	plc := testenv.StartOPCPLC(t, testenv.OPCPLCSpec{Unsecure: true, Args: []string{"--fn", "2", "--vfr", "100"}})
 	broker := testenv.StartProfileMosquitto(t, "l2")
 	telemetry := testenv.Subscribe(t, broker.URL, "telemetry/#")
 	daprd := testenv.StartDaprd(t, testenv.ProfileDaprd(t, "l2", "opcpublisher", broker.URL))
-	dir := t.TempDir()
 	pf := filepath.Join(dir, "pn.json")
-	pn := fmt.Sprintf(`[{"EndpointUrl":%q,"UseSecurity":false,"DataSetWriterGroup":"line7","DataSetWriterId":"fast","DataSetPublishingInterval":100,
-	  "OpcNodes":[{"Id":"nsu=http://microsoft.com/Opc/OpcPlc/;s=FastUInt1","OpcSamplingInterval":100}]}]`, plc.Endpoint)
-	if err := os.WriteFile(pf, []byte(pn), 0o644); err != nil {
+	if err := os.WriteFile(pf, pn(plc.Endpoint), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	state := filepath.Join(dir, "state")
 	web := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	pub := testenv.StartProcess(t, testenv.ProcSpec{
 		Name: "opcpublisher", Path: bin, Dir: dir,
 		Args:  []string{"--pf", pf, "--bs", "1", "--bi", "0", "--http", web, "--pki", filepath.Join(dir, "pki")},
-		Env:   []string{"DAPR_GRPC_ENDPOINT=" + daprd.GRPCAddr, "EDGEFRAME_OPCPUBLISHER_STATE_DIR=" + state},
+		Env:   append([]string{"DAPR_GRPC_ENDPOINT=" + daprd.GRPCAddr}, env...),
 		Ready: supervise.HTTPReady("http://" + web + "/healthz"),
 	})
+	return pipeline{telemetry: telemetry, pf: pf, pub: pub}
+}
+
+// The real data path — opcplc, the opcpublisher binary, daprd, mosquitto — restarted with
+// the same --state-dir, after SIGTERM and after SIGKILL: every CloudEvent id stays unique,
+// so a consumer that deduplicates by id keeps every new message.
+func TestRestartWithStateDirNeverRepeatsAnID(t *testing.T) {
+	dir := t.TempDir()
+	state := filepath.Join(dir, "state")
+	pp := startPipeline(t, dir, func(endpoint string) []byte {
+		return []byte(fmt.Sprintf(`[{"EndpointUrl":%q,"UseSecurity":false,"DataSetWriterGroup":"line7","DataSetWriterId":"fast","DataSetPublishingInterval":100,
+	  "OpcNodes":[{"Id":"nsu=http://microsoft.com/Opc/OpcPlc/;s=FastUInt1","OpcSamplingInterval":100}]}]`, endpoint))
+	}, "EDGEFRAME_OPCPUBLISHER_STATE_DIR="+state)
+	telemetry, pub := pp.telemetry, pp.pub
 
 	owner := map[string]int{} // id -> run that sent it
 	seqs := map[int][]int64{}
@@ -147,30 +165,16 @@ func TestMetaDataPrecedesDataAndFollowsAChange(t *testing.T) {
 	if testing.Short() {
 		t.Skip("real opcplc, daprd and mosquitto")
 	}
-	bin := testenv.BuildWorkload(t, "opcpublisher")
-	plc := testenv.StartOPCPLC(t, testenv.OPCPLCSpec{Unsecure: true, Args: []string{"--fn", "2", "--vfr", "100"}})
-	broker := testenv.StartProfileMosquitto(t, "l2")
-	telemetry := testenv.Subscribe(t, broker.URL, "telemetry/#")
-	daprd := testenv.StartDaprd(t, testenv.ProfileDaprd(t, "l2", "opcpublisher", broker.URL))
-	dir := t.TempDir()
-	pf := filepath.Join(dir, "pn.json")
 	node := func(s string) string {
 		return fmt.Sprintf(`{"Id":"nsu=http://microsoft.com/Opc/OpcPlc/;s=%s","DisplayName":%q,"OpcSamplingInterval":100}`, s, s)
 	}
+	var endpoint string
 	pn := func(nodes ...string) []byte {
 		return []byte(fmt.Sprintf(`[{"EndpointUrl":%q,"UseSecurity":false,"DataSetWriterGroup":"line8","DataSetWriterId":"fast",
-		  "DataSetPublishingInterval":100,"OpcNodes":[%s]}]`, plc.Endpoint, strings.Join(nodes, ",")))
+		  "DataSetPublishingInterval":100,"OpcNodes":[%s]}]`, endpoint, strings.Join(nodes, ",")))
 	}
-	if err := os.WriteFile(pf, pn(node("FastUInt1")), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	web := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
-	testenv.StartProcess(t, testenv.ProcSpec{
-		Name: "opcpublisher", Path: bin, Dir: dir,
-		Args:  []string{"--pf", pf, "--bs", "1", "--bi", "0", "--http", web, "--pki", filepath.Join(dir, "pki")},
-		Env:   []string{"DAPR_GRPC_ENDPOINT=" + daprd.GRPCAddr},
-		Ready: supervise.HTTPReady("http://" + web + "/healthz"),
-	})
+	pp := startPipeline(t, t.TempDir(), func(e string) []byte { endpoint = e; return pn(node("FastUInt1")) })
+	telemetry, pf := pp.telemetry, pp.pf
 
 	var seq int64
 	next := func() metaNet {

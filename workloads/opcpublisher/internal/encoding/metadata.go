@@ -69,25 +69,9 @@ func dataTypeID(t ua.TypeID) uint32 {
 // and MetaData {Name, Fields [{Name, FieldFlags, BuiltInType, DataType, ValueRank}],
 // ConfigurationVersion {MajorVersion, MinorVersion}}.
 func (o Options) EncodeMetaData(messageID, group string, md DataSetMetaData) ([]byte, error) {
-	b := make([]byte, 0, 256+96*len(md.Fields))
-	b = append(b, `{"MessageId":`...)
-	b = jsonenc.AppendString(b, messageID)
-	b = append(b, `,"MessageType":"ua-metadata","PublisherId":`...)
-	b = jsonenc.AppendString(b, o.PublisherID)
-	if o.Strict {
-		b = append(b, `,"WriterGroupName":`...)
-	} else {
-		b = append(b, `,"DataSetWriterGroup":`...)
-	}
-	b = jsonenc.AppendString(b, group)
+	b := o.appendHeader(make([]byte, 0, 256+96*len(md.Fields)), messageID, TypeMetaData, group)
 	b = append(b, `,"DataSetWriterId":`...)
-	if o.Strict {
-		b = strconv.AppendUint(b, uint64(md.WriterIndex), 10)
-		b = append(b, `,"DataSetWriterName":`...)
-		b = jsonenc.AppendString(b, md.WriterID)
-	} else {
-		b = jsonenc.AppendString(b, md.WriterID)
-	}
+	b = o.appendWriterID(b, md.WriterIndex, md.WriterID)
 	b = append(b, `,"MetaData":{"Name":`...)
 	b = jsonenc.AppendString(b, md.Name)
 	b = append(b, `,"Fields":[`...)
