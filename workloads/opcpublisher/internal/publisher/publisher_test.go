@@ -80,7 +80,12 @@ type netMsg struct {
 	MessageID   string `json:"MessageId"`
 	MessageType string
 	PublisherID string `json:"PublisherId"`
-	Messages    []struct {
+	// ua-metadata only
+	DataSetWriterID any `json:"DataSetWriterId"`
+	MetaData        struct {
+		ConfigurationVersion struct{ MajorVersion, MinorVersion uint32 }
+	}
+	Messages []struct {
 		DataSetWriterID any `json:"DataSetWriterId"`
 		SequenceNumber  uint32
 		MessageType     string
@@ -164,6 +169,8 @@ func TestPubSubAgainstOPCPLCWithRestart(t *testing.T) {
 	items := s.items()
 	perWriter := map[string][]uint32{}
 	kinds := map[string][]string{}
+	// Each writer's ua-metadata comes before its data, with the version the data carries.
+	announced := map[string]struct{ MajorVersion, MinorVersion uint32 }{}
 	for i, it := range items {
 		ev := it.Event
 		if ev.ID != cloudevent.NewID("opcua", "plc1", int64(i+1)) || ev.Sequence != int64(i+1) || it.Topic != "telemetry/opcua/plc1" ||
@@ -175,6 +182,7 @@ func TestPubSubAgainstOPCPLCWithRestart(t *testing.T) {
 		}
 		m := decodeNet(t, it)
 		if m.MessageType == "ua-metadata" && m.MessageID == p.MessageID("plc1", int64(i+1)) {
+			announced[m.DataSetWriterID.(string)] = m.MetaData.ConfigurationVersion
 			continue
 		}
 		if m.MessageType != "ua-data" || m.MessageID != p.MessageID("plc1", int64(i+1)) || m.PublisherID != "test-pub" || len(m.Messages) != 1 {
@@ -184,8 +192,8 @@ func TestPubSubAgainstOPCPLCWithRestart(t *testing.T) {
 		w := d.DataSetWriterID.(string)
 		perWriter[w] = append(perWriter[w], d.SequenceNumber)
 		kinds[w] = append(kinds[w], d.MessageType)
-		if d.MetaDataVersion.MajorVersion != 1 {
-			t.Errorf("metadata version %+v", d.MetaDataVersion)
+		if v, ok := announced[w]; !ok || d.MetaDataVersion != v || v.MajorVersion != 1 {
+			t.Errorf("writer %s: data of metadata version %+v, announced %+v (%v)", w, d.MetaDataVersion, v, ok)
 		}
 		if d.MessageType == "ua-keyframe" && w == "fast" && len(d.Payload) != 3 {
 			t.Errorf("key frame without every field: %v", d.Payload)
