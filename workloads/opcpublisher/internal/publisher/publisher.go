@@ -676,24 +676,39 @@ func (p *Publisher) seqFailed(g *group, err error, n int) {
 	}
 }
 
-// flush turns one batch into CloudEvents (called with the batcher's lock held): one
-// network message of the data, and each metadata announcement as a ua-metadata message
-// of its own before the data queued after it, each with the group's next sequence.
+// flush turns one batch into CloudEvents (called with the batcher's lock held): each
+// metadata announcement as a ua-metadata message of its own, then the data as one
+// network message. An announcement goes ahead of the batch's data of other writers, but
+// never ahead of its own writer's earlier data: there the batch is split, so every data
+// message follows the announcement of its version and precedes the next one.
 func (p *Publisher) flush(g *group, items []batchItem) {
-	start := 0
-	for i, it := range items {
-		if it.meta == nil {
-			continue
+	var metas, data []batchItem
+	hasData := map[string]bool{} // writers with data in data
+	send := func() {
+		for _, m := range metas {
+			p.publish(g, []batchItem{m})
 		}
-		if i > start {
-			p.publish(g, items[start:i])
+		if len(data) > 0 {
+			p.publish(g, data)
 		}
-		p.publish(g, items[i:i+1])
-		start = i + 1
+		metas, data = nil, nil
+		clear(hasData)
 	}
-	if start < len(items) {
-		p.publish(g, items[start:])
+	for _, it := range items {
+		switch {
+		case it.meta != nil:
+			if hasData[it.meta.WriterID] {
+				send()
+			}
+			metas = append(metas, it)
+		default:
+			if it.dsm != nil {
+				hasData[it.dsm.WriterID] = true
+			}
+			data = append(data, it)
+		}
 	}
+	send()
 }
 
 // publish sends items as one CloudEvent: a metadata announcement (one item), or data.

@@ -473,6 +473,19 @@ func TestBatchesStayUnderMaxMessageBytes(t *testing.T) {
 		if n := len(decodeNet(t, it).Messages); len(it.Event.Data) > 4096 || n < 2 {
 			t.Fatalf("event %s: %d bytes, %d data set messages", it.Event.ID, len(it.Event.Data), n)
 		}
+	}	// Batched, each writer's ua-metadata still comes before its data.
+	announced := map[any]bool{}
+	for _, it := range s.items() {
+		m := decodeNet(t, it)
+		if m.MessageType == "ua-metadata" {
+			announced[m.DataSetWriterID] = true
+			continue
+		}
+		for _, d := range m.Messages {
+			if !announced[d.DataSetWriterID] {
+				t.Fatalf("event %s: data of writer %v before its ua-metadata", it.Event.ID, d.DataSetWriterID)
+			}
+		}
 	}
 }
 
