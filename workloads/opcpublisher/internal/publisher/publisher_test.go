@@ -473,7 +473,7 @@ func TestBatchesStayUnderMaxMessageBytes(t *testing.T) {
 		if n := len(decodeNet(t, it).Messages); len(it.Event.Data) > 4096 || n < 2 {
 			t.Fatalf("event %s: %d bytes, %d data set messages", it.Event.ID, len(it.Event.Data), n)
 		}
-	}	// Batched, each writer's ua-metadata still comes before its data.
+	} // Batched, each writer's ua-metadata still comes before its data.
 	announced := map[any]bool{}
 	for _, it := range s.items() {
 		m := decodeNet(t, it)
