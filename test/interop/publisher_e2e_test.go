@@ -57,7 +57,10 @@ func TestPublisherThroughDaprdAndMosquitto(t *testing.T) {
 		if len(evs) < 12 {
 			t.Fatalf("%d events", len(evs))
 		}
-		for i, ev := range evs {
+		if m := decodeNetworkMessage(t, evs[0]); m.MessageType != "ua-metadata" {
+			t.Fatalf("the first event is %s, want the writer's ua-metadata", m.MessageType)
+		}
+		for i, ev := range dataEvents(t, evs) {
 			m := decodeNetworkMessage(t, ev)
 			d := m.Messages[0]
 			if len(m.Messages) != 1 || d.DataSetWriterID != "fast" || d.SequenceNumber != uint32(i+1) {
@@ -82,7 +85,7 @@ func TestPublisherThroughDaprdAndMosquitto(t *testing.T) {
 	})
 	t.Run("PubSub strict", func(t *testing.T) {
 		evs := checkStream(t, rs, "strict")
-		for i, ev := range evs {
+		for i, ev := range dataEvents(t, evs) {
 			d := decodeNetworkMessage(t, ev).Messages[0]
 			if _, numeric := d.DataSetWriterID.(float64); !numeric || d.DataSetWriterName != "fast" || d.SequenceNumber != uint32(i+1) {
 				t.Fatalf("strict message %d: writer id %v (%T) name %q sequence %d", i, d.DataSetWriterID, d.DataSetWriterID, d.DataSetWriterName, d.SequenceNumber)
@@ -143,8 +146,19 @@ func TestPublisherResumesAfterOPCPLCRestart(t *testing.T) {
 	after = append(after, collect(t, rig.sub, 3*time.Second, func(rs []received) bool { return len(rs) >= 5 })...)
 
 	all := checkStream(t, append(before, after...), "restart")
-	lastBefore := decodeNetworkMessage(t, before[len(before)-1].ev).Messages[0]
-	firstAfter := decodeNetworkMessage(t, after[0].ev).Messages[0]
+	evsOf := func(rs []received) []cloudevent.Event {
+		var out []cloudevent.Event
+		for _, r := range rs {
+			out = append(out, r.ev)
+		}
+		return dataEvents(t, out)
+	}
+	dataBefore, dataAfter := evsOf(before), evsOf(after)
+	if len(dataBefore) == 0 || len(dataAfter) == 0 {
+		t.Fatalf("%d data events before the restart, %d after", len(dataBefore), len(dataAfter))
+	}
+	lastBefore := decodeNetworkMessage(t, dataBefore[len(dataBefore)-1]).Messages[0]
+	firstAfter := decodeNetworkMessage(t, dataAfter[0]).Messages[0]
 	if firstAfter.SequenceNumber < lastBefore.SequenceNumber+10 {
 		t.Errorf("gap not visible: writer sequence %d before, %d after a %s outage at 100 ms", lastBefore.SequenceNumber, firstAfter.SequenceNumber, up.Sub(down).Round(time.Millisecond))
 	}

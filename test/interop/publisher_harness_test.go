@@ -87,6 +87,18 @@ func collect(t testing.TB, sub <-chan testenv.MQTTMessage, d time.Duration, done
 	}
 }
 
+// dataEvents is evs without the ua-metadata announcements.
+func dataEvents(t testing.TB, evs []cloudevent.Event) []cloudevent.Event {
+	t.Helper()
+	var out []cloudevent.Event
+	for _, ev := range evs {
+		if decodeNetworkMessage(t, ev).MessageType == "ua-data" {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
 func countTopic(rs []received, topic string) int {
 	n := 0
 	for _, r := range rs {
@@ -100,6 +112,7 @@ func countTopic(rs []received, topic string) int {
 // networkMessage is the part of a PubSub network message the tests look at.
 type networkMessage struct {
 	MessageType string
+	MetaData    *struct{ Fields []struct{ Name string } }
 	Messages    []struct {
 		DataSetWriterID   any `json:"DataSetWriterId"`
 		DataSetWriterName string
@@ -112,11 +125,16 @@ type networkMessage struct {
 	}
 }
 
+// decodeNetworkMessage decodes a ua-data network message, or a writer's ua-metadata
+// announcement (which has no Messages).
 func decodeNetworkMessage(t testing.TB, ev cloudevent.Event) networkMessage {
 	t.Helper()
 	var m networkMessage
 	if err := json.Unmarshal(ev.Data, &m); err != nil {
 		t.Fatalf("event %s: %v", ev.ID, err)
+	}
+	if m.MessageType == "ua-metadata" && m.MetaData != nil && len(m.MetaData.Fields) > 0 {
+		return m
 	}
 	if m.MessageType != "ua-data" || len(m.Messages) == 0 {
 		t.Fatalf("event %s: not a ua-data network message: %.300s", ev.ID, ev.Data)

@@ -113,13 +113,7 @@ func (o Options) appendDataValue(b []byte, v Value) []byte {
 
 func (o Options) appendDataSetMessage(b []byte, m DataSetMessage) []byte {
 	b = append(b, `{"DataSetWriterId":`...)
-	if o.Strict {
-		b = strconv.AppendUint(b, uint64(m.WriterIndex), 10)
-		b = append(b, `,"DataSetWriterName":`...)
-		b = jsonenc.AppendString(b, m.WriterID)
-	} else {
-		b = jsonenc.AppendString(b, m.WriterID)
-	}
+	b = o.appendWriterID(b, m.WriterIndex, m.WriterID)
 	b = append(b, `,"SequenceNumber":`...)
 	b = strconv.AppendUint(b, uint64(m.SequenceNumber), 10)
 	b = append(b, `,"MetaDataVersion":{"MajorVersion":`...)

@@ -66,14 +66,18 @@ func TestGapSkipsSequenceNumbersAndForcesKeyFrame(t *testing.T) {
 	}
 }
 
+// The version is bumped when the change is announced (MetaData), before the data.
 func TestReconfigureBumpsMetaDataVersion(t *testing.T) {
 	w := encoding.NewWriter(encoding.WriterConfig{ID: "w", Fields: []string{"a"}})
 	w.Data([]encoding.Value{val("a", 1)}, t0)
+	w.MetaData([]encoding.Value{val("a", 1)})
 	w.Reconfigure(encoding.WriterConfig{ID: "w", Fields: []string{"a", "b"}})
+	w.MetaData([]encoding.Value{val("b", 1)})
 	if m := w.Data([]encoding.Value{val("b", 1)}, t0); m.MetaDataVersion != (encoding.MetaDataVersion{MajorVersion: 1, MinorVersion: 1}) || m.MessageType != "ua-keyframe" {
 		t.Errorf("added field: %+v", m)
 	}
 	w.Reconfigure(encoding.WriterConfig{ID: "w", Fields: []string{"b"}})
+	w.MetaData([]encoding.Value{val("b", 2)})
 	if m := w.Data([]encoding.Value{val("b", 2)}, t0); m.MetaDataVersion != (encoding.MetaDataVersion{MajorVersion: 2}) || len(m.Payload) != 1 {
 		t.Errorf("removed field: %+v", m)
 	}

@@ -2,7 +2,8 @@
 // OPC UA PubSub JSON network messages (Part 14 §7.2.5: ua-data network messages holding
 // ua-keyframe, ua-deltaframe and ua-keepalive data set messages, with a SequenceNumber
 // per data set writer and a MetaDataVersion) in OPC Publisher's default or a strict
-// Part 14 form, and OPC Publisher's legacy Samples form. Batcher groups them by count
+// Part 14 form, ua-metadata announcements of each writer's DataSetMetaData, and OPC
+// Publisher's legacy Samples form. Batcher groups them by count
 // and time.
 package encoding
 
@@ -33,8 +34,12 @@ type Value struct {
 	// Field is the payload key (DisplayName, else the configured node id).
 	Field string
 	// NodeID is the node id as configured.
-	NodeID          string
-	Value           any
+	NodeID string
+	Value  any
+	// Type and Array are the value's Variant type (Null when there is no value) and
+	// whether it is an array: what the writer's metadata says about the field.
+	Type            ua.TypeID
+	Array           bool
 	Status          ua.StatusCode
 	SourceTimestamp time.Time
 	ServerTimestamp time.Time
@@ -83,18 +88,7 @@ func (o Options) Encode(nm NetworkMessage) ([]byte, error) {
 	for _, m := range nm.Messages {
 		n += 160 + 120*len(m.Payload)
 	}
-	b := make([]byte, 0, n)
-	b = append(b, `{"MessageId":`...)
-	b = jsonenc.AppendString(b, nm.MessageID)
-	b = append(b, `,"MessageType":"ua-data","PublisherId":`...)
-	b = jsonenc.AppendString(b, o.PublisherID)
-	// OPC Publisher names the group DataSetWriterGroup; Part 14 (strict) WriterGroupName.
-	if o.Strict {
-		b = append(b, `,"WriterGroupName":`...)
-	} else {
-		b = append(b, `,"DataSetWriterGroup":`...)
-	}
-	b = jsonenc.AppendString(b, nm.WriterGroup)
+	b := o.appendHeader(make([]byte, 0, n), nm.MessageID, TypeData, nm.WriterGroup)
 	b = append(b, `,"Messages":[`...)
 	for i, m := range nm.Messages {
 		if i > 0 {
@@ -107,6 +101,34 @@ func (o Options) Encode(nm NetworkMessage) ([]byte, error) {
 		return nil, fmt.Errorf("encoding: network message %s: produced invalid JSON", nm.MessageID)
 	}
 	return b, nil
+}
+
+// appendHeader opens a network message: MessageId, MessageType, PublisherId and the
+// writer group (OPC Publisher names it DataSetWriterGroup; Part 14 (strict) WriterGroupName).
+func (o Options) appendHeader(b []byte, messageID, messageType, group string) []byte {
+	b = append(b, `{"MessageId":`...)
+	b = jsonenc.AppendString(b, messageID)
+	b = append(b, `,"MessageType":`...)
+	b = jsonenc.AppendString(b, messageType)
+	b = append(b, `,"PublisherId":`...)
+	b = jsonenc.AppendString(b, o.PublisherID)
+	if o.Strict {
+		b = append(b, `,"WriterGroupName":`...)
+	} else {
+		b = append(b, `,"DataSetWriterGroup":`...)
+	}
+	return jsonenc.AppendString(b, group)
+}
+
+// appendWriterID appends the DataSetWriterId value: the configured string, or in strict
+// mode the UInt16 followed by DataSetWriterName (the configured string).
+func (o Options) appendWriterID(b []byte, index uint16, id string) []byte {
+	if !o.Strict {
+		return jsonenc.AppendString(b, id)
+	}
+	b = strconv.AppendUint(b, uint64(index), 10)
+	b = append(b, `,"DataSetWriterName":`...)
+	return jsonenc.AppendString(b, id)
 }
 
 func (o Options) status(s ua.StatusCode) any {

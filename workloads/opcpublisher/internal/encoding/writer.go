@@ -28,11 +28,16 @@ type Writer struct {
 	sinceKF int    // data messages since the last key frame; -1 = next is a key frame
 	last    map[string]Value
 	version MetaDataVersion
+	// types is each field's type as its values show it; announced is the field list of
+	// the last metadata announcement (nil: none yet), whose version is version.
+	types     map[string]fieldType
+	announced []FieldMetaData
 }
 
 // NewWriter starts a writer at sequence number 1 with metadata version 1.0.
 func NewWriter(cfg WriterConfig) *Writer {
-	return &Writer{cfg: cfg, sinceKF: -1, last: map[string]Value{}, version: MetaDataVersion{MajorVersion: 1}}
+	return &Writer{cfg: cfg, sinceKF: -1, last: map[string]Value{}, version: MetaDataVersion{MajorVersion: 1},
+		types: map[string]fieldType{}}
 }
 
 // Config is the writer's current configuration.
@@ -42,9 +47,9 @@ func (w *Writer) Config() WriterConfig {
 	return w.cfg
 }
 
-// Reconfigure applies a changed configuration. A field set that lost or changed fields
-// bumps the major metadata version, one that only gained fields the minor version
-// (Part 14 ConfigurationVersion); either way the next message is a key frame.
+// Reconfigure applies a changed configuration. A changed field set makes the next
+// message a key frame; its metadata version is bumped when MetaData announces it
+// (major for removed fields, minor for added ones: Part 14 ConfigurationVersion).
 func (w *Writer) Reconfigure(cfg WriterConfig) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -54,6 +59,7 @@ func (w *Writer) Reconfigure(cfg WriterConfig) {
 		if !slices.Contains(cfg.Fields, f) {
 			removed = true
 			delete(w.last, f)
+			delete(w.types, f)
 		}
 	}
 	for _, f := range cfg.Fields {
@@ -61,16 +67,81 @@ func (w *Writer) Reconfigure(cfg WriterConfig) {
 			added = true
 		}
 	}
-	switch {
-	case removed:
-		w.version = MetaDataVersion{MajorVersion: w.version.MajorVersion + 1}
-	case added:
-		w.version.MinorVersion++
-	}
 	if removed || added || cfg.KeyFrameCount != w.cfg.KeyFrameCount {
 		w.sinceKF = -1
 	}
 	w.cfg = cfg
+}
+
+// MetaData records the types values show for their fields and returns the writer's
+// metadata when it must be announced before the data message carrying these values:
+// the first time, and when the field set or a field's type differs from the last
+// announcement (a field removed or a known type changed bumps the major version,
+// anything else the minor). A field added by Reconfigure whose type is not known yet
+// is announced once its first value (with its type) arrives, or with the next change,
+// so adding a node is announced once, with its type; data messages carry the announced
+// version until then.
+func (w *Writer) MetaData(values []Value) (DataSetMetaData, bool) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, v := range values {
+		if v.Type == 0 {
+			continue // no value (a bad status): says nothing about the type
+		}
+		ft := fieldType{builtIn: v.Type, rank: -1}
+		if v.Array {
+			ft.rank = 1
+		}
+		w.types[v.Field] = ft
+	}
+	cur := make([]FieldMetaData, 0, len(w.cfg.Fields))
+	allTyped := true
+	for _, f := range w.cfg.Fields {
+		ft, ok := w.types[f]
+		if !ok {
+			ft, allTyped = fieldType{rank: -2}, false // unknown yet: BaseDataType, any value rank
+		}
+		cur = append(cur, FieldMetaData{Name: f, BuiltInType: ft.builtIn, ValueRank: ft.rank})
+	}
+	if w.announced != nil {
+		if slices.Equal(cur, w.announced) {
+			return DataSetMetaData{}, false
+		}
+		prev := make(map[string]FieldMetaData, len(w.announced))
+		for _, f := range w.announced {
+			prev[f.Name] = f
+		}
+		now := make(map[string]FieldMetaData, len(cur))
+		major := false
+		for _, f := range cur {
+			now[f.Name] = f
+			if p, ok := prev[f.Name]; ok && p.BuiltInType != 0 && p != f {
+				major = true // a known type changed
+			}
+		}
+		for name := range prev {
+			if _, ok := now[name]; !ok {
+				major = true // a field removed
+			}
+		}
+		touched := false
+		for _, v := range values {
+			if p, ok := prev[v.Field]; !ok || p != now[v.Field] {
+				touched = true
+			}
+		}
+		if !major && !allTyped && !touched {
+			return DataSetMetaData{}, false // a new field's type is still unknown and this data does not carry it
+		}
+		if major {
+			w.version = MetaDataVersion{MajorVersion: w.version.MajorVersion + 1}
+		} else {
+			w.version.MinorVersion++
+		}
+	}
+	w.announced = cur
+	return DataSetMetaData{WriterID: w.cfg.ID, WriterIndex: w.cfg.Index, Name: w.cfg.ID, ConfigurationVersion: w.version,
+		Fields: slices.Clone(cur)}, true
 }
 
 // Data returns the data set message for values that changed together (one

@@ -144,6 +144,9 @@ type group struct {
 type batchItem struct {
 	dsm    *encoding.DataSetMessage
 	sample *encoding.Sample
+	// meta is a writer's metadata announcement: a ua-metadata network message of its
+	// own, sent in order with the group's data (same topic, next sequence).
+	meta *encoding.DataSetMetaData
 }
 
 // New returns an engine publishing into q.
@@ -442,8 +445,11 @@ func (p *Publisher) newGroup(name string) *group {
 	}
 	g.b = &encoding.Batcher[batchItem]{Size: p.opts.BatchSize, Interval: p.opts.BatchInterval, MaxBytes: p.opts.MaxMessageBytes,
 		Bytes: func(it batchItem) int {
-			if it.sample != nil {
+			switch {
+			case it.sample != nil:
 				return encoding.EstimateSampleBytes(*it.sample)
+			case it.meta != nil:
+				return 300 + 150*len(it.meta.Fields)
 			}
 			return encoding.EstimateBytes(*it.dsm)
 		},
@@ -485,6 +491,7 @@ func (p *Publisher) onData(cs []session.Change) {
 			SourceTimestamp: c.Value.SourceTimestamp, ServerTimestamp: c.Value.ServerTimestamp}
 		if c.Value.Value != nil {
 			v.Value = c.Value.Value.Value()
+			v.Type, v.Array = c.Value.Value.Type(), c.Value.Value.Has(ua.VariantArrayValues)
 		}
 		if _, ok := byWriter[c.Item.Writer]; !ok {
 			order = append(order, c.Item.Writer)
@@ -522,10 +529,19 @@ func (p *Publisher) onData(cs []session.Change) {
 		// A data set message holds one value per field: a notification that carries
 		// several queued values of a field becomes several messages, in order.
 		for _, round := range rounds(vs) {
-			m := w.w.Data(round, now)
-			g.b.Add(batchItem{dsm: &m})
+			p.addData(g, w, round, now)
 		}
 	}
+}
+
+// addData queues the data set message of values that changed together, preceded by the
+// writer's metadata when it is new or changed (PubSub mode; called with p.mu held).
+func (p *Publisher) addData(g *group, w *writer, values []encoding.Value, now time.Time) {
+	if md, due := w.w.MetaData(values); due {
+		g.b.Add(batchItem{meta: &md})
+	}
+	m := w.w.Data(values, now)
+	g.b.Add(batchItem{dsm: &m})
 }
 
 // rounds splits values so that each run holds every field at most once: the k-th value
@@ -609,8 +625,7 @@ func (p *Publisher) heartbeatsDue(now time.Time) {
 			}
 			continue
 		}
-		m := w.w.Data(due, now)
-		g.b.Add(batchItem{dsm: &m})
+		p.addData(g, w, due, now)
 	}
 }
 
@@ -661,8 +676,43 @@ func (p *Publisher) seqFailed(g *group, err error, n int) {
 	}
 }
 
-// flush turns one batch into one CloudEvent (called with the batcher's lock held).
+// flush turns one batch into CloudEvents (called with the batcher's lock held): each
+// metadata announcement as a ua-metadata message of its own, then the data as one
+// network message. An announcement goes ahead of the batch's data of other writers, but
+// never ahead of its own writer's earlier data: there the batch is split, so every data
+// message follows the announcement of its version and precedes the next one.
 func (p *Publisher) flush(g *group, items []batchItem) {
+	var metas, data []batchItem
+	hasData := map[string]bool{} // writers with data in data
+	send := func() {
+		for _, m := range metas {
+			p.publish(g, []batchItem{m})
+		}
+		if len(data) > 0 {
+			p.publish(g, data)
+		}
+		metas, data = nil, nil
+		clear(hasData)
+	}
+	for _, it := range items {
+		switch {
+		case it.meta != nil:
+			if hasData[it.meta.WriterID] {
+				send()
+			}
+			metas = append(metas, it)
+		default:
+			if it.dsm != nil {
+				hasData[it.dsm.WriterID] = true
+			}
+			data = append(data, it)
+		}
+	}
+	send()
+}
+
+// publish sends items as one CloudEvent: a metadata announcement (one item), or data.
+func (p *Publisher) publish(g *group, items []batchItem) {
 	seq, err := g.seq.Next()
 	if err != nil {
 		p.seqFailed(g, err, len(items))
@@ -674,7 +724,10 @@ func (p *Publisher) flush(g *group, items []batchItem) {
 		g.droppedBatches = 0
 	}
 	var data []byte
-	if p.opts.MessagingMode == ModeSamples {
+	switch {
+	case items[0].meta != nil:
+		data, err = p.enc.EncodeMetaData(p.messageID(g.name, seq), g.name, *items[0].meta)
+	case p.opts.MessagingMode == ModeSamples:
 		samples := make([]encoding.Sample, 0, len(items))
 		for _, it := range items {
 			if it.sample != nil {
@@ -682,7 +735,7 @@ func (p *Publisher) flush(g *group, items []batchItem) {
 			}
 		}
 		data, err = p.enc.EncodeSamples(samples)
-	} else {
+	default:
 		nm := encoding.NetworkMessage{MessageID: p.messageID(g.name, seq), WriterGroup: g.name}
 		for _, it := range items {
 			if it.dsm != nil {

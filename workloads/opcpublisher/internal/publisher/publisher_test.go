@@ -46,6 +46,22 @@ func (s *sink) Enqueue(it daprpub.Item) error {
 	return nil
 }
 
+// data is the events that are not ua-metadata announcements, in order.
+func (s *sink) data(t *testing.T) []daprpub.Item {
+	t.Helper()
+	var out []daprpub.Item
+	for _, it := range s.items() {
+		var m struct{ MessageType string }
+		if err := json.Unmarshal(it.Event.Data, &m); err != nil {
+			t.Fatalf("event %s data: %v", it.Event.ID, err)
+		}
+		if m.MessageType != "ua-metadata" {
+			out = append(out, it)
+		}
+	}
+	return out
+}
+
 func (s *sink) items() []daprpub.Item {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -64,7 +80,12 @@ type netMsg struct {
 	MessageID   string `json:"MessageId"`
 	MessageType string
 	PublisherID string `json:"PublisherId"`
-	Messages    []struct {
+	// ua-metadata only
+	DataSetWriterID any `json:"DataSetWriterId"`
+	MetaData        struct {
+		ConfigurationVersion struct{ MajorVersion, MinorVersion uint32 }
+	}
+	Messages []struct {
 		DataSetWriterID any `json:"DataSetWriterId"`
 		SequenceNumber  uint32
 		MessageType     string
@@ -144,10 +165,12 @@ func TestPubSubAgainstOPCPLCWithRestart(t *testing.T) {
 	plc := testenv.StartOPCPLC(t, testenv.OPCPLCSpec{Unsecure: true, Dir: dir, Args: []string{"--fn", "2", "--vfr", "100"}})
 	p, s, logs, _ := start(t, publisher.Options{MessagingMode: publisher.ModePubSub, BatchSize: 1}, pnFor(plc.Endpoint, "plc1", 4))
 
-	testkit.Eventually(t, 30*time.Second, "no messages", func() bool { return len(s.items()) >= 20 })
+	testkit.Eventually(t, 30*time.Second, "no messages", func() bool { return len(s.data(t)) >= 20 })
 	items := s.items()
 	perWriter := map[string][]uint32{}
 	kinds := map[string][]string{}
+	// Each writer's ua-metadata comes before its data, with the version the data carries.
+	announced := map[string]struct{ MajorVersion, MinorVersion uint32 }{}
 	for i, it := range items {
 		ev := it.Event
 		if ev.ID != cloudevent.NewID("opcua", "plc1", int64(i+1)) || ev.Sequence != int64(i+1) || it.Topic != "telemetry/opcua/plc1" ||
@@ -158,6 +181,10 @@ func TestPubSubAgainstOPCPLCWithRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 		m := decodeNet(t, it)
+		if m.MessageType == "ua-metadata" && m.MessageID == p.MessageID("plc1", int64(i+1)) {
+			announced[m.DataSetWriterID.(string)] = m.MetaData.ConfigurationVersion
+			continue
+		}
 		if m.MessageType != "ua-data" || m.MessageID != p.MessageID("plc1", int64(i+1)) || m.PublisherID != "test-pub" || len(m.Messages) != 1 {
 			t.Fatalf("network message %+v", m)
 		}
@@ -165,8 +192,8 @@ func TestPubSubAgainstOPCPLCWithRestart(t *testing.T) {
 		w := d.DataSetWriterID.(string)
 		perWriter[w] = append(perWriter[w], d.SequenceNumber)
 		kinds[w] = append(kinds[w], d.MessageType)
-		if d.MetaDataVersion.MajorVersion != 1 {
-			t.Errorf("metadata version %+v", d.MetaDataVersion)
+		if v, ok := announced[w]; !ok || d.MetaDataVersion != v || v.MajorVersion != 1 {
+			t.Errorf("writer %s: data of metadata version %+v, announced %+v (%v)", w, d.MetaDataVersion, v, ok)
 		}
 		if d.MessageType == "ua-keyframe" && w == "fast" && len(d.Payload) != 3 {
 			t.Errorf("key frame without every field: %v", d.Payload)
@@ -199,7 +226,7 @@ func TestPubSubAgainstOPCPLCWithRestart(t *testing.T) {
 	plc.Restart(t)
 	took := testkit.Eventually(t, 5*time.Second, "no data within 5 s of opcplc coming back", func() bool {
 		for _, it := range s.items()[before:] {
-			if m := decodeNet(t, it); m.Messages[0].DataSetWriterID == "fast" && m.Messages[0].MessageType != "ua-keepalive" {
+			if m := decodeNet(t, it); m.MessageType == "ua-data" && m.Messages[0].DataSetWriterID == "fast" && m.Messages[0].MessageType != "ua-keepalive" {
 				return true
 			}
 		}
@@ -207,7 +234,7 @@ func TestPubSubAgainstOPCPLCWithRestart(t *testing.T) {
 	})
 	t.Logf("data again %s after opcplc was ready", took.Round(time.Millisecond))
 	var lastBefore, firstAfter uint32
-	for _, it := range s.items() {
+	for _, it := range s.data(t) {
 		m := decodeNet(t, it)
 		if m.Messages[0].DataSetWriterID != "fast" {
 			continue
@@ -241,8 +268,8 @@ func TestSamplesModeAndBatchingByCount(t *testing.T) {
 	spans := tracetest.NewSpanRecorder()
 	tp := sdktrace.NewTracerProvider(sdktrace.WithSpanProcessor(spans))
 	_, s, _, _ := startTraced(t, publisher.Options{MessagingMode: publisher.ModeSamples, BatchSize: 5, BatchInterval: time.Minute}, pnFor(plc.Endpoint, "plc2", 0), tp)
-	testkit.Eventually(t, 30*time.Second, "no messages", func() bool { return len(s.items()) >= 4 })
-	for i, it := range s.items()[:4] {
+	testkit.Eventually(t, 30*time.Second, "no messages", func() bool { return len(s.data(t)) >= 4 })
+	for i, it := range s.data(t)[:4] {
 		var d struct {
 			Samples []struct {
 				NodeID         string `json:"NodeId"`
@@ -280,17 +307,17 @@ func TestSamplesModeAndBatchingByCount(t *testing.T) {
 func TestApplyChangeKeepsUnaffectedWriters(t *testing.T) {
 	plc := testenv.StartOPCPLC(t, testenv.OPCPLCSpec{Unsecure: true, Args: []string{"--fn", "2", "--vfr", "100"}})
 	p, s, _, _ := start(t, publisher.Options{MessagingMode: publisher.ModePubSub, BatchSize: 1}, pnFor(plc.Endpoint, "plc3", 0))
-	testkit.Eventually(t, 30*time.Second, "no messages", func() bool { return len(s.items()) >= 5 })
+	testkit.Eventually(t, 30*time.Second, "no messages", func() bool { return len(s.data(t)) >= 5 })
 	extra := strings.TrimSuffix(pnFor(plc.Endpoint, "plc3", 0), "]") +
 		fmt.Sprintf(`,{"EndpointUrl":%q,"DataSetWriterGroup":"plc3","DataSetWriterId":"new","OpcNodes":[{"Id":"nsu=http://microsoft.com/Opc/OpcPlc/;s=StepUp","OpcSamplingInterval":100,"OpcPublishingInterval":300}]}]`, plc.Endpoint)
 	f, err := pnjson.Parse([]byte(extra))
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := len(s.items())
+	n := len(s.data(t))
 	p.Apply(f)
 	testkit.Eventually(t, 10*time.Second, "new writer silent", func() bool {
-		for _, it := range s.items()[n:] {
+		for _, it := range s.data(t)[n:] {
 			if decodeNet(t, it).Messages[0].DataSetWriterID == "new" {
 				return true
 			}
@@ -298,7 +325,7 @@ func TestApplyChangeKeepsUnaffectedWriters(t *testing.T) {
 		return false
 	})
 	var seqs []uint32
-	for _, it := range s.items() {
+	for _, it := range s.data(t) {
 		if m := decodeNet(t, it); m.Messages[0].DataSetWriterID == "fast" {
 			seqs = append(seqs, m.Messages[0].SequenceNumber)
 		}
@@ -317,14 +344,14 @@ func TestKeepAliveForSilentWriter(t *testing.T) {
 	  {"Id":"nsu=http://microsoft.com/Opc/OpcPlc/;s=SlowUInt1","OpcSamplingInterval":100,"OpcPublishingInterval":100}]}]`, plc.Endpoint)
 	_, s, _, _ := start(t, publisher.Options{MessagingMode: publisher.ModePubSub, BatchSize: 1, KeepAlive: true}, pn)
 	testkit.Eventually(t, 30*time.Second, "no keep-alive", func() bool {
-		for _, it := range s.items() {
+		for _, it := range s.data(t) {
 			if decodeNet(t, it).Messages[0].MessageType == "ua-keepalive" {
 				return true
 			}
 		}
 		return false
 	})
-	items := s.items()
+	items := s.data(t)
 	first := decodeNet(t, items[0]).Messages[0]
 	if first.MessageType != "ua-keyframe" || first.SequenceNumber != 1 {
 		t.Fatalf("first message %+v", first)
@@ -342,8 +369,8 @@ func TestHeartbeatResendsLastValue(t *testing.T) {
 	pn := fmt.Sprintf(`[{"EndpointUrl":%q,"DataSetWriterGroup":"hb","DataSetWriterId":"slow","OpcNodes":[
 	  {"Id":"nsu=http://microsoft.com/Opc/OpcPlc/;s=SlowUInt1","DisplayName":"Slow","OpcSamplingInterval":100,"OpcPublishingInterval":100,"HeartbeatInterval":1}]}]`, plc.Endpoint)
 	_, s, _, _ := start(t, publisher.Options{MessagingMode: publisher.ModePubSub, BatchSize: 1}, pn)
-	testkit.Eventually(t, 30*time.Second, "no heartbeat", func() bool { return len(s.items()) >= 3 })
-	items := s.items()
+	testkit.Eventually(t, 30*time.Second, "no heartbeat", func() bool { return len(s.data(t)) >= 3 })
+	items := s.data(t)
 	first := decodeNet(t, items[0]).Messages[0]
 	for i, it := range items[1:3] {
 		m := decodeNet(t, it).Messages[0]
@@ -364,19 +391,19 @@ func TestNoHeartbeatsDuringServerOutage(t *testing.T) {
 	  {"Id":"nsu=http://microsoft.com/Opc/OpcPlc/;s=SlowUInt1","DisplayName":"Slow","OpcSamplingInterval":100,"OpcPublishingInterval":100,"HeartbeatInterval":1}]}]`, plc.Endpoint)
 	_, s, _, _ := start(t, publisher.Options{MessagingMode: publisher.ModePubSub, BatchSize: 1,
 		Session: session.Config{KeepAlive: 200 * time.Millisecond, Reconnect: backoff.Policy{Initial: 100 * time.Millisecond, Max: 200 * time.Millisecond, Multiplier: 2}}}, pn)
-	testkit.Eventually(t, 30*time.Second, "no heartbeat", func() bool { return len(s.items()) >= 2 })
+	testkit.Eventually(t, 30*time.Second, "no heartbeat", func() bool { return len(s.data(t)) >= 2 })
 	plc.Kill()
 	time.Sleep(1500 * time.Millisecond) // the keep-alive read notices the loss within ~1 s
-	during := len(s.items())
+	during := len(s.data(t))
 	time.Sleep(3 * time.Second) // three heartbeat intervals with the server gone
-	if n := len(s.items()) - during; n != 0 {
-		for _, it := range s.items()[during:] {
+	if n := len(s.data(t)) - during; n != 0 {
+		for _, it := range s.data(t)[during:] {
 			t.Logf("during the outage: %s", it.Event.Data)
 		}
 		t.Fatalf("%d messages while the server was down, want no heartbeat of the stale value", n)
 	}
 	plc.Restart(t)
-	testkit.Eventually(t, 30*time.Second, "no data after the restart", func() bool { return len(s.items()) >= during+2 })
+	testkit.Eventually(t, 30*time.Second, "no data after the restart", func() bool { return len(s.data(t)) >= during+2 })
 }
 
 // opcplc --chaos drops sessions and deletes subscriptions at random: the publisher keeps
@@ -385,17 +412,17 @@ func TestSurvivesOPCPLCChaos(t *testing.T) {
 	plc := testenv.StartOPCPLC(t, testenv.OPCPLCSpec{Unsecure: true, Args: []string{"--fn", "2", "--vfr", "100", "--chaos", "--chaos-min", "1s", "--chaos-max", "2s"}})
 	_, s, logs, _ := start(t, publisher.Options{MessagingMode: publisher.ModePubSub, BatchSize: 1}, pnFor(plc.Endpoint, "chaos", 0))
 	time.Sleep(8 * time.Second)
-	n := len(s.items())
-	testkit.Eventually(t, 10*time.Second, "data stopped under chaos", func() bool { return len(s.items()) > n+5 })
+	n := len(s.data(t))
+	testkit.Eventually(t, 10*time.Second, "data stopped under chaos", func() bool { return len(s.data(t)) > n+5 })
 	last := map[any]uint32{}
-	for _, it := range s.items() {
+	for _, it := range s.data(t) {
 		m := decodeNet(t, it).Messages[0]
 		if m.SequenceNumber <= last[m.DataSetWriterID] {
 			t.Fatalf("writer %v sequence went from %d to %d", m.DataSetWriterID, last[m.DataSetWriterID], m.SequenceNumber)
 		}
 		last[m.DataSetWriterID] = m.SequenceNumber
 	}
-	t.Logf("%d messages, %d outages with a data gap", len(s.items()), strings.Count(logs.String(), "data gap after"))
+	t.Logf("%d messages, %d outages with a data gap", len(s.data(t)), strings.Count(logs.String(), "data gap after"))
 }
 
 // opcplc's /pn.json is valid input as it is: no error, no warning, and every node it
@@ -424,7 +451,7 @@ func TestOPCPLCPublishedNodesJSONIsValidInput(t *testing.T) {
 	_, s, _, _ := start(t, publisher.Options{MessagingMode: publisher.ModePubSub, BatchSize: 1}, string(b))
 	seen := map[string]bool{}
 	testkit.Eventually(t, 30*time.Second, "not every node delivered", func() bool {
-		for _, it := range s.items() {
+		for _, it := range s.data(t) {
 			for _, m := range decodeNet(t, it).Messages {
 				for f := range m.Payload {
 					seen[f] = true
@@ -441,10 +468,23 @@ func TestBatchesStayUnderMaxMessageBytes(t *testing.T) {
 	plc := testenv.StartOPCPLC(t, testenv.OPCPLCSpec{Unsecure: true, Args: []string{"--fn", "2", "--vfr", "100"}})
 	_, s, _, _ := start(t, publisher.Options{MessagingMode: publisher.ModePubSub, BatchSize: 50, BatchInterval: time.Minute, MaxMessageBytes: 4096},
 		pnFor(plc.Endpoint, "small", 0))
-	testkit.Eventually(t, 30*time.Second, "no messages", func() bool { return len(s.items()) >= 3 })
-	for _, it := range s.items() {
+	testkit.Eventually(t, 30*time.Second, "no messages", func() bool { return len(s.data(t)) >= 3 })
+	for _, it := range s.data(t) {
 		if n := len(decodeNet(t, it).Messages); len(it.Event.Data) > 4096 || n < 2 {
 			t.Fatalf("event %s: %d bytes, %d data set messages", it.Event.ID, len(it.Event.Data), n)
+		}
+	} // Batched, each writer's ua-metadata still comes before its data.
+	announced := map[any]bool{}
+	for _, it := range s.items() {
+		m := decodeNet(t, it)
+		if m.MessageType == "ua-metadata" {
+			announced[m.DataSetWriterID] = true
+			continue
+		}
+		for _, d := range m.Messages {
+			if !announced[d.DataSetWriterID] {
+				t.Fatalf("event %s: data of writer %v before its ua-metadata", it.Event.ID, d.DataSetWriterID)
+			}
 		}
 	}
 }
