@@ -330,18 +330,7 @@ func wantPrefix(t *testing.T, what string, got []string, want ...string) {
 // steps, and no constant step condition (arcflux-107).
 func TestArcfluxLintOfTheBundles(t *testing.T) {
 	for _, b := range loadBundles(t) {
-		actions := map[string]any{}
-		for _, a := range b.actions() {
-			var steps []any
-			for _, s := range b.steps(a) {
-				if s.Mixin == "arcflux" {
-					steps = append(steps, map[string]any{"arcflux": s.Body})
-				}
-			}
-			if len(steps) > 0 {
-				actions[a] = steps
-			}
-		}
+		actions := b.mixinActions("arcflux")
 		if len(actions) == 0 {
 			continue
 		}

@@ -94,6 +94,24 @@ func (b bundle) actions() []string {
 	return acts
 }
 
+// mixinActions is the "actions" document Porter sends a mixin's build and lint: each action
+// with the list of that mixin's steps, actions without one left out.
+func (b bundle) mixinActions(mixin string) map[string]any {
+	actions := map[string]any{}
+	for _, a := range b.actions() {
+		var list []any
+		for _, s := range b.steps(a) {
+			if s.Mixin == mixin {
+				list = append(list, map[string]any{mixin: s.Body})
+			}
+		}
+		if len(list) > 0 {
+			actions[a] = list
+		}
+	}
+	return actions
+}
+
 func (b bundle) steps(action string) []step {
 	list, _ := b.M[action].([]any)
 	var out []step

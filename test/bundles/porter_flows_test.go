@@ -487,19 +487,7 @@ func TestInvocationImageTemplate(t *testing.T) {
 		if !uses {
 			continue
 		}
-		actions := map[string]any{}
-		for _, a := range b.actions() {
-			var list []any
-			for _, s := range b.steps(a) {
-				if s.Mixin == "arcflux" {
-					list = append(list, map[string]any{"arcflux": s.Body})
-				}
-			}
-			if len(list) > 0 {
-				actions[a] = list
-			}
-		}
-		in := map[string]any{"actions": actions}
+		in := map[string]any{"actions": b.mixinActions("arcflux")}
 		if cfg != nil {
 			in["config"] = cfg
 		}
