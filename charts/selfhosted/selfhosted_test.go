@@ -55,3 +55,35 @@ func TestDaprSpecMustBeInTheProfile(t *testing.T) {
 		t.Fatalf("got %v, want OTLPEndpoint named", err)
 	}
 }
+
+// TestSidecarIsWhatTheInjectorBuilds renders every profile's sidecars through Dapr's injector
+// code: the flags come from the chart's annotations, only ports and paths are local.
+func TestSidecarIsWhatTheInjectorBuilds(t *testing.T) {
+	for _, c := range []struct{ level, app, protocol string }{
+		{"l2", "tempsensor", "grpc"}, {"l2", "opcpublisher", "http"}, {"l4", "datagateway", "grpc"},
+	} {
+		sc, err := selfhosted.RenderSidecar(t.Context(), charts, selfhosted.SidecarSpec{
+			Level: c.level, AppID: c.app, HTTPPort: 1, GRPCPort: 2, InternalPort: 3, MetricsPort: 4,
+			Files: selfhosted.DaprFiles{ResourcesDir: "/res", ConfigPath: "/cfg.yaml"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		args := strings.Join(sc.Args, " ")
+		for _, want := range []string{"--app-id " + c.app, "--app-protocol " + c.protocol, "--log-as-json",
+			"--dapr-http-port 1", "--resources-path /res", "--config /cfg.yaml", "--dapr-listen-addresses 127.0.0.1"} {
+			if !strings.Contains(args, want) {
+				t.Errorf("%s/%s: daprd args lack %q: %s", c.level, c.app, want, args)
+			}
+		}
+		for _, gone := range []string{"--mode", "--control-plane-address", "--sentry-address", "--dapr-public-port", "--app-port"} {
+			if strings.Contains(args, gone) {
+				t.Errorf("%s/%s: daprd args keep the cluster flag %s: %s", c.level, c.app, gone, args)
+			}
+		}
+	}
+	_, err := selfhosted.RenderSidecar(t.Context(), charts, selfhosted.SidecarSpec{Level: "l2", AppID: "datagateway"})
+	if err == nil || !strings.Contains(err.Error(), `dapr.io/app-id "datagateway"`) {
+		t.Fatalf("an app the profile does not run: err = %v", err)
+	}
+}

@@ -58,6 +58,9 @@ type Config struct {
 	// Azurite, when set, is the azurite-blob executable: the topology starts a local
 	// Azure Blob emulator and adds a blob sink to the gateway.
 	Azurite string
+	// SidecarArgs are daprd flags added to every sidecar's (the benchmarks' profiling, e.g.
+	// --enable-profiling); the rest come from the profile (selfhosted.RenderSidecar).
+	SidecarArgs []string
 	// ReadyTimeout bounds each process's readiness wait (default 60 s).
 	ReadyTimeout time.Duration
 }

@@ -33,7 +33,8 @@ type Sidecar struct {
 	HTTPPort, GRPCPort, InternalPort, MetricsPort int
 	GRPCAddr                                      string
 	Files                                         selfhosted.DaprFiles
-	Name                                          string // process name
+	Cmd                                           selfhosted.Sidecar // daprd's flags and environment
+	Name                                          string             // process name
 }
 
 // App is one workload process.
@@ -226,6 +227,16 @@ func (t *Topology) renderSidecars(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
+		// the daprd command line the cluster's sidecar injector builds from the profile's pod
+		// annotations, with local ports and paths
+		if s.Cmd, err = selfhosted.RenderSidecar(ctx, t.Cfg.ChartsDir, selfhosted.SidecarSpec{
+			Level: s.Level, AppID: id, HTTPPort: s.HTTPPort, GRPCPort: s.GRPCPort,
+			InternalPort: s.InternalPort, MetricsPort: s.MetricsPort,
+			AppPort: t.Apps[id].AppPort, Files: s.Files,
+		}); err != nil {
+			return err
+		}
+		s.Cmd.Args = append(s.Cmd.Args, t.Cfg.SidecarArgs...)
 	}
 	return nil
 }
@@ -320,26 +331,11 @@ func (t *Topology) startBroker(ctx context.Context, level string) error {
 }
 
 func (t *Topology) startSidecar(ctx context.Context, s *Sidecar) error {
-	args := []string{
-		"--app-id", s.AppID,
-		"--resources-path", s.Files.ResourcesDir,
-		"--dapr-http-port", strconv.Itoa(s.HTTPPort),
-		"--dapr-grpc-port", strconv.Itoa(s.GRPCPort),
-		"--dapr-internal-grpc-port", strconv.Itoa(s.InternalPort),
-		"--metrics-port", strconv.Itoa(s.MetricsPort),
-		"--dapr-listen-addresses", "127.0.0.1",
-		"--log-as-json",
-	}
-	if s.Files.ConfigPath != "" {
-		args = append(args, "--config", s.Files.ConfigPath)
-	}
-	if a := t.Apps[s.AppID]; a.AppPort != 0 {
-		args = append(args, "--app-port", strconv.Itoa(a.AppPort), "--app-protocol", "grpc", "--app-channel-address", "127.0.0.1")
-	}
 	_, err := t.Sup.Start(ctx, supervise.ProcSpec{
 		Name:         s.Name,
 		Path:         t.Cfg.Daprd,
-		Args:         args,
+		Args:         s.Cmd.Args,
+		Env:          s.Cmd.Env,
 		Dir:          filepath.Dir(s.Files.ResourcesDir),
 		Ready:        supervise.HTTPReady(fmt.Sprintf("http://127.0.0.1:%d/v1.0/healthz/outbound", s.HTTPPort)),
 		ReadyTimeout: t.Cfg.ReadyTimeout,
