@@ -58,9 +58,10 @@ type Config struct {
 	// Azurite, when set, is the azurite-blob executable: the topology starts a local
 	// Azure Blob emulator and adds a blob sink to the gateway.
 	Azurite string
-	// SidecarArgs are daprd flags added to every sidecar's (the benchmarks' profiling, e.g.
-	// --enable-profiling); the rest come from the profile (selfhosted.RenderSidecar).
-	SidecarArgs []string
+	// Profiling serves Go's profiler from every sidecar (--enable-profiling on ProfilePort)
+	// and from the tempsensor and the gateway (--pprof on their HTTP port): the benchmarks'
+	// profiles.
+	Profiling bool
 	// ReadyTimeout bounds each process's readiness wait (default 60 s).
 	ReadyTimeout time.Duration
 }

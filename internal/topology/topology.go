@@ -31,6 +31,7 @@ type Broker struct {
 type Sidecar struct {
 	AppID, Level                                  string
 	HTTPPort, GRPCPort, InternalPort, MetricsPort int
+	ProfilePort                                   int // 0 unless Config.Profiling
 	GRPCAddr                                      string
 	Files                                         selfhosted.DaprFiles
 	Cmd                                           selfhosted.Sidecar // daprd's flags and environment
@@ -182,6 +183,9 @@ func (t *Topology) allocate() error {
 		s.InternalPort = alloc("daprd " + w + " internal gRPC")
 		s.MetricsPort = alloc("daprd " + w + " metrics")
 		s.GRPCAddr = fmt.Sprintf("127.0.0.1:%d", s.GRPCPort)
+		if t.Cfg.Profiling {
+			s.ProfilePort = alloc("daprd " + w + " profiler")
+		}
 		t.Sidecars[w] = s
 	}
 	return errors.Join(errs...)
@@ -236,7 +240,9 @@ func (t *Topology) renderSidecars(ctx context.Context) error {
 		}); err != nil {
 			return err
 		}
-		s.Cmd.Args = append(s.Cmd.Args, t.Cfg.SidecarArgs...)
+		if s.ProfilePort != 0 {
+			s.Cmd.Args = append(s.Cmd.Args, "--enable-profiling", "--profile-port", strconv.Itoa(s.ProfilePort))
+		}
 	}
 	return nil
 }
@@ -426,7 +432,50 @@ func (t *Topology) FailSink() (restore func() error, err error) {
 }
 
 // PeakRSS returns each running process's peak resident set size (VmHWM) in bytes.
-func (t *Topology) PeakRSS() map[string]int64 { return perProcess(t, vmHWM) }
+func (t *Topology) PeakRSS() map[string]int64 {
+	return perProcess(t, func(pid int) (int64, error) { return statusKB(pid, "VmHWM:") })
+}
+
+// RSS returns each running process's resident set size (VmRSS) in bytes.
+func (t *Topology) RSS() map[string]int64 {
+	return perProcess(t, func(pid int) (int64, error) { return statusKB(pid, "VmRSS:") })
+}
+
+// ResetPeakRSS starts every running process's peak RSS (VmHWM) again from its current RSS
+// (Linux's clear_refs "5"), so that PeakRSS after a phase is that phase's peak.
+func (t *Topology) ResetPeakRSS() error {
+	var errs []error
+	for _, p := range t.Sup.Processes() {
+		if pid := p.PID(); pid != 0 && !p.Exited() {
+			if err := os.WriteFile(fmt.Sprintf("/proc/%d/clear_refs", pid), []byte("5"), 0); err != nil {
+				errs = append(errs, fmt.Errorf("reset peak RSS of %s: %w", p.Spec.Name, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// SetRate restarts the tempsensor at rate msg/s (its sidecar and sequence state stay).
+func (t *Topology) SetRate(ctx context.Context, rate float64) error {
+	p := t.Sup.Get(TempSensor)
+	if p == nil {
+		return fmt.Errorf("topology: set rate: no %s", TempSensor)
+	}
+	cfg := t.Cfg
+	cfg.Rate = rate
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("topology: set rate: %w", err)
+	}
+	t.Cfg = cfg
+	spec, err := t.appSpec(TempSensor)
+	if err != nil {
+		return err
+	}
+	spec.ReadyTimeout = t.Cfg.ReadyTimeout
+	p.Stop()
+	p.Spec = spec
+	return p.Relaunch(ctx)
+}
 
 // CPUTime returns the CPU time (user + system) every running process has used so far,
 // by process name.
@@ -473,14 +522,14 @@ func CPUTimeOf(pid int) (time.Duration, error) {
 	return time.Duration(ut+st) * time.Second / clockTicks, nil
 }
 
-// vmHWM reads the peak RSS of pid from /proc/<pid>/status.
-func vmHWM(pid int) (int64, error) {
+// statusKB reads a "<field> N kB" line of /proc/<pid>/status, in bytes.
+func statusKB(pid int, field string) (int64, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0, err
 	}
 	for _, line := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+		if rest, ok := strings.CutPrefix(line, field); ok {
 			f := strings.Fields(rest) // "12345 kB"
 			if len(f) == 2 && f[1] == "kB" {
 				kb, err := strconv.ParseInt(f[0], 10, 64)
@@ -488,7 +537,7 @@ func vmHWM(pid int) (int64, error) {
 			}
 		}
 	}
-	return 0, fmt.Errorf("/proc/%d/status: no VmHWM", pid)
+	return 0, fmt.Errorf("/proc/%d/status: no %s", pid, field)
 }
 
 // QueueLimit is the L2 broker's max_queued_messages, from its rendered mosquitto.conf: the

@@ -63,7 +63,7 @@ func (t *Topology) appSpec(name string) (supervise.ProcSpec, error) {
 		spec.Args = []string{
 			"--pf=" + pf, "--mm=PubSub", "--bs=1", level, // one network message per publishing interval
 			"--dapr-grpc=" + t.Sidecars[name].GRPCAddr, "--pubsub=" + PubSubName,
-			"--http=" + http,
+			"--http=" + http, "--state-dir=" + filepath.Join(spec.Dir, "state"),
 		}
 	case TempSensor:
 		spec.Args = []string{
@@ -71,6 +71,7 @@ func (t *Topology) appSpec(name string) (supervise.ProcSpec, error) {
 			"--rate=" + strconv.FormatFloat(t.Cfg.Rate, 'g', -1, 64), "--message-count=-1",
 			"--dapr-grpc=" + t.Sidecars[name].GRPCAddr, "--pubsub=" + PubSubName,
 			"--app-port=" + strconv.Itoa(a.AppPort), "--http=" + http,
+			"--state-dir=" + filepath.Join(spec.Dir, "state"), // as the chart: ids never repeat after a restart
 		}
 	case DataGateway:
 		cfg, err := t.writeGatewayConfig()
@@ -84,6 +85,9 @@ func (t *Topology) appSpec(name string) (supervise.ProcSpec, error) {
 		spec.Ready = supervise.HTTPReady("http://" + http + "/readyz")
 	default:
 		return spec, fmt.Errorf("topology: unknown workload %q", name)
+	}
+	if t.Cfg.Profiling && (name == TempSensor || name == DataGateway) {
+		spec.Args = append(spec.Args, "--pprof")
 	}
 	return spec, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -49,6 +50,13 @@ func NewServer(addr string, reg *prometheus.Registry, ready func() error) (*Serv
 		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	}
 	return &Server{Mux: mux, ln: ln, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}}, nil
+}
+
+// ServePprof adds Go's profiler (net/http/pprof) under /debug/pprof/: the workloads' --pprof
+// flag, for profiling under load.
+func (s *Server) ServePprof() {
+	s.Mux.HandleFunc("/debug/pprof/", pprof.Index)
+	s.Mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 }
 
 // Addr is the address the server listens on.

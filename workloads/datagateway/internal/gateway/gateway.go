@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http/pprof"
 	"sync"
 	"time"
 
@@ -133,8 +132,7 @@ func New(cfg config.Config, o Options) (*Gateway, error) {
 		return nil, err
 	}
 	if o.Pprof {
-		g.http.Mux.HandleFunc("/debug/pprof/", pprof.Index)
-		g.http.Mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		g.http.ServePprof()
 	}
 	return g, nil
 }

@@ -92,6 +92,9 @@ func Run(ctx context.Context, args []string, lookup func(string) (string, bool),
 		lis.Close()
 		return fmt.Errorf("--http: %w", err)
 	}
+	if cfg.Pprof {
+		web.ServePprof()
+	}
 	web.Mux.HandleFunc("GET /status", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(s.State())

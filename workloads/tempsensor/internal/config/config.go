@@ -45,6 +45,7 @@ type Config struct {
 	AppPort      int    // gRPC port Dapr calls (service invocation, subscriptions)
 	DaprGRPC     string // sidecar gRPC address ("" = DAPR_GRPC_ENDPOINT / DAPR_GRPC_PORT / 127.0.0.1:50001)
 	HTTP         string // address of /healthz, /readyz, /metrics
+	Pprof        bool   // serve net/http/pprof on HTTP
 	QueueSize    int    // send queue capacity; the oldest message is dropped (counted) beyond it
 	PublishBatch int    // most queued messages per sidecar call (Dapr bulk publish); 1 = one at a time, in order
 	PublishCalls int    // sidecar calls in flight at once; 1 = each waits for the previous one's broker acknowledgement
@@ -114,6 +115,7 @@ func FlagSet(c *Config, out io.Writer) *flag.FlagSet {
 	fs.IntVar(&c.AppPort, "app-port", c.AppPort, "gRPC port the Dapr sidecar calls")
 	fs.StringVar(&c.DaprGRPC, "dapr-grpc", c.DaprGRPC, "Dapr sidecar gRPC address (default from DAPR_GRPC_ENDPOINT or DAPR_GRPC_PORT)")
 	fs.StringVar(&c.HTTP, "http", c.HTTP, "address of /healthz, /readyz and /metrics")
+	fs.BoolVar(&c.Pprof, "pprof", c.Pprof, "serve net/http/pprof under /debug/pprof/ on --http")
 	fs.IntVar(&c.QueueSize, "queue-size", c.QueueSize, "send queue capacity (oldest dropped and counted beyond it)")
 	fs.IntVar(&c.PublishBatch, "publish-batch", c.PublishBatch, "most queued messages per sidecar call (Dapr bulk publish, unordered within a call); 1 = one at a time")
 	fs.IntVar(&c.PublishCalls, "publish-calls", c.PublishCalls, "sidecar calls in flight at once (messages may reach the broker out of order); 1 = strictly in order")
