@@ -79,7 +79,7 @@ func (t *Topology) appSpec(name string) (supervise.ProcSpec, error) {
 		}
 		spec.Args = []string{
 			"--config=" + cfg, level, "--pubsub=" + PubSubName,
-			"--app-port=" + strconv.Itoa(a.AppPort), "--http-addr=" + http,
+			"--app-port=" + strconv.Itoa(a.AppPort), "--http=" + http,
 		}
 		spec.Ready = supervise.HTTPReady("http://" + http + "/readyz")
 	default:

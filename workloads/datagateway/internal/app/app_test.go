@@ -56,8 +56,8 @@ func TestParseReportsEveryBadSetting(t *testing.T) {
 	}
 }
 
-// TestLevelAndItsLayerAlias: --level is every workload's flag; the gateway's former --layer
-// (and EDGEFRAME_DATAGATEWAY_LAYER) still sets it.
+// TestLevelAndItsLayerAlias: --level and --http are every workload's flags; the gateway's
+// former --layer (and EDGEFRAME_DATAGATEWAY_LAYER) and --http-addr still set them.
 func TestLevelAndItsLayerAlias(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
@@ -71,6 +71,12 @@ func TestLevelAndItsLayerAlias(t *testing.T) {
 		s, err := config.Load(append([]string{"--data-dir", t.TempDir()}, tc.args...), lookup(tc.env), io.Discard)
 		if err != nil || s.Level != "l3" {
 			t.Errorf("%v %v: level %q, %v; want l3", tc.args, tc.env, s.Level, err)
+		}
+	}
+	for _, flag := range []string{"--http", "--http-addr"} {
+		s, err := config.Load([]string{"--data-dir", t.TempDir(), flag + "=127.0.0.1:9"}, lookup(nil), io.Discard)
+		if err != nil || s.HTTPAddr != "127.0.0.1:9" {
+			t.Errorf("%s: address %q, %v", flag, s.HTTPAddr, err)
 		}
 	}
 }

@@ -39,14 +39,15 @@ func Load(args []string, lookup func(string) (string, bool), stderr io.Writer) (
 	)
 	f.Register(fs)
 	fs.IntVar(&s.AppPort, "app-port", 6001, "port of the Dapr gRPC app (daprd --app-port)")
-	fs.StringVar(&s.HTTPAddr, "http-addr", ":8080", "address of /healthz, /readyz and /metrics")
+	fs.StringVar(&s.HTTPAddr, "http", ":8080", "address of /healthz, /readyz and /metrics; --http-addr is an alias")
+	fs.StringVar(&s.HTTPAddr, "http-addr", ":8080", "alias of --http")
 	fs.StringVar(&s.LogLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&s.Level, "level", "l4", "ISA-95 level (edge.layer); --layer is an alias")
 	fs.StringVar(&s.Level, "layer", "l4", "alias of --level")
 	fs.StringVar(&s.Region, "region", "", "edge.region resource attribute")
 	fs.StringVar(&s.Cluster, "cluster", "", "k8s.cluster.name resource attribute")
 	fs.Var(&s.MemoryLimit, "memory-limit", "Go soft memory limit (GOMEMLIMIT wins when set; 0 = none)")
-	fs.BoolVar(&s.Pprof, "pprof", false, "serve net/http/pprof under /debug/pprof/ on --http-addr")
+	fs.BoolVar(&s.Pprof, "pprof", false, "serve net/http/pprof under /debug/pprof/ on --http")
 	fs.BoolVar(&s.PrintConfig, "print-config", false, "print the resolved configuration as YAML and exit")
 	if err := flagenv.Parse(fs, AppID, args, lookup); err != nil {
 		return s, err
