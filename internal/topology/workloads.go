@@ -51,7 +51,7 @@ func (t *Topology) appSpec(name string) (supervise.ProcSpec, error) {
 	case OPCPLC:
 		spec.Args = []string{
 			"--pn=" + strconv.Itoa(a.OPCPort), "--ph=127.0.0.1", "--ut", "--aa",
-			"--wp=" + strconv.Itoa(a.HTTPPort), "--layer=" + a.Level,
+			"--wp=" + strconv.Itoa(a.HTTPPort), level,
 			"--fn=" + strconv.Itoa(t.Cfg.OPCNodes), "--vfr=" + strconv.Itoa(opcIntervalMs(t.Cfg.OPCRate)),
 			"--pki=" + filepath.Join(spec.Dir, "pki"),
 		}
@@ -79,8 +79,8 @@ func (t *Topology) appSpec(name string) (supervise.ProcSpec, error) {
 			return spec, err
 		}
 		spec.Args = []string{
-			"--config=" + cfg, "--layer=" + a.Level, "--pubsub=" + PubSubName,
-			"--app-port=" + strconv.Itoa(a.AppPort), "--http-addr=" + http,
+			"--config=" + cfg, level, "--pubsub=" + PubSubName,
+			"--app-port=" + strconv.Itoa(a.AppPort), "--http=" + http,
 		}
 		spec.Ready = supervise.HTTPReady("http://" + http + "/readyz")
 	default:

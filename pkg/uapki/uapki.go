@@ -1,7 +1,12 @@
-// Package uapki is the OPC UA directory certificate store both workloads use: a
-// peer's application certificate is accepted when it is valid and either auto-accepted
-// (--aa) or present in <dir>/trusted/certs; a refused one is written to
-// <dir>/rejected/certs/<SHA-1 thumbprint>.der so an operator can move it to trusted.
+// Package uapki is the OPC UA PKI both OPC UA workloads (opcplc, opcpublisher) use, in the
+// OPC UA directory store layout under one root:
+//
+//   - their own application instance certificate (LoadOrCreateIdentity: own/certs/<name>.der
+//     and own/private/<name>.pem, created self-signed on first start);
+//   - the trust store (TrustStore): a peer's application certificate is accepted when it is
+//     valid and either auto-accepted (--aa) or present in <dir>/trusted/certs; a refused one
+//     is written to <dir>/rejected/certs/<SHA-1 thumbprint>.der so an operator can move it to
+//     trusted.
 package uapki
 
 import (

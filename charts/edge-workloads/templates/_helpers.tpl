@@ -13,10 +13,3 @@
 {{- if not $img.tag }}{{ $_ := set $img "tag" .ctx.Chart.AppVersion }}{{ end -}}
 {{ include "edge-lib.image" $img }}
 {{- end }}
-
-{{/* "true" when workload name uses Azure workload identity: the gateway with workloadIdentity.enabled
-or a non-empty workloadIdentity.clientId (what the application bundle passes on both delivery
-paths); "" otherwise. Pass (dict "name" n "w" values). */}}
-{{- define "edge-workloads.workloadIdentity" -}}
-{{- if and (eq .name "datagateway") (or .w.workloadIdentity.enabled .w.workloadIdentity.clientId) }}true{{ end }}
-{{- end }}

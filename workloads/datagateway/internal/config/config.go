@@ -409,9 +409,9 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// Load reads a YAML file, expands ${VAR} and ${VAR:-default} with lookup, rejects unknown
+// LoadFile reads a YAML file, expands ${VAR} and ${VAR:-default} with lookup, rejects unknown
 // fields and applies the defaults. It does not validate (overrides come after).
-func Load(path string, lookup func(string) (string, bool)) (Config, error) {
+func LoadFile(path string, lookup func(string) (string, bool)) (Config, error) {
 	data, err := readFile(path)
 	if err != nil {
 		return Config{}, err

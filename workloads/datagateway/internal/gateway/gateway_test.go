@@ -47,7 +47,7 @@ func startGatewayOn(t *testing.T, broker *testenv.Mosquitto, cfg config.Config) 
 	port := testenv.FreePort(t)
 	g, err := New(cfg, Options{
 		AppAddr: "127.0.0.1:" + strconv.Itoa(port), HTTPAddr: "127.0.0.1:0",
-		Logger: observe.NewLogger(testWriter{t}, AppID, "l4", nil), Registry: observe.NewRegistry(),
+		Logger: observe.NewLogger(testWriter{t}, config.AppID, "l4", nil), Registry: observe.NewRegistry(),
 	})
 	if err != nil {
 		t.Fatal(err)

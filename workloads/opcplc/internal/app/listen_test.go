@@ -12,6 +12,7 @@ import (
 
 	"github.com/edgeframe/edgeframe/test/testenv"
 	"github.com/edgeframe/edgeframe/workloads/opcplc/internal/app"
+	"github.com/edgeframe/edgeframe/workloads/opcplc/internal/config"
 )
 
 // --listen binds the HTTP listener (/pn.json, /metrics, /healthz, /readyz) as well as
@@ -25,7 +26,7 @@ func TestListenBindsHTTPAndOPCUA(t *testing.T) {
 	}{{"127.0.0.1", false}, {"", true}} {
 		t.Run(fmt.Sprintf("listen=%q", tc.listen), func(t *testing.T) {
 			web, opc := testenv.FreePort(t), testenv.FreePort(t)
-			o, err := app.Parse([]string{"--ph=127.0.0.1", "--listen=" + tc.listen, fmt.Sprintf("--pn=%d", opc), fmt.Sprintf("--wp=%d", web),
+			o, err := config.Load([]string{"--ph=127.0.0.1", "--listen=" + tc.listen, fmt.Sprintf("--pn=%d", opc), fmt.Sprintf("--wp=%d", web),
 				"--pki=" + filepath.Join(t.TempDir(), "pki")}, env(nil), io.Discard)
 			if err != nil {
 				t.Fatal(err)
@@ -57,10 +58,10 @@ func TestListenBindsHTTPAndOPCUA(t *testing.T) {
 }
 
 // runApp runs opcplc with o until the returned stop is called (which reports Run's error).
-func runApp(t *testing.T, o app.Options) (stop func()) {
+func runApp(t *testing.T, o config.Config) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- app.Run(ctx, o, io.Discard) }()
+	go func() { done <- app.Serve(ctx, o, io.Discard) }()
 	return func() {
 		cancel()
 		if err := <-done; err != nil {

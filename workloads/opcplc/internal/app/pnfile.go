@@ -2,6 +2,7 @@ package app
 
 import (
 	"fmt"
+	"github.com/edgeframe/edgeframe/workloads/opcplc/internal/config"
 	"net"
 	"os"
 	"path/filepath"
@@ -68,7 +69,7 @@ func writePNFile(path string, o web.Options, nodes []*plc.Node) error {
 
 // showPublishedNodes writes o.PNFile for the server at endpoint (the --ph host name), or
 // at its IP address with --sp.
-func showPublishedNodes(o Options, endpoint string, nodes []*plc.Node) error {
+func showPublishedNodes(o config.Config, endpoint string, nodes []*plc.Node) error {
 	if o.PNUseIP {
 		var err error
 		if endpoint, err = endpointByIP(o.Server.Host, o.Server.Port); err != nil {

@@ -5,22 +5,34 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
+	"log"
 	"math/rand/v2"
 	"net"
 	"os"
 	"strconv"
 
 	"github.com/edgeframe/edgeframe/pkg/observe"
+	"github.com/edgeframe/edgeframe/pkg/workload"
+	"github.com/edgeframe/edgeframe/workloads/opcplc/internal/config"
 	"github.com/edgeframe/edgeframe/workloads/opcplc/internal/plc"
 	"github.com/edgeframe/edgeframe/workloads/opcplc/internal/server"
 	"github.com/edgeframe/edgeframe/workloads/opcplc/internal/web"
 )
 
-func parseLevel(s string) (slog.Level, error) { return observe.ParseLevel(s) }
+// Run runs opcplc until ctx ends. Logs go to stdout, usage to stderr.
+func Run(ctx context.Context, args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) error {
+	o, ok, err := workload.Load(config.Load, args, lookup, stderr)
+	if !ok {
+		return err
+	}
+	// gopcua's server prints its node set import through the standard logger; our own
+	// logs are slog JSON on stdout.
+	log.SetOutput(io.Discard)
+	return Serve(ctx, o, stdout)
+}
 
-// Run serves the simulation until ctx ends.
-func Run(ctx context.Context, o Options, stdout io.Writer) error {
+// Serve serves the simulation configured by o until ctx ends.
+func Serve(ctx context.Context, o config.Config, stdout io.Writer) error {
 	if o.LogFile != "" {
 		f, err := os.OpenFile(o.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 		if err != nil {
@@ -29,7 +41,7 @@ func Run(ctx context.Context, o Options, stdout io.Writer) error {
 		defer f.Close()
 		stdout = io.MultiWriter(stdout, f)
 	}
-	obs, err := observe.Start(ctx, stdout, observe.Resource{Service: Name, Layer: o.Layer}, o.LogLevel)
+	obs, err := observe.Start(ctx, stdout, observe.Resource{Service: config.AppID, Layer: o.Level}, o.LogLevel)
 	if err != nil {
 		return err
 	}

@@ -2,14 +2,9 @@ package server_test
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/rsa"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"io"
 	"log/slog"
-	"math/big"
-	"net/url"
 	"os"
 	"testing"
 	"time"
@@ -19,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
+	"github.com/edgeframe/edgeframe/pkg/uapki"
 	"github.com/edgeframe/edgeframe/test/testenv"
 	"github.com/edgeframe/edgeframe/workloads/opcplc/internal/plc"
 	"github.com/edgeframe/edgeframe/workloads/opcplc/internal/server"
@@ -104,23 +100,11 @@ type clientIdentity struct {
 
 func newClientIdentity(t *testing.T) clientIdentity {
 	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	id, err := uapki.NewIdentity(uapki.Application{Name: "opcplc-test-client", URI: "urn:edgeframe:opcplc-test-client", Hosts: []string{"localhost"}}, 24*time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
-	u, _ := url.Parse("urn:edgeframe:opcplc-test-client")
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: "opcplc-test-client"},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
-		KeyUsage:    x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment | x509.KeyUsageKeyEncipherment | x509.KeyUsageDataEncipherment,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth, x509.ExtKeyUsageServerAuth},
-		URIs:        []*url.URL{u}, DNSNames: []string{"localhost"},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return clientIdentity{der: der, key: key}
+	return clientIdentity{der: id.CertDER, key: id.Key}
 }
 
 // login is how a test client authenticates.

@@ -14,6 +14,7 @@ import (
 	"github.com/gopcua/opcua/ua"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/edgeframe/edgeframe/pkg/uapki"
 	"github.com/edgeframe/edgeframe/workloads/opcplc/internal/plc"
 )
 
@@ -55,7 +56,7 @@ func New(cfg Config, sim *plc.Simulator, log *slog.Logger, reg prometheus.Regist
 		return nil, err
 	}
 	appURI := "urn:" + cfg.Host + ":OpcPlc"
-	ident, err := LoadOrCreateIdentity(cfg.PKIDir, appURI, []string{cfg.Host, "localhost", "127.0.0.1"})
+	ident, err := uapki.LoadOrCreateIdentity(cfg.PKIDir, uapki.Application{Name: "opcplc", URI: appURI, Hosts: []string{cfg.Host, "localhost", "127.0.0.1"}})
 	if err != nil {
 		return nil, err
 	}

@@ -63,28 +63,6 @@ func TestEndpointsFollowSecurityFlags(t *testing.T) {
 	}
 }
 
-func TestApplicationCertificateIsCreatedOnceInThePKIDir(t *testing.T) {
-	dir := t.TempDir()
-	first, err := server.LoadOrCreateIdentity(dir, "urn:127.0.0.1:OpcPlc", []string{"127.0.0.1"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "own", "certs", "opcplc.der")); err != nil {
-		t.Fatal(err)
-	}
-	st, err := os.Stat(filepath.Join(dir, "own", "private", "opcplc.pem"))
-	if err != nil || st.Mode().Perm() != 0o600 {
-		t.Fatalf("private key: %v mode %v, want 0600", err, st)
-	}
-	again, err := server.LoadOrCreateIdentity(dir, "urn:other:OpcPlc", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !slices.Equal(first.CertDER, again.CertDER) || again.AppURI != "urn:127.0.0.1:OpcPlc" {
-		t.Errorf("second start made a new certificate (app URI %q)", again.AppURI)
-	}
-}
-
 // TestEverySecurityModeAndUserType connects once per mode and user kind.
 func TestEverySecurityModeAndUserType(t *testing.T) {
 	h := start(t, func(c *server.Config, _ *plc.Config) { c.UnsecureTransport, c.AutoAccept = true, true })

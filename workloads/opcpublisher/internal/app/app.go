@@ -6,7 +6,6 @@ package app
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"sync"
@@ -16,6 +15,7 @@ import (
 	"github.com/edgeframe/edgeframe/pkg/daprpub"
 	"github.com/edgeframe/edgeframe/pkg/observe"
 	"github.com/edgeframe/edgeframe/pkg/version"
+	"github.com/edgeframe/edgeframe/pkg/workload"
 	"github.com/edgeframe/edgeframe/workloads/opcpublisher/internal/config"
 	"github.com/edgeframe/edgeframe/workloads/opcpublisher/internal/pnjson"
 	"github.com/edgeframe/edgeframe/workloads/opcpublisher/internal/publisher"
@@ -23,17 +23,11 @@ import (
 	"github.com/edgeframe/edgeframe/workloads/opcpublisher/internal/watch"
 )
 
-// ErrConfig marks a configuration error (exit status 2).
-var ErrConfig = errors.New("configuration")
-
 // Run runs opcpublisher until ctx ends. Logs go to stdout, usage to stderr.
 func Run(ctx context.Context, args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) error {
-	cfg, err := config.Load(args, lookup, stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrConfig, err)
+	cfg, ok, err := workload.Load(config.Load, args, lookup, stderr)
+	if !ok {
+		return err
 	}
 	obs, err := observe.Start(ctx, stdout, observe.Resource{Service: config.AppID, Layer: cfg.Level, Region: cfg.Region, Cluster: cfg.Cluster}, cfg.LogLevel)
 	if err != nil {

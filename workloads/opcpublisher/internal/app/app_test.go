@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeframe/edgeframe/pkg/workload"
 	"github.com/edgeframe/edgeframe/test/testenv"
 	"github.com/edgeframe/edgeframe/workloads/opcpublisher/internal/app"
 	"github.com/edgeframe/edgeframe/workloads/opcpublisher/internal/config"
@@ -21,7 +22,7 @@ func noEnv(string) (string, bool) { return "", false }
 
 func TestBadFlagsAreAConfigurationError(t *testing.T) {
 	err := app.Run(context.Background(), []string{"--mm=Uadp", "--bs=-1"}, noEnv, io.Discard, io.Discard)
-	if !errors.Is(err, app.ErrConfig) || !strings.Contains(err.Error(), "--mm") || !strings.Contains(err.Error(), "--bs") {
+	if !errors.Is(err, workload.ErrConfig) || !strings.Contains(err.Error(), "--mm") || !strings.Contains(err.Error(), "--bs") {
 		t.Fatalf("got %v", err)
 	}
 }

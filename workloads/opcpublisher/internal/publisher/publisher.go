@@ -13,7 +13,6 @@ package publisher
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -28,7 +27,6 @@ import (
 
 	"github.com/gopcua/opcua/ua"
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/edgeframe/edgeframe/pkg/cloudevent"
@@ -73,11 +71,6 @@ type Options struct {
 	SequenceBlock int64
 }
 
-// Enqueuer is the send queue (daprpub.Queue).
-type Enqueuer interface {
-	Enqueue(daprpub.Item) error
-}
-
 // Publisher runs the sessions and writers of one configuration at a time.
 type Publisher struct {
 	opts Options
@@ -85,11 +78,9 @@ type Publisher struct {
 	// durable (no StateDir), so MessageId never repeats across restarts.
 	run     string
 	enc     encoding.Options
-	q       Enqueuer
+	prod    *daprpub.Producer
 	m       *Metrics
-	tracer  trace.Tracer
 	log     *slog.Logger
-	source  string
 	runCtx  context.Context
 	started chan struct{}
 
@@ -150,7 +141,7 @@ type batchItem struct {
 }
 
 // New returns an engine publishing into q.
-func New(opts Options, q Enqueuer, m *Metrics, tp trace.TracerProvider, log *slog.Logger) *Publisher {
+func New(opts Options, q daprpub.Enqueuer, m *Metrics, tp trace.TracerProvider, log *slog.Logger) *Publisher {
 	if opts.TopicTemplate == "" {
 		opts.TopicTemplate = "telemetry/opcua/{WriterGroup}"
 	}
@@ -160,9 +151,9 @@ func New(opts Options, q Enqueuer, m *Metrics, tp trace.TracerProvider, log *slo
 	}
 	return &Publisher{
 		run:  run,
-		opts: opts, enc: encoding.Options{Strict: opts.Strict, PublisherID: opts.PublisherID}, q: q, m: m,
-		tracer: tp.Tracer("github.com/edgeframe/edgeframe/workloads/opcpublisher"), log: log,
-		source:   cloudevent.SourceFor(opts.Level, AppID),
+		opts: opts, enc: encoding.Options{Strict: opts.Strict, PublisherID: opts.PublisherID}, m: m, log: log,
+		prod: &daprpub.Producer{Queue: q, Tracer: tp.Tracer("github.com/edgeframe/edgeframe/workloads/opcpublisher"),
+			PubSub: opts.PubSub, Source: cloudevent.SourceFor(opts.Level, AppID), Kind: "opcua", SpanPrefix: "publish"},
 		started:  make(chan struct{}),
 		sessions: map[string]*sessionRun{}, writers: map[string]*writer{}, groups: map[string]*group{}, nextIdx: map[string]uint16{},
 		memSeqs: map[string]*seqstore.Lazy{},
@@ -749,17 +740,10 @@ func (p *Publisher) publish(g *group, items []batchItem) {
 		p.m.Dropped.Add(float64(len(items)))
 		return
 	}
-	ctx, span := p.tracer.Start(context.Background(), "publish "+g.topic, trace.WithSpanKind(trace.SpanKindProducer),
-		trace.WithAttributes(attribute.String("messaging.destination.name", g.topic), attribute.Int64("edgeframe.sequence", seq),
-			attribute.Int("edgeframe.batch.items", len(items))))
-	defer span.End()
-	ev := cloudevent.New("opcua", g.name, seq, p.source, time.Now(), json.RawMessage(data))
-	ev.Subject = g.name
-	carrier := propagation.MapCarrier{}
-	propagation.TraceContext{}.Inject(ctx, carrier)
-	ev.TraceParent, ev.TraceState = carrier.Get("traceparent"), carrier.Get("tracestate")
-	if err := p.q.Enqueue(daprpub.Item{PubSub: p.opts.PubSub, Topic: g.topic, Event: ev}); err != nil {
-		p.log.Warn("enqueue after close, message dropped", "id", ev.ID, "err", err)
+	id, err := p.prod.Produce(daprpub.Message{Topic: g.topic, Writer: g.name, Sequence: seq, Time: time.Now(), Data: data,
+		Attributes: []attribute.KeyValue{attribute.Int("edgeframe.batch.items", len(items))}})
+	if err != nil {
+		p.log.Warn("enqueue after close, message dropped", "id", id, "err", err)
 		p.m.Dropped.Inc()
 	}
 }

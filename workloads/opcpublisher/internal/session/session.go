@@ -350,7 +350,7 @@ func (s *Session) clientOptions(ctx context.Context) ([]opcua.Option, error) {
 		if err := ts.Check(ep.ServerCertificate); err != nil {
 			return nil, fmt.Errorf("%s: %w (or start with --aa)", s.cfg.Endpoint, err)
 		}
-		id, err := LoadOrCreateIdentity(dir, appURI)
+		id, err := uapki.LoadOrCreateIdentity(dir, uapki.Application{Name: "opcpublisher", URI: appURI, Hosts: []string{"localhost"}})
 		if err != nil {
 			return nil, err
 		}

@@ -4,24 +4,9 @@
 package main
 
 import (
-	"context"
-	"errors"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
-
+	"github.com/edgeframe/edgeframe/pkg/workload"
 	"github.com/edgeframe/edgeframe/workloads/tempsensor/internal/app"
+	"github.com/edgeframe/edgeframe/workloads/tempsensor/internal/config"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := app.Run(ctx, os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "tempsensor:", err)
-		if errors.Is(err, app.ErrConfig) {
-			os.Exit(2)
-		}
-		os.Exit(1)
-	}
-}
+func main() { workload.Main(config.AppID, app.Run) }

@@ -7,7 +7,6 @@ import (
 	cryptorand "crypto/rand"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -27,24 +26,19 @@ import (
 	"github.com/edgeframe/edgeframe/pkg/observe"
 	"github.com/edgeframe/edgeframe/pkg/seqstore"
 	"github.com/edgeframe/edgeframe/pkg/version"
+	"github.com/edgeframe/edgeframe/pkg/workload"
 	"github.com/edgeframe/edgeframe/workloads/tempsensor/internal/config"
 	"github.com/edgeframe/edgeframe/workloads/tempsensor/internal/control"
 	"github.com/edgeframe/edgeframe/workloads/tempsensor/internal/model"
 	"github.com/edgeframe/edgeframe/workloads/tempsensor/internal/sensor"
 )
 
-// ErrConfig marks a configuration error (exit status 2).
-var ErrConfig = errors.New("configuration")
-
 // Run runs tempsensor until ctx ends (or, with --exit-when-done, until MessageCount
 // messages are published). Logs go to stdout, usage to stderr.
 func Run(ctx context.Context, args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) error {
-	cfg, err := config.Load(args, lookup, stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("%w: %w", ErrConfig, err)
+	cfg, ok, err := workload.Load(config.Load, args, lookup, stderr)
+	if !ok {
+		return err
 	}
 	obs, err := observe.Start(ctx, stdout, observe.Resource{Service: config.AppID, Layer: cfg.Level}, cfg.LogLevel)
 	if err != nil {

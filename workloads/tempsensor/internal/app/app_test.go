@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeframe/edgeframe/pkg/workload"
 	"github.com/edgeframe/edgeframe/test/testenv"
 	"github.com/edgeframe/edgeframe/workloads/tempsensor/internal/app"
 )
@@ -23,7 +24,7 @@ func TestConfigurationErrorsAreMarkedAndNameEveryField(t *testing.T) {
 		return "", false
 	}
 	err := app.Run(context.Background(), []string{"--level=l7", "--queue-size=0"}, env, io.Discard, io.Discard)
-	if !errors.Is(err, app.ErrConfig) {
+	if !errors.Is(err, workload.ErrConfig) {
 		t.Fatalf("err %v is not a configuration error", err)
 	}
 	for _, want := range []string{"--level", "--queue-size", "--message-count"} {

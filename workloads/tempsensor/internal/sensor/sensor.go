@@ -19,13 +19,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
-	"go.opentelemetry.io/otel/trace/noop"
 
 	"github.com/edgeframe/edgeframe/pkg/backoff"
-	"github.com/edgeframe/edgeframe/pkg/cloudevent"
 	"github.com/edgeframe/edgeframe/pkg/daprpub"
 	"github.com/edgeframe/edgeframe/pkg/seqstore"
 	"github.com/edgeframe/edgeframe/workloads/tempsensor/internal/model"
@@ -50,11 +46,6 @@ func (SystemClock) Now() time.Time { return time.Now() }
 // SleepUntil sleeps until t.
 func (SystemClock) SleepUntil(ctx context.Context, t time.Time) error {
 	return backoff.Sleep(ctx, time.Until(t))
-}
-
-// Enqueuer takes events to publish; *daprpub.Queue is one.
-type Enqueuer interface {
-	Enqueue(it daprpub.Item) error
 }
 
 // Config is what the loop needs to know.
@@ -93,7 +84,7 @@ type State struct {
 type Sensor struct {
 	cfg   Config
 	model *model.Model
-	q     Enqueuer
+	prod  *daprpub.Producer
 	clock Clock
 	met   *Metrics
 	log   *slog.Logger
@@ -113,20 +104,18 @@ type Sensor struct {
 }
 
 // New returns a sensor; met and log may be nil.
-func New(cfg Config, m *model.Model, q Enqueuer, clock Clock, met *Metrics, log *slog.Logger) *Sensor {
+func New(cfg Config, m *model.Model, q daprpub.Enqueuer, clock Clock, met *Metrics, log *slog.Logger) *Sensor {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
 	if met == nil {
 		met = NewMetrics(nil, nil)
 	}
-	if cfg.Tracer == nil {
-		cfg.Tracer = noop.NewTracerProvider().Tracer("")
-	}
 	if cfg.Seq == nil {
 		cfg.Seq = seqstore.NewLazy("")
 	}
-	s := &Sensor{cfg: cfg, model: m, q: q, clock: clock, met: met, log: log}
+	s := &Sensor{cfg: cfg, model: m, clock: clock, met: met, log: log,
+		prod: &daprpub.Producer{Queue: q, Tracer: cfg.Tracer, PubSub: cfg.PubSub, Source: cfg.Source, Kind: Kind, SpanPrefix: "tempsensor produce"}}
 	s.send.Store(cfg.SendData)
 	s.SetSendData(cfg.SendData) // the gauge
 	s.temp.Store(math.Float64bits(m.Temperature()))
@@ -261,19 +250,8 @@ func (s *Sensor) publish(seq int64) error {
 	if err != nil {
 		return fmt.Errorf("sensor: encode message %d: %w", seq, err)
 	}
-	ev := cloudevent.New(Kind, s.cfg.DeviceID, seq, s.cfg.Source, now, data)
-	ev.Subject = s.cfg.DeviceID
-	ev.Extensions = map[string]any{"batchid": s.cfg.BatchID}
-	_, span := s.cfg.Tracer.Start(context.Background(), "tempsensor produce "+s.cfg.Topic, trace.WithSpanKind(trace.SpanKindProducer),
-		trace.WithAttributes(attribute.String("messaging.destination.name", s.cfg.Topic),
-			attribute.String("messaging.message.id", ev.ID), attribute.Int64("edgeframe.sequence", seq)))
-	defer span.End()
-	if span.SpanContext().IsValid() {
-		carrier := propagation.MapCarrier{}
-		propagation.TraceContext{}.Inject(trace.ContextWithSpanContext(context.Background(), span.SpanContext()), carrier)
-		ev.TraceParent, ev.TraceState = carrier.Get("traceparent"), carrier.Get("tracestate")
-	}
-	if err := s.q.Enqueue(daprpub.Item{PubSub: s.cfg.PubSub, Topic: s.cfg.Topic, Event: ev}); err != nil {
+	if _, err := s.prod.Produce(daprpub.Message{Topic: s.cfg.Topic, Writer: s.cfg.DeviceID, Sequence: seq, Time: now, Data: data,
+		Extensions: map[string]any{"batchid": s.cfg.BatchID}}); err != nil {
 		return fmt.Errorf("sensor: queue message %d: %w", seq, err)
 	}
 	s.sent.Store(seq)

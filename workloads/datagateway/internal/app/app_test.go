@@ -1,4 +1,4 @@
-package gateway
+package app
 
 import (
 	"bytes"
@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/edgeframe/edgeframe/workloads/datagateway/internal/config"
 )
 
 func lookup(m map[string]string) func(string) (string, bool) {
@@ -26,7 +28,7 @@ func TestParseReadsFlagsEnvAndFileAndRedactsSecrets(t *testing.T) {
 		"EDGEFRAME_DATAGATEWAY_BUFFER_POLICY": "drop-oldest",
 		"EH":                                  "Endpoint=sb://plant1.servicebus.windows.net/;SharedAccessKeyName=k;SharedAccessKey=SECRET",
 	})
-	s, err := Parse([]string{"--data-dir", dir, "--app-port=7001", "--print-config"}, env, io.Discard)
+	s, err := config.Load([]string{"--data-dir", dir, "--app-port=7001", "--print-config"}, env, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,7 +36,7 @@ func TestParseReadsFlagsEnvAndFileAndRedactsSecrets(t *testing.T) {
 		t.Fatalf("settings %+v", s)
 	}
 	var out bytes.Buffer
-	if err := Run(context.Background(), s, &out); err != nil {
+	if err := Serve(context.Background(), s, &out); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(out.String(), "SECRET") || !strings.Contains(out.String(), "<redacted>") {
@@ -43,13 +45,38 @@ func TestParseReadsFlagsEnvAndFileAndRedactsSecrets(t *testing.T) {
 }
 
 func TestParseReportsEveryBadSetting(t *testing.T) {
-	_, err := Parse([]string{"--app-port=70000", "--log-level=loud", "--buffer-policy=keep", "--buffer-max-bytes=1KiB"}, lookup(nil), io.Discard)
+	_, err := config.Load([]string{"--app-port=70000", "--log-level=loud", "--buffer-policy=keep", "--buffer-max-bytes=1KiB"}, lookup(nil), io.Discard)
 	for _, want := range []string{"--app-port", "--log-level", "buffer.policy", "buffer.maxBytes"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not name %s: %v", want, err)
 		}
 	}
-	if _, err := Parse([]string{"--buffer-max-bytes=lots"}, lookup(nil), io.Discard); err == nil {
+	if _, err := config.Load([]string{"--buffer-max-bytes=lots"}, lookup(nil), io.Discard); err == nil {
 		t.Error("a bad size flag was accepted")
+	}
+}
+
+// TestLevelAndItsLayerAlias: --level and --http are every workload's flags; the gateway's
+// former --layer (and EDGEFRAME_DATAGATEWAY_LAYER) and --http-addr still set them.
+func TestLevelAndItsLayerAlias(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		env  map[string]string
+	}{
+		{[]string{"--level=l3"}, nil},
+		{[]string{"--layer=l3"}, nil},
+		{nil, map[string]string{"EDGEFRAME_DATAGATEWAY_LEVEL": "l3"}},
+		{nil, map[string]string{"EDGEFRAME_DATAGATEWAY_LAYER": "l3"}},
+	} {
+		s, err := config.Load(append([]string{"--data-dir", t.TempDir()}, tc.args...), lookup(tc.env), io.Discard)
+		if err != nil || s.Level != "l3" {
+			t.Errorf("%v %v: level %q, %v; want l3", tc.args, tc.env, s.Level, err)
+		}
+	}
+	for _, flag := range []string{"--http", "--http-addr"} {
+		s, err := config.Load([]string{"--data-dir", t.TempDir(), flag + "=127.0.0.1:9"}, lookup(nil), io.Discard)
+		if err != nil || s.HTTPAddr != "127.0.0.1:9" {
+			t.Errorf("%s: address %q, %v", flag, s.HTTPAddr, err)
+		}
 	}
 }

@@ -1,6 +1,6 @@
-// Package app turns opcplc's command line (OPC PLC-compatible flags with
-// EDGEFRAME_OPCPLC_<FLAG> environment fallbacks) into a running server.
-package app
+// Package config is opcplc's configuration: OPC PLC-compatible flags with
+// EDGEFRAME_OPCPLC_<FLAG> environment fallbacks, validated as a whole.
+package config
 
 import (
 	"errors"
@@ -11,15 +11,16 @@ import (
 	"time"
 
 	"github.com/edgeframe/edgeframe/pkg/flagenv"
+	"github.com/edgeframe/edgeframe/pkg/observe"
 	"github.com/edgeframe/edgeframe/workloads/opcplc/internal/plc"
 	"github.com/edgeframe/edgeframe/workloads/opcplc/internal/server"
 )
 
-// Name is the workload name (app id, env prefix EDGEFRAME_OPCPLC_).
-const Name = "opcplc"
+// AppID is the workload name (app id, env prefix EDGEFRAME_OPCPLC_).
+const AppID = "opcplc"
 
-// Options is the whole configuration of one opcplc process.
-type Options struct {
+// Config is the whole configuration of one opcplc process.
+type Config struct {
 	Sim      plc.Config
 	Server   server.Config
 	WebPort  int
@@ -27,7 +28,7 @@ type Options struct {
 	Seed     uint64
 	LogLevel string
 	LogFile  string // --lf: logs go to this file as well as to stdout
-	Layer    string
+	Level    string // l2, l3 or l4: edge.layer of logs and telemetry
 	// PNFile is where --sp/--sph write the publishednodes file (--spf); "" = not written.
 	PNFile string
 	// PNUseIP says the file addresses the server by IP address (--sp) rather than by
@@ -46,13 +47,13 @@ type loadFlags struct {
 	randomize          bool
 }
 
-// Parse reads args and the environment. Every bad flag or value is reported at once.
-func Parse(args []string, lookup func(string) (string, bool), stderr io.Writer) (Options, error) {
-	o := Options{Sim: plc.DefaultConfig(), Server: server.DefaultConfig(), WebPort: 8080, LogLevel: "info"}
+// Load reads args and the environment. Every bad flag or value is reported at once.
+func Load(args []string, lookup func(string) (string, bool), stderr io.Writer) (Config, error) {
+	o := Config{Sim: plc.DefaultConfig(), Server: server.DefaultConfig(), WebPort: 8080, LogLevel: "info"}
 	if h, err := os.Hostname(); err == nil {
 		o.Server.Host = h
 	}
-	fs := flag.NewFlagSet(Name, flag.ContinueOnError)
+	fs := flag.NewFlagSet(AppID, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	alias := func(bind func(name string), names ...string) {
 		for _, n := range names {
@@ -138,7 +139,7 @@ func Parse(args []string, lookup func(string) (string, bool), stderr io.Writer) 
 	str(&o.Group, "DataSetWriterGroup written into /pn.json", "writer-group")
 	fs.Uint64Var(&o.Seed, "seed", 0, "random seed of the simulation (0 = random)")
 	str(&o.LogLevel, "log level: trace, debug, info, warn, error, critical (OPC PLC's verbose and fatal too)", "log-level", "ll", "loglevel")
-	str(&o.Layer, "edge.layer attribute of logs and telemetry (l2, l3, l4)", "layer")
+	str(&o.Level, "ISA-95 level (l2, l3, l4): edge.layer of logs and telemetry (--layer is an alias)", "level", "layer")
 
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -148,7 +149,7 @@ func Parse(args []string, lookup func(string) (string, bool), stderr io.Writer) 
 		errs = append(errs, fmt.Errorf("unexpected arguments %q", fs.Args()))
 	}
 	// Environment problems are reported together with the rest.
-	errs = append(errs, flagenv.Apply(fs, Name, lookup))
+	errs = append(errs, flagenv.Apply(fs, AppID, lookup))
 	o.Sim.CycleTime = time.Duration(cycleMs) * time.Millisecond
 	sc.MaxSessionTimeout = time.Duration(msetMs) * time.Millisecond
 	var err error
@@ -169,7 +170,7 @@ func Parse(args []string, lookup func(string) (string, bool), stderr io.Writer) 
 		errs = append(errs, fmt.Errorf("--wp: %d is not a TCP port", o.WebPort))
 	}
 	o.LogLevel = opcPLCLevel(o.LogLevel)
-	if _, err := parseLevel(o.LogLevel); err != nil {
+	if _, err := observe.ParseLevel(o.LogLevel); err != nil {
 		errs = append(errs, fmt.Errorf("--log-level (--ll): %w", err))
 	}
 	if showIP || showHost {

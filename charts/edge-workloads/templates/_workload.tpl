@@ -1,11 +1,46 @@
-{{- range $name := include "edge-workloads.names" . | fromJsonArray }}
+{{/* The objects every workload has: its ServiceAccount, Deployment and Service. Each workload's
+template (opcplc.yaml, opcpublisher.yaml, tempsensor.yaml, datagateway.yaml) passes what is its
+own; everything else is the same for all four. Pass a dict:
+  ctx               the root context
+  name              the workload (values key, component label, container name, Dapr app id)
+  args              the flags the chart sets (before --state-dir and the values' args)
+  annotations       extra pod annotations (map)
+  ports             extra ports: list of {name, port}, each a container port and a Service port
+  mounts            extra volume mounts: list of {name, mountPath, readOnly}
+  volumes           extra volumes: list of {name, <volume source>}
+  stateful          the workload keeps its message sequences under /var/lib/<name> (--state-dir;
+                    values state.existingClaim, else an emptyDir)
+  workloadIdentity  the pod uses Azure workload identity (label, token, ServiceAccount client id)
+  k8sSecretStore    keep daprd's built-in Kubernetes secret store (it needs the token)
+  envFromSecret     Secret whose keys become environment variables ("" = none) */}}
+{{- define "edge-workloads.workload" -}}
+{{- $ := .ctx }}
+{{- $name := .name }}
 {{- $w := get $.Values $name }}
-{{- if $w.enabled }}
 {{- $full := include "edge-workloads.name" (dict "ctx" $ "name" $name) }}
-{{- /* opcpublisher and tempsensor keep their message sequences in a state volume (--state-dir). */}}
-{{- $stateful := has $name (list "opcpublisher" "tempsensor") }}
+{{- $args := get . "args" | default list }}
+{{- $annotations := get . "annotations" | default dict }}
+{{- $ports := get . "ports" | default list }}
+{{- $mounts := get . "mounts" | default list }}
+{{- $volumes := get . "volumes" | default list }}
+{{- $stateful := get . "stateful" | default false }}
+{{- $workloadIdentity := get . "workloadIdentity" | default false }}
+{{- $k8sSecretStore := get . "k8sSecretStore" | default false }}
+{{- $envFromSecret := get . "envFromSecret" }}
 {{- $stateClaim := "" }}
 {{- if and $stateful $w.state }}{{ $stateClaim = $w.state.existingClaim | default "" }}{{ end }}
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata:
+  name: {{ $full }}
+  labels:
+    {{- include "edge-lib.labels" (dict "ctx" $ "component" $name) | nindent 4 }}
+  {{- if $workloadIdentity }}
+  annotations:
+    azure.workload.identity/client-id: {{ $w.workloadIdentity.clientId | quote }}
+  {{- end }}
+automountServiceAccountToken: false
 ---
 apiVersion: apps/v1
 kind: Deployment
@@ -29,18 +64,15 @@ spec:
     metadata:
       labels:
         {{- include "edge-lib.labels" (dict "ctx" $ "component" $name) | nindent 8 }}
-        {{- if include "edge-workloads.workloadIdentity" (dict "name" $name "w" $w) }}
+        {{- if $workloadIdentity }}
         azure.workload.identity/use: "true"
         {{- end }}
       annotations:
         prometheus.io/scrape: "true"
         prometheus.io/port: {{ $w.httpPort | quote }}
         prometheus.io/path: /metrics
-        {{- if eq $name "opcpublisher" }}
-        checksum/publishednodes: {{ toJson $w.publishedNodes | sha256sum }}
-        {{- end }}
-        {{- if eq $name "datagateway" }}
-        checksum/sinks: {{ toYaml $w.sinks | sha256sum }}
+        {{- range $k, $v := $annotations }}
+        {{ $k }}: {{ $v }}
         {{- end }}
         {{- if $w.dapr.enabled }}
         dapr.io/enabled: "true"
@@ -55,7 +87,7 @@ spec:
         dapr.io/enable-metrics: "true"
         dapr.io/metrics-port: {{ $.Values.dapr.metricsPort | quote }}
         dapr.io/sidecar-seccomp-profile-type: RuntimeDefault
-        {{- if not (and (eq $name "datagateway") $w.workloadIdentity.enabled) }}
+        {{- if not $k8sSecretStore }}
         # The pod mounts no service-account token; daprd's built-in Kubernetes secret store
         # exits at start without one. The operator resolves the components' secretKeyRefs.
         dapr.io/disable-builtin-k8s-secret-store: "true"
@@ -63,7 +95,7 @@ spec:
         {{- end }}
     spec:
       serviceAccountName: {{ $full }}
-      automountServiceAccountToken: {{ include "edge-workloads.workloadIdentity" (dict "name" $name "w" $w) | eq "true" }}
+      automountServiceAccountToken: {{ $workloadIdentity | default false }}
       securityContext:
         {{- include "edge-lib.podSecurityContext" (dict "user" $.Values.runAsUser) | nindent 8 }}
       {{- with $.Values.imagePullSecrets }}
@@ -76,33 +108,8 @@ spec:
         - name: {{ $name }}
           image: {{ include "edge-workloads.image" (dict "ctx" $ "name" $name "w" $w) }}
           imagePullPolicy: {{ $w.image.pullPolicy }}
-          {{- $args := list }}
-          {{- if eq $name "opcplc" }}
-          {{- $args = concat $args (list (printf "--pn=%d" ($w.opcuaPort | int)) "--pki=/var/lib/opcplc/pki") }}
-          {{- /* Offer SecurityPolicy None only when this release's publisher connects without security. */}}
-          {{- $unsecure := false }}
-          {{- if $.Values.opcpublisher.enabled }}
-          {{- range $.Values.opcpublisher.publishedNodes }}
-          {{- if not .UseSecurity }}{{ $unsecure = true }}{{ end }}
-          {{- end }}
-          {{- end }}
-          {{- if $unsecure }}
-          {{- $args = append $args "--ut" }}
-          {{- end }}
-          {{- end }}
-          {{- if eq $name "opcpublisher" }}
-          {{- $args = concat $args (list "--pf=/etc/opcpublisher/publishednodes.json" (printf "--level=%s" $.Values.level)) }}
-          {{- end }}
-          {{- if eq $name "tempsensor" }}
-          {{- $args = append $args (printf "--level=%s" $.Values.level) }}
-          {{- if $w.dapr.appPort }}{{ $args = append $args (printf "--app-port=%d" ($w.dapr.appPort | int)) }}{{ end }}
-          {{- end }}
           {{- if $stateful }}
           {{- $args = append $args (printf "--state-dir=/var/lib/%s" $name) }}
-          {{- end }}
-          {{- if eq $name "datagateway" }}
-          {{- $args = concat $args (list (printf "--layer=%s" $.Values.level) "--data-dir=/var/lib/datagateway" (printf "--app-port=%d" ($w.dapr.appPort | int))) }}
-          {{- if $w.sinks }}{{ $args = append $args "--config=/etc/datagateway/sinks.yaml" }}{{ end }}
           {{- end }}
           {{- $args = concat $args $w.args }}
           {{- with $args }}
@@ -119,17 +126,17 @@ spec:
             {{- range $k, $v := $w.env }}
             - {name: {{ $k }}, value: {{ $v | quote }}}
             {{- end }}
-          {{- if and (eq $name "datagateway") $w.credentialsSecret }}
+          {{- with $envFromSecret }}
           envFrom:
             - secretRef:
-                name: {{ $w.credentialsSecret }}
+                name: {{ . }}
           {{- end }}
           securityContext:
             {{- include "edge-lib.containerSecurityContext" $ | nindent 12 }}
           ports:
             - {name: http, containerPort: {{ $w.httpPort }}}
-            {{- if eq $name "opcplc" }}
-            - {name: opcua, containerPort: {{ $w.opcuaPort }}}
+            {{- range $ports }}
+            - {name: {{ .name }}, containerPort: {{ .port }}}
             {{- end }}
             {{- if and $w.dapr.enabled $w.dapr.appPort }}
             - {name: app, containerPort: {{ $w.dapr.appPort }}}
@@ -148,32 +155,18 @@ spec:
             {{- toYaml $w.resources | nindent 12 }}
           volumeMounts:
             - {name: tmp, mountPath: /tmp}
-            {{- if eq $name "opcpublisher" }}
-            - {name: publishednodes, mountPath: /etc/opcpublisher, readOnly: true}
+            {{- range $mounts }}
+            - {name: {{ .name }}, mountPath: {{ .mountPath }}{{ if get . "readOnly" }}, readOnly: true{{ end }}}
             {{- end }}
             {{- if $stateful }}
             - {name: state, mountPath: /var/lib/{{ $name }}}
             {{- end }}
-            {{- if eq $name "opcplc" }}
-            - {name: pki, mountPath: /var/lib/opcplc}
-            {{- end }}
-            {{- if eq $name "datagateway" }}
-            {{- if $w.sinks }}
-            - {name: sinks, mountPath: /etc/datagateway, readOnly: true}
-            {{- end }}
-            - {name: buffer, mountPath: /var/lib/datagateway}
-            {{- end }}
       volumes:
         - name: tmp
           emptyDir: {}
-        {{- if eq $name "opcpublisher" }}
-        - name: publishednodes
-          configMap:
-            name: {{ $full }}-publishednodes
-        {{- end }}
-        {{- if eq $name "opcplc" }}
-        - name: pki
-          emptyDir: {}
+        {{- range $volumes }}
+        - name: {{ .name }}
+          {{- toYaml (omit . "name") | nindent 10 }}
         {{- end }}
         {{- if $stateful }}
         - name: state
@@ -184,15 +177,19 @@ spec:
           emptyDir: {}
           {{- end }}
         {{- end }}
-        {{- if eq $name "datagateway" }}
-        {{- if $w.sinks }}
-        - name: sinks
-          configMap:
-            name: {{ $full }}-sinks
-        {{- end }}
-        - name: buffer
-          persistentVolumeClaim:
-            claimName: {{ $full }}-buffer
-        {{- end }}
-{{- end }}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ $full }}
+  labels:
+    {{- include "edge-lib.labels" (dict "ctx" $ "component" $name) | nindent 4 }}
+spec:
+  selector:
+    {{- include "edge-lib.selectorLabels" (dict "ctx" $ "component" $name) | nindent 4 }}
+  ports:
+    - {name: http, port: {{ $w.httpPort }}, targetPort: http}
+    {{- range $ports }}
+    - {name: {{ .name }}, port: {{ .port }}, targetPort: {{ .name }}}
+    {{- end }}
 {{- end }}
