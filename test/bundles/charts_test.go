@@ -12,7 +12,7 @@ import (
 	"helm.sh/helm/v3/pkg/strvals"
 	"sigs.k8s.io/yaml"
 
-	"github.com/edgeframe/edgeframe/charts/render"
+	"github.com/edgeframe/edgeframe/internal/chartrender"
 )
 
 // helmValues builds what `helm upgrade --install -f v1 -f v2 --set k=v` passes to the chart.
@@ -65,8 +65,8 @@ func TestStepChartsRenderWithTheirValues(t *testing.T) {
 						t.Errorf("%s: %v", raw, err)
 						continue
 					}
-					files, err := render.RenderRelease(ctx, b.localPath(t, chart),
-						render.Release{Name: s.Body["name"].(string), Namespace: s.Body["namespace"].(string)}, vals)
+					files, err := chartrender.RenderRelease(ctx, b.localPath(t, chart),
+						chartrender.Release{Name: s.Body["name"].(string), Namespace: s.Body["namespace"].(string)}, vals)
 					if err != nil {
 						t.Errorf("%s: %v", raw, err)
 						continue

@@ -13,7 +13,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"github.com/edgeframe/edgeframe/charts/render"
+	"github.com/edgeframe/edgeframe/internal/chartrender"
 	"github.com/edgeframe/edgeframe/test/testenv"
 )
 
@@ -236,7 +236,7 @@ func TestOfflineDeliveryWithHelm(t *testing.T) {
 	}
 	// The charts as `make bundles` stages them next to the manifest (dependencies built).
 	charts := filepath.Join(t.TempDir(), "charts")
-	if err := render.StageCharts(filepath.Join(root(t), "charts"), charts); err != nil {
+	if err := chartrender.StageCharts(filepath.Join(root(t), "charts"), charts); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.CopyFS(filepath.Join(charts, "profiles"), os.DirFS(filepath.Join(root(t), "charts", "profiles"))); err != nil {

@@ -12,8 +12,8 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"github.com/edgeframe/edgeframe/charts/render"
-	"github.com/edgeframe/edgeframe/tools/imagebuild/imagelock"
+	"github.com/edgeframe/edgeframe/build/imagebuild/imagelock"
+	"github.com/edgeframe/edgeframe/internal/chartrender"
 )
 
 // fluxKustomization is one kustomization of an arcflux flux step, templates resolved for a level.
@@ -180,8 +180,8 @@ func checkHelmRelease(t *testing.T, fk fluxKustomization, hr map[string]any, obj
 	if release == "" {
 		release = meta["name"].(string)
 	}
-	files, err := render.RenderRelease(context.Background(), filepath.Join(r, "charts", name),
-		render.Release{Name: release, Namespace: ns}, values)
+	files, err := chartrender.RenderRelease(context.Background(), filepath.Join(r, "charts", name),
+		chartrender.Release{Name: release, Namespace: ns}, values)
 	if err != nil {
 		t.Errorf("%s: %v", where, err)
 		return

@@ -20,12 +20,12 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 
+	"github.com/edgeframe/edgeframe/build/imagebuild"
+	"github.com/edgeframe/edgeframe/build/imagebuild/bundleimages"
+	"github.com/edgeframe/edgeframe/build/imagebuild/imagelock"
+	"github.com/edgeframe/edgeframe/build/imagebuild/imagetest"
+	"github.com/edgeframe/edgeframe/build/publish"
 	"github.com/edgeframe/edgeframe/test/testkit"
-	"github.com/edgeframe/edgeframe/tools/imagebuild"
-	"github.com/edgeframe/edgeframe/tools/imagebuild/bundleimages"
-	"github.com/edgeframe/edgeframe/tools/imagebuild/imagelock"
-	"github.com/edgeframe/edgeframe/tools/imagebuild/imagetest"
-	"github.com/edgeframe/edgeframe/tools/imagebuild/publish"
 )
 
 const caBundle = "/etc/ssl/certs/ca-certificates.crt"

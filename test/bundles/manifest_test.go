@@ -14,9 +14,9 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"github.com/edgeframe/edgeframe/tools/imagebuild/bundleimages"
-	"github.com/edgeframe/edgeframe/tools/imagebuild/imagelock"
-	"github.com/edgeframe/edgeframe/tools/imagebuild/imagetest"
+	"github.com/edgeframe/edgeframe/build/imagebuild/bundleimages"
+	"github.com/edgeframe/edgeframe/build/imagebuild/imagelock"
+	"github.com/edgeframe/edgeframe/build/imagebuild/imagetest"
 )
 
 // bundle is one porter.yaml, loaded as generic YAML.

@@ -504,10 +504,10 @@ func TestInvocationImageTemplate(t *testing.T) {
 			t.Errorf("%s: arcflux build writes under /root:\n%s", b.Name, out.String())
 		}
 	}
-	// bundles/build.sh stages the template next to every manifest that names it.
-	script, _ := os.ReadFile(filepath.Join(root(t), "bundles", "build.sh"))
+	// build/bundles/build.sh stages the template next to every manifest that names it.
+	script, _ := os.ReadFile(filepath.Join(root(t), "build", "bundles", "build.sh"))
 	if !strings.Contains(string(script), `cp bundles/template.Dockerfile "$dir/template.Dockerfile"`) {
-		t.Error("bundles/build.sh does not stage bundles/template.Dockerfile")
+		t.Error("build/bundles/build.sh does not stage bundles/template.Dockerfile")
 	}
 }
 
@@ -625,7 +625,7 @@ func TestAllInOneBuildContext(t *testing.T) {
 	}
 }
 
-// bundles/build.sh lints every bundle, and builds only when all are clean; without a Docker
+// build/bundles/build.sh lints every bundle, and builds only when all are clean; without a Docker
 // daemon it still lints all of them (D8). It runs on a copy of the repository with a fake
 // porter (porter build needs the daemon) and a fake go (the proofs are this package).
 func TestBuildScriptLintsEveryBundleThenBuilds(t *testing.T) {
@@ -649,7 +649,7 @@ func TestBuildScriptLintsEveryBundleThenBuilds(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			copyRoot := t.TempDir()
-			for _, p := range []string{"porter.yaml", "charts", "bundles"} {
+			for _, p := range []string{"porter.yaml", "charts", "bundles", "build"} {
 				if out, err := exec.Command("cp", "-R", filepath.Join(r, p), copyRoot).CombinedOutput(); err != nil {
 					t.Fatalf("%v\n%s", err, out)
 				}
@@ -676,7 +676,7 @@ exit 0
 					t.Fatal(err)
 				}
 			}
-			cmd := exec.Command("bash", filepath.Join(copyRoot, "bundles", "build.sh"))
+			cmd := exec.Command("bash", filepath.Join(copyRoot, "build", "bundles", "build.sh"))
 			cmd.Env = []string{"PATH=" + bin + ":/usr/bin:/bin", "HOME=" + t.TempDir(), "GO=" + filepath.Join(bin, "go")}
 			out, err := cmd.CombinedOutput()
 			if (err != nil) != tc.wantExitError {
