@@ -98,16 +98,17 @@ charts: ## package the Helm charts into dist/charts (tgz + index.yaml); PUSH=oci
 	$(GO) run ./build/cmd/chartpkg --out dist/charts $(if $(CHARTS_URL),--url $(CHARTS_URL)) $(if $(PUSH),--push $(PUSH)) $(if $(PLAIN_HTTP),--plain-http)
 
 .PHONY: images
-images: ## build workload images daemonlessly (amd64+arm64) from HEAD; writes bundles/images.lock.json + porter.yaml images:
+images: ## build workload images daemonlessly (amd64+arm64) from HEAD into bin/images (+ bin/images.lock.json); digests into staged manifests, if any
 	$(GO) run ./build/cmd/edgeframe-images build --from-git HEAD
 
 .PHONY: publish
-publish: ## push images + charts: make publish REGISTRY=host[:port] [INSECURE=true]
+publish: ## stage the bundles, push images + charts, write the pushed digests into bin/bundles/*/porter.yaml: make publish REGISTRY=host[:port] [INSECURE=true]
 	@test -n "$(REGISTRY)" || { echo "make publish: REGISTRY=host[:port] is required"; exit 1; }
+	bash build/bundles/build.sh --stage
 	$(GO) run ./build/cmd/edgeframe-images publish --registry $(REGISTRY) $(if $(filter true,$(INSECURE)),--insecure)
 
 .PHONY: bundles
-bundles: ## stage charts, verify image digests, prove the bundles; porter lint/build when porter is on PATH
+bundles: ## stage every bundle into bin/bundles, build the images and write their digests into the staged manifests, prove the bundles; porter lint/build when porter is on PATH
 	bash build/bundles/build.sh
 
 .PHONY: mixin-install

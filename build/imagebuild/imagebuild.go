@@ -313,8 +313,8 @@ func GoVersion(ctx context.Context, root string) (string, error) {
 }
 
 // SourceRevision returns the last commit touching SourcePaths and its commit time: the
-// reproducible revision and SOURCE_DATE_EPOCH of the images. Committing the lock file or a
-// bundle does not move it, so the lock never chases its own commit.
+// reproducible revision and SOURCE_DATE_EPOCH of the images. Committing a bundle or a
+// chart does not move it.
 //
 // rev limits the search to the history of that commit ("" = HEAD).
 func SourceRevision(ctx context.Context, root, rev string) (string, time.Time, error) {
@@ -361,7 +361,7 @@ func Verify(ctx context.Context, root string, l imagelock.Lock, caCerts string, 
 		return nil, err
 	}
 	if gv != l.Build.Go {
-		return nil, fmt.Errorf("image lock was built with %s, this toolchain is %s: run `make images` with %s or rebuild the lock", l.Build.Go, gv, l.Build.Go)
+		return nil, fmt.Errorf("image lock was built with %s, this toolchain is %s: digests compare only under one toolchain", l.Build.Go, gv)
 	}
 	o, err := FromLock(root, l, caCerts)
 	if err != nil {

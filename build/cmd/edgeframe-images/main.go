@@ -1,10 +1,11 @@
 // Command edgeframe-images builds the workload images daemonlessly (no Docker), publishes
-// them and the charts to a registry, and keeps bundles/images.lock.json and the porter.yaml
-// `images:` sections in step with what was built.
+// them and the charts to a registry, records what it built in bin/images.lock.json and writes
+// the digests into the staged bundle manifests (bin/bundles/*/porter.yaml, staged by
+// build/bundles/build.sh); the committed manifests name the workload images by tag only.
 //
-//	edgeframe-images build   [flags]   # make images: OCI layout in bin/images, lock + manifests
-//	edgeframe-images publish [flags]   # make publish REGISTRY=…: build, push images + charts, lock
-//	edgeframe-images verify  [flags]   # rebuild with the lock's inputs, fail on any other digest
+//	edgeframe-images build   [flags]   # make images, make bundles: OCI layout in bin/images, lock, staged manifests
+//	edgeframe-images publish [flags]   # make publish REGISTRY=…: build, push images + charts, lock, staged manifests
+//	edgeframe-images verify  [flags]   # rebuild with a lock's inputs, fail on any other digest
 //
 // Every flag also reads EDGEFRAME_IMAGES_<FLAG> (e.g. EDGEFRAME_IMAGES_REGISTRY).
 package main
@@ -67,11 +68,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&c.created, "created", "", "image creation time, RFC 3339 or Unix seconds (default: $SOURCE_DATE_EPOCH, else that commit's time)")
 	fs.StringVar(&c.platforms, "platforms", imagebuild.DefaultPlatforms, "comma-separated os/arch list")
 	fs.StringVar(&c.caCerts, "ca-certs", imagebuild.DefaultCACerts, "PEM CA bundle copied into every image")
-	fs.StringVar(&c.lock, "lock", imagelock.DefaultPath, "image lock file (relative to --root)")
+	fs.StringVar(&c.lock, "lock", imagelock.DefaultPath, "image lock file written by build and publish, read by verify (relative to --root)")
 	fs.StringVar(&c.layout, "layout", "bin/images", "OCI image layout directory written by build (relative to --root; empty: none)")
-	fs.StringVar(&c.manifests, "manifests", "porter.yaml,bundles/*/porter.yaml", "comma-separated porter.yaml globs whose images: are updated (relative to --root)")
+	fs.StringVar(&c.manifests, "manifests", "bin/bundles/*/porter.yaml", "comma-separated globs of the staged porter.yaml files whose images: get the digests (relative to --root; matching none is fine)")
 	fs.StringVar(&c.charts, "charts", "charts", "chart directory published by publish (relative to --root)")
-	fs.StringVar(&c.fromGit, "from-git", "", "build from this commit (e.g. HEAD) exported with git archive instead of the working tree, so the lock matches what is committed")
+	fs.StringVar(&c.fromGit, "from-git", "", "build from this commit (e.g. HEAD) exported with git archive instead of the working tree, so the digests are those of what is committed")
 	fs.BoolVar(&c.insecure, "insecure", false, "talk plain HTTP to the registry (local registries)")
 	fs.BoolVar(&c.noCharts, "no-charts", false, "publish images only")
 	if err := fs.Parse(args[1:]); err != nil {
@@ -266,7 +267,7 @@ func verify(ctx context.Context, c config, logf func(string, ...any), stdout io.
 		errs = append(errs, errors.New(m.String()))
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("image lock is stale (run `make images`):\n%w", errors.Join(errs...))
+		return fmt.Errorf("this source does not rebuild the digests of %s:\n%w", c.lock, errors.Join(errs...))
 	}
 	for _, n := range sortedNames(lock.Images) {
 		fmt.Fprintf(stdout, "ok\t%s\t%s\n", n, lock.Images[n].Digest)

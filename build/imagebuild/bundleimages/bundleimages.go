@@ -1,7 +1,9 @@
-// Package bundleimages keeps the `images:` section of the porter.yaml manifests in step with
-// the image lock: each entry's repository and digest are rewritten in place (the rest of the
-// file, comments included, is left byte for byte), so `porter publish` relocates exactly the
-// images `make images`/`make publish` produced.
+// Package bundleimages writes the digests of the workload images just built into the
+// `images:` section of a staged porter.yaml: each workload entry's repository, tag and digest
+// are set from the build's lock (a digest line is added where the committed manifest has only
+// repository and tag), and the rest of the file, comments included, is left byte for byte, so
+// `porter publish` relocates exactly the images `make bundles`/`make publish` produced. The
+// committed manifests carry no workload digests; only the staged copies do.
 package bundleimages
 
 import (
@@ -26,15 +28,17 @@ const ThirdPartyLabel = "edgeframe.io/image"
 // Ref is one images entry of a manifest.
 type Ref struct {
 	Repository string
-	Digest     string
+	// Digest is empty for a workload entry of a committed manifest (it has a tag).
+	Digest string
+	Tag    string
 	// ThirdParty is set for an entry labelled ThirdPartyLabel: third-party.
 	ThirdParty bool
 }
 
-// entry locates the scalar nodes of one images entry.
+// entry locates the scalar nodes of one images entry (digest and tag may be nil).
 type entry struct {
-	repo, digest *yaml.Node
-	thirdParty   bool
+	repoKey, repo, digest, tag *yaml.Node
+	thirdParty                 bool
 }
 
 func parse(src []byte) (map[string]entry, error) {
@@ -61,7 +65,7 @@ func parse(src []byte) (map[string]entry, error) {
 			errs = append(errs, fmt.Errorf("images.%s: want a mapping", name))
 			continue
 		}
-		e := entry{repo: lookup(body, "repository"), digest: lookup(body, "digest")}
+		e := entry{repoKey: lookupKey(body, "repository"), repo: lookup(body, "repository"), digest: lookup(body, "digest"), tag: lookup(body, "tag")}
 		if labels := lookup(body, "labels"); labels != nil && labels.Kind == yaml.MappingNode {
 			if v := lookup(labels, ThirdPartyLabel); v != nil && v.Value == "third-party" {
 				e.thirdParty = true
@@ -70,8 +74,14 @@ func parse(src []byte) (map[string]entry, error) {
 		if e.repo == nil || e.repo.Kind != yaml.ScalarNode {
 			errs = append(errs, fmt.Errorf("images.%s.repository: required", name))
 		}
-		if e.digest == nil || e.digest.Kind != yaml.ScalarNode {
-			errs = append(errs, fmt.Errorf("images.%s.digest: required", name))
+		if e.digest != nil && e.digest.Kind != yaml.ScalarNode {
+			errs = append(errs, fmt.Errorf("images.%s.digest: want a string", name))
+		}
+		if e.tag != nil && e.tag.Kind != yaml.ScalarNode {
+			errs = append(errs, fmt.Errorf("images.%s.tag: want a string", name))
+		}
+		if e.thirdParty && e.digest == nil {
+			errs = append(errs, fmt.Errorf("images.%s.digest: required for a third-party image", name))
 		}
 		out[name] = e
 	}
@@ -87,6 +97,22 @@ func lookup(m *yaml.Node, key string) *yaml.Node {
 	return nil
 }
 
+func lookupKey(m *yaml.Node, key string) *yaml.Node {
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i]
+		}
+	}
+	return nil
+}
+
+func value(n *yaml.Node) string {
+	if n == nil {
+		return ""
+	}
+	return n.Value
+}
+
 // Read returns the images of a manifest by name.
 func Read(path string) (map[string]Ref, error) {
 	src, err := os.ReadFile(path)
@@ -99,14 +125,16 @@ func Read(path string) (map[string]Ref, error) {
 	}
 	out := make(map[string]Ref, len(es))
 	for n, e := range es {
-		out[n] = Ref{Repository: e.repo.Value, Digest: e.digest.Value, ThirdParty: e.thirdParty}
+		out[n] = Ref{Repository: e.repo.Value, Digest: value(e.digest), Tag: value(e.tag), ThirdParty: e.thirdParty}
 	}
 	return out, nil
 }
 
-// Update rewrites repository and digest of every images entry from the lock. Every entry
-// must be a locked workload, except third-party entries (ThirdPartyLabel), which are left as
-// they are. It reports whether the file changed.
+// Update sets repository, digest and (where the entry has one) tag of every workload images
+// entry from the lock: tag becomes the build's version, and an entry without a digest gets a
+// digest line under its repository (a block mapping is needed for that). Every entry must be
+// a locked workload, except third-party entries (ThirdPartyLabel), which are left as they are.
+// It reports whether the file changed.
 func Update(path string, lock imagelock.Lock) (bool, error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
@@ -117,8 +145,9 @@ func Update(path string, lock imagelock.Lock) (bool, error) {
 		return false, fmt.Errorf("%s: %w", path, err)
 	}
 	type edit struct {
-		node  *yaml.Node
-		value string
+		node   *yaml.Node
+		value  string
+		insert string // a whole line added after node's line instead of a value replaced
 	}
 	var edits []edit
 	var errs []error
@@ -131,22 +160,41 @@ func Update(path string, lock imagelock.Lock) (bool, error) {
 			errs = append(errs, fmt.Errorf("%s: images.%s: no such workload image in the lock", path, name))
 			continue
 		}
-		edits = append(edits, edit{e.repo, img.Repository}, edit{e.digest, img.Digest})
+		edits = append(edits, edit{node: e.repo, value: img.Repository})
+		if e.tag != nil && lock.Build.Version != "" {
+			edits = append(edits, edit{node: e.tag, value: lock.Build.Version})
+		}
+		switch {
+		case e.digest != nil:
+			edits = append(edits, edit{node: e.digest, value: img.Digest})
+		case e.repoKey.Line == e.repo.Line && e.repo.Style&yaml.FlowStyle == 0 && !flowLine(src, e.repoKey):
+			edits = append(edits, edit{node: e.repoKey, insert: strings.Repeat(" ", e.repoKey.Column-1) + "digest: " + strconv.Quote(img.Digest)})
+		default:
+			errs = append(errs, fmt.Errorf("%s:%d: images.%s: no digest to set and not a block mapping to add one to", path, e.repo.Line, name))
+		}
 	}
 	if err := errors.Join(errs...); err != nil {
 		return false, err
 	}
 	lines := strings.Split(string(src), "\n")
-	// Right to left within a line, bottom to top overall, so columns stay valid.
+	// Right to left within a line, bottom to top overall, so columns and lines stay valid;
+	// a line inserted after line L comes before every edit on L.
 	sort.Slice(edits, func(i, j int) bool {
-		a, b := edits[i].node, edits[j].node
-		if a.Line != b.Line {
-			return a.Line > b.Line
+		a, b := edits[i], edits[j]
+		if a.node.Line != b.node.Line {
+			return a.node.Line > b.node.Line
 		}
-		return a.Column > b.Column
+		if (a.insert != "") != (b.insert != "") {
+			return a.insert != ""
+		}
+		return a.node.Column > b.node.Column
 	})
 	for _, ed := range edits {
 		n := ed.node
+		if ed.insert != "" {
+			lines = append(lines[:n.Line], append([]string{ed.insert}, lines[n.Line:]...)...)
+			continue
+		}
 		if strings.Contains(n.Value, "\n") || n.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
 			return false, fmt.Errorf("%s:%d: images value must be a one-line scalar", path, n.Line)
 		}
@@ -160,6 +208,12 @@ func Update(path string, lock imagelock.Lock) (bool, error) {
 		return false, nil
 	}
 	return true, os.WriteFile(path, []byte(out), 0o644)
+}
+
+// flowLine reports whether key sits inside a flow mapping ({…}) on its line.
+func flowLine(src []byte, key *yaml.Node) bool {
+	lines := strings.Split(string(src), "\n")
+	return strings.Contains(lines[key.Line-1][:key.Column-1], "{")
 }
 
 // scalarEnd returns the end column of the one-line scalar starting at start.

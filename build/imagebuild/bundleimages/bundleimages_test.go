@@ -100,3 +100,53 @@ func TestUpdateLeavesThirdPartyImages(t *testing.T) {
 		t.Fatalf("an unlabelled image missing from the lock: %v", err)
 	}
 }
+
+// A committed manifest names a workload image by repository and tag only; the staged copy
+// gets the build's version as tag and a digest line under the repository, comments kept.
+func TestUpdateAddsTheDigestToATaggedEntry(t *testing.T) {
+	const m = `images:
+  opcplc:
+    description: "OPC PLC" # kept
+    imageType: docker
+    repository: "ghcr.io/edgeframe/opcplc"
+    tag: "0.0.1" # the build sets the version and adds the digest
+  tempsensor: {repository: ghcr.io/edgeframe/tempsensor, tag: "0.0.1"}
+`
+	p := filepath.Join(t.TempDir(), "porter.yaml")
+	if err := os.WriteFile(p, []byte(m), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	da := "sha256:" + strings.Repeat("a", 64)
+	lock := imagelock.Lock{Build: imagelock.Build{Version: "1.2.3"}, Images: map[string]imagelock.Image{
+		"opcplc":     {Repository: "r.example/edgeframe/opcplc", Digest: da},
+		"tempsensor": {Repository: "r.example/edgeframe/tempsensor", Digest: da},
+	}}
+	if _, err := bundleimages.Update(p, lock); err == nil || !strings.Contains(err.Error(), "images.tempsensor") {
+		t.Fatalf("a flow mapping without a digest: %v", err)
+	}
+	if err := os.WriteFile(p, []byte(strings.Replace(m, `tag: "0.0.1"}`, `tag: "0.0.1", digest: ""}`, 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if changed, err := bundleimages.Update(p, lock); err != nil || !changed {
+		t.Fatalf("changed=%v err=%v", changed, err)
+	}
+	got, err := bundleimages.Read(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"opcplc", "tempsensor"} {
+		if want := (bundleimages.Ref{Repository: "r.example/edgeframe/" + n, Digest: da, Tag: "1.2.3"}); got[n] != want {
+			t.Errorf("%s read back %+v, want %+v", n, got[n], want)
+		}
+	}
+	text, _ := os.ReadFile(p)
+	if want := `    repository: "r.example/edgeframe/opcplc"
+    digest: "` + da + `"
+    tag: "1.2.3" # the build sets the version and adds the digest
+`; !strings.Contains(string(text), want) {
+		t.Errorf("want\n%s\nin\n%s", want, text)
+	}
+	if changed, err := bundleimages.Update(p, lock); err != nil || changed {
+		t.Fatalf("second update changed=%v err=%v", changed, err)
+	}
+}

@@ -1,7 +1,9 @@
-// Package imagelock reads and writes bundles/images.lock.json: the digests of the workload
-// images and charts that `make images` / `make publish` produced, together with every build
-// input that went into them (version, revision, creation time, toolchain, platforms), so a
-// later build from the same source can prove it yields the same digests.
+// Package imagelock reads and writes the build record of the workload images,
+// bin/images.lock.json: the digests of the images and charts that `make images`, `make bundles`
+// or `make publish` produced, together with every build input that went into them (version,
+// revision, creation time, toolchain, platforms), so a later build from the same source can
+// prove it yields the same digests (`edgeframe-images verify`). It is a build output, never
+// committed; the staged bundle manifests carry the same digests.
 package imagelock
 
 import (
@@ -16,8 +18,8 @@ import (
 	"time"
 )
 
-// DefaultPath is where the bundles expect the lock, relative to the repository root.
-const DefaultPath = "bundles/images.lock.json"
+// DefaultPath is where a build writes the lock, relative to the repository root.
+const DefaultPath = "bin/images.lock.json"
 
 // Build records the inputs shared by every image of one build.
 type Build struct {
