@@ -135,7 +135,7 @@ func mapValues(m map[string]string) []string {
 var imageLineRE = regexp.MustCompile(`(?m)^\s*(?:-\s*)?image:\s*"?([^"\s]+)"?\s*$`)
 
 // Every image a chart step deploys (Deployments and hook Jobs alike) is pinned by digest and
-// comes from the bundle's images entries — a workload's locked image or a third-party one
+// comes from the bundle's images entries — a workload's staged image or a third-party one
 // relocated to relocatedRegistry — so `porter archive`/`publish` carry and relocate all of them.
 func checkImagesRelocatable(t *testing.T, raw step, files map[string]string) {
 	for name, text := range files {
