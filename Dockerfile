@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile:1
 # The workload images for users who build with Docker/Podman; `make images` builds the same
-# static binaries daemonlessly and reproducibly (tools/imagebuild). One stage per workload;
+# static binaries daemonlessly and reproducibly (build/imagebuild). One stage per workload;
 # build from the repository root:
 #   docker build --target tempsensor -t edgeframe/tempsensor:dev .
 # (targets: opcplc, opcpublisher, tempsensor, datagateway).

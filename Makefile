@@ -10,7 +10,7 @@ WORKLOADS   := $(notdir $(wildcard workloads/*))
 VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
 COMMIT      ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 # One version package for every binary (edgeframe, workloads, arcflux); the image builder
-# stamps the same variable (tools/imagebuild/gobuild.VersionVar).
+# stamps the same variable (build/imagebuild/gobuild.VersionVar).
 LDFLAGS     := -s -w -X github.com/edgeframe/edgeframe/pkg/version.Version=$(VERSION) -X github.com/edgeframe/edgeframe/pkg/version.Commit=$(COMMIT)
 TEST_FLAGS  ?= -count=1 -timeout 45m
 BENCH_FLAGS ?= -run '^$$' -bench . -benchtime 1x -timeout 30m
@@ -23,8 +23,8 @@ help: ## list the targets
 
 .PHONY: tools
 tools: ## install or build every real component the tests and the demo need (idempotent, cached)
-	@bash scripts/tools/plan.sh
-	@start=$$(date +%s); for s in scripts/tools/[0-9]*.sh; do bash "$$s"; done; \
+	@bash build/tools/plan.sh
+	@start=$$(date +%s); for s in build/tools/[0-9]*.sh; do bash "$$s"; done; \
 	  echo "[tools] ready after $$(( $$(date +%s) - start )) s"
 
 .PHONY: build
@@ -66,12 +66,12 @@ fuzz: ## run every fuzz target for FUZZTIME each
 lint: ## go vet + staticcheck + gofmt
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt would change:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
 	$(GO) vet ./...
-	@test -x $(EDGEFRAME_TOOLS)/bin/staticcheck || bash scripts/tools/90-lint.sh
+	@test -x $(EDGEFRAME_TOOLS)/bin/staticcheck || bash build/tools/90-lint.sh
 	$(EDGEFRAME_TOOLS)/bin/staticcheck ./...
 
 .PHONY: demo-tools
 demo-tools: ## install only what the demo needs (mosquitto, daprd, Azurite)
-	@for s in scripts/tools/00-mosquitto.sh scripts/tools/10-daprd.sh scripts/tools/40-azurite.sh; do bash "$$s"; done
+	@for s in build/tools/00-mosquitto.sh build/tools/10-daprd.sh build/tools/40-azurite.sh; do bash "$$s"; done
 
 .PHONY: demo
 demo: demo-tools build ## run the local topology L2 → L3 → L4 (ARGS="--duration 60s --rate 100")
@@ -80,43 +80,44 @@ demo: demo-tools build ## run the local topology L2 → L3 → L4 (ARGS="--durat
 CLUSTER_ARGS ?=
 .PHONY: cluster-up
 cluster-up: ## start a real single-node Kubernetes on this machine (root; make tools first); prints the kubeconfig path
-	@mkdir -p $(BIN) && $(GO) build -o $(BIN)/edgeframe-cluster ./tools/localcluster/cmd/edgeframe-cluster
-	@$(BIN)/edgeframe-cluster up $(CLUSTER_ARGS)
+	@mkdir -p $(BIN) && $(GO) build -o $(BIN)/edgeframe ./cmd/edgeframe
+	@$(BIN)/edgeframe cluster up $(CLUSTER_ARGS)
 
 .PHONY: cluster-e2e
 cluster-e2e: ## node up if needed, install porter.yaml on it, verify the data path across an L3 broker deletion, uninstall, summary
-	@mkdir -p $(BIN) && $(GO) build -o $(BIN)/edgeframe-cluster ./tools/localcluster/cmd/edgeframe-cluster
-	$(BIN)/edgeframe-cluster e2e $(CLUSTER_ARGS)
+	@mkdir -p $(BIN) && $(GO) build -o $(BIN)/edgeframe ./cmd/edgeframe
+	$(BIN)/edgeframe cluster e2e $(CLUSTER_ARGS)
 
 .PHONY: cluster-down
 cluster-down: ## stop the local node, restore the kernel settings it changed, remove its state
-	@mkdir -p $(BIN) && $(GO) build -o $(BIN)/edgeframe-cluster ./tools/localcluster/cmd/edgeframe-cluster
-	$(BIN)/edgeframe-cluster down $(CLUSTER_ARGS)
+	@mkdir -p $(BIN) && $(GO) build -o $(BIN)/edgeframe ./cmd/edgeframe
+	$(BIN)/edgeframe cluster down $(CLUSTER_ARGS)
 
 .PHONY: charts
 charts: ## package the Helm charts into dist/charts (tgz + index.yaml); PUSH=oci://host/path also pushes them
-	$(GO) run ./charts/cmd/chartpkg --out dist/charts $(if $(CHARTS_URL),--url $(CHARTS_URL)) $(if $(PUSH),--push $(PUSH)) $(if $(PLAIN_HTTP),--plain-http)
+	$(GO) run ./build/cmd/chartpkg --out dist/charts $(if $(CHARTS_URL),--url $(CHARTS_URL)) $(if $(PUSH),--push $(PUSH)) $(if $(PLAIN_HTTP),--plain-http)
 
 .PHONY: images
-images: ## build workload images daemonlessly (amd64+arm64) from HEAD; writes bundles/images.lock.json + porter.yaml images:
-	$(GO) run ./tools/imagebuild/cmd/edgeframe-images build --from-git HEAD
+images: ## build workload images daemonlessly (amd64+arm64) from HEAD into bin/images (+ bin/images.lock.json); digests into staged manifests, if any
+	$(GO) run ./build/cmd/edgeframe-images build --from-git HEAD
 
 .PHONY: publish
-publish: ## push images + charts: make publish REGISTRY=host[:port] [INSECURE=true]
+publish: ## stage the bundles, push images + charts, write the pushed digests into bin/bundles/*/porter.yaml: make publish REGISTRY=host[:port] [INSECURE=true]
 	@test -n "$(REGISTRY)" || { echo "make publish: REGISTRY=host[:port] is required"; exit 1; }
-	$(GO) run ./tools/imagebuild/cmd/edgeframe-images publish --registry $(REGISTRY) $(if $(filter true,$(INSECURE)),--insecure)
+	bash build/bundles/build.sh --stage
+	$(GO) run ./build/cmd/edgeframe-images publish --registry $(REGISTRY) $(if $(filter true,$(INSECURE)),--insecure)
 
 .PHONY: bundles
-bundles: ## stage charts, verify image digests, prove the bundles; porter lint/build when porter is on PATH
-	bash bundles/build.sh
+bundles: ## stage every bundle into bin/bundles, build the images and write their digests into the staged manifests, prove the bundles; porter lint/build when porter is on PATH
+	bash build/bundles/build.sh
 
 .PHONY: mixin-install
 mixin-install: ## install the arcflux mixin into $$PORTER_HOME/mixins/arcflux (client + runtimes/)
-	bash mixin/scripts/install.sh
+	bash build/mixin/install.sh
 
 .PHONY: mixin-xbuild
 mixin-xbuild: ## cross-build arcflux for linux/darwin/windows x amd64/arm64 with an atom feed (bin/mixins)
-	bash mixin/scripts/xbuild.sh
+	bash build/mixin/xbuild.sh
 
 .PHONY: clean
 clean: ## remove build outputs (not the tool cache)

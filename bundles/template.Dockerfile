@@ -1,6 +1,6 @@
 # syntax=docker/dockerfile-upstream:1.4.0
 # Invocation image of the bundles that deploy Bicep with the az mixin (infrastructure,
-# application): porter.yaml `dockerfile: template.Dockerfile`; bundles/build.sh stages this
+# application): porter.yaml `dockerfile: template.Dockerfile`; build/bundles/build.sh stages this
 # file next to each manifest, and test/bundles checks it (TestInvocationImageTemplate).
 #
 # Why a template instead of Porter's default base:

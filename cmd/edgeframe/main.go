@@ -1,9 +1,9 @@
 // Command edgeframe is the project's own command line. Its subcommands:
 //
-//	edgeframe demo [flags]   run the local topology L2 → L3 → L4 (`make demo`)
-//	edgeframe version        print the stamped version and commit
-//
-// Later subcommands (e.g. the local cluster) live here too.
+//	edgeframe demo [flags]                 run the local topology L2 → L3 → L4 (`make demo`)
+//	edgeframe cluster up|down|e2e [flags]  a real single-node Kubernetes on this machine and
+//	                                       the all-in-one bundle on it (`make cluster-*`)
+//	edgeframe version                      print the stamped version and commit
 package main
 
 import (
@@ -23,6 +23,7 @@ const usage = `usage: edgeframe <command> [flags]
 
 commands:
   demo      run the local topology L2 → L3 → L4 and print a live table (edgeframe demo -h lists its flags)
+  cluster   up|down|e2e: a real single-node Kubernetes on this machine and the all-in-one bundle on it (root)
   version   print the version and commit this binary was built from
 `
 
@@ -40,6 +41,8 @@ func dispatch(args []string, lookup func(string) (string, bool), stdout, stderr 
 	switch args[0] {
 	case "demo":
 		return demoMain(args[1:], lookup, stdout, stderr)
+	case "cluster":
+		return clusterMain(args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintf(stdout, "edgeframe %s (%s)\n", version.Version, version.Commit)
 		return 0

@@ -1,5 +1,5 @@
 // Package toolcache finds the real components (mosquitto, daprd, Azurite…) that
-// `make tools` (scripts/tools/*.sh) installs under $EDGEFRAME_TOOLS (default
+// `make tools` (build/tools/*.sh) installs under $EDGEFRAME_TOOLS (default
 // ~/.cache/edgeframe/tools) with a link per tool in bin/. The demo and the tests look
 // them up the same way.
 package toolcache

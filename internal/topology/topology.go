@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/edgeframe/edgeframe/charts/selfhosted"
+	"github.com/edgeframe/edgeframe/internal/selfhosted"
 	"github.com/edgeframe/edgeframe/internal/supervise"
 )
 

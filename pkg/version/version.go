@@ -1,6 +1,6 @@
 // Package version is the build identity of every edgeframe binary — the edgeframe
 // command, the workloads and the arcflux mixin — stamped at link time by `make build`,
-// the image builder (tools/imagebuild/gobuild) and the mixin's build scripts:
+// the image builder (build/imagebuild/gobuild) and the mixin's build scripts:
 //
 //	-ldflags "-X github.com/edgeframe/edgeframe/pkg/version.Version=v0.1.0 -X github.com/edgeframe/edgeframe/pkg/version.Commit=abc1234"
 package version

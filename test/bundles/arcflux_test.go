@@ -184,9 +184,9 @@ func TestArcfluxStepsAgainstTheAzureFakes(t *testing.T) {
 		t.Fatal("edge-apps configuration missing after install")
 	}
 	subst := apps.Properties.Kustomizations["apps"].PostBuild.Substitute
-	lock := smps["application"].lock
-	if got := subst["opcplcDigest"]; got == nil || *got != lock.Images["opcplc"].Digest {
-		t.Errorf("Flux substitutes opcplcDigest=%v, the lock has %s", got, lock.Images["opcplc"].Digest)
+	want := smps["application"].workloads["opcplc"].Digest
+	if got := subst["opcplcDigest"]; got == nil || *got != want {
+		t.Errorf("Flux substitutes opcplcDigest=%v, the staged manifest has %s", got, want)
 	}
 	if got := subst["gatewayClientId"]; got == nil || *got != "sample-gateway-client-id" {
 		t.Errorf("Flux substitutes gatewayClientId=%v, want the az step output", got)

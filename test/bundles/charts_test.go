@@ -12,7 +12,7 @@ import (
 	"helm.sh/helm/v3/pkg/strvals"
 	"sigs.k8s.io/yaml"
 
-	"github.com/edgeframe/edgeframe/charts/render"
+	"github.com/edgeframe/edgeframe/internal/chartrender"
 )
 
 // helmValues builds what `helm upgrade --install -f v1 -f v2 --set k=v` passes to the chart.
@@ -65,8 +65,8 @@ func TestStepChartsRenderWithTheirValues(t *testing.T) {
 						t.Errorf("%s: %v", raw, err)
 						continue
 					}
-					files, err := render.RenderRelease(ctx, b.localPath(t, chart),
-						render.Release{Name: s.Body["name"].(string), Namespace: s.Body["namespace"].(string)}, vals)
+					files, err := chartrender.RenderRelease(ctx, b.localPath(t, chart),
+						chartrender.Release{Name: s.Body["name"].(string), Namespace: s.Body["namespace"].(string)}, vals)
 					if err != nil {
 						t.Errorf("%s: %v", raw, err)
 						continue
@@ -135,7 +135,7 @@ func mapValues(m map[string]string) []string {
 var imageLineRE = regexp.MustCompile(`(?m)^\s*(?:-\s*)?image:\s*"?([^"\s]+)"?\s*$`)
 
 // Every image a chart step deploys (Deployments and hook Jobs alike) is pinned by digest and
-// comes from the bundle's images entries — a workload's locked image or a third-party one
+// comes from the bundle's images entries — a workload's staged image or a third-party one
 // relocated to relocatedRegistry — so `porter archive`/`publish` carry and relocate all of them.
 func checkImagesRelocatable(t *testing.T, raw step, files map[string]string) {
 	for name, text := range files {

@@ -9,7 +9,7 @@ import (
 // Dapr injects into them: restricted requires every container to drop ALL capabilities, which
 // the injector does only with dapr_sidecar_injector.sidecarDropALLCapabilities. Without it the
 // API server reports the workload pods as violating restricted (found on the real node,
-// tools/localcluster: "opcpublisher…: unrestricted capabilities").
+// internal/localcluster: "opcpublisher…: unrestricted capabilities").
 func TestDaprInstallsDropSidecarCapabilities(t *testing.T) {
 	const key = "dapr_sidecar_injector.sidecarDropALLCapabilities"
 	found := 0

@@ -13,7 +13,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"github.com/edgeframe/edgeframe/charts/render"
+	"github.com/edgeframe/edgeframe/internal/chartrender"
 	"github.com/edgeframe/edgeframe/test/testenv"
 )
 
@@ -194,7 +194,7 @@ func TestWorkloadsScriptArguments(t *testing.T) {
 		{"bad digest", with("DATAGATEWAY_DIGEST=latest"), []string{"install"}, `DATAGATEWAY_DIGEST "latest" is not a sha256:<64 hex> digest`, 2},
 		{"bad charts directory", with("CHARTS=/nonexistent"), []string{"install"}, `CHARTS "/nonexistent" has no profiles/l4/edge-workloads.yaml`, 2},
 		{"dry run l4", with("DRY_RUN=true"), []string{"install"},
-			"/nonexistent/helm upgrade --install edge-workloads ./charts/edge-workloads --namespace edge-l4 --create-namespace --values ./charts/profiles/l4/edge-workloads.yaml --set-string level=l4 --set-string datagateway.image.repository=" + smp.lock.Images["datagateway"].Repository, 0},
+			"/nonexistent/helm upgrade --install edge-workloads ./charts/edge-workloads --namespace edge-l4 --create-namespace --values ./charts/profiles/l4/edge-workloads.yaml --set-string level=l4 --set-string datagateway.image.repository=" + smp.workloads["datagateway"].Repository, 0},
 		{"dry run uninstall", with("DRY_RUN=true"), []string{"uninstall"}, "/nonexistent/helm uninstall edge-workloads --namespace edge-l4 --ignore-not-found", 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -236,7 +236,7 @@ func TestOfflineDeliveryWithHelm(t *testing.T) {
 	}
 	// The charts as `make bundles` stages them next to the manifest (dependencies built).
 	charts := filepath.Join(t.TempDir(), "charts")
-	if err := render.StageCharts(filepath.Join(root(t), "charts"), charts); err != nil {
+	if err := chartrender.StageCharts(filepath.Join(root(t), "charts"), charts); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.CopyFS(filepath.Join(charts, "profiles"), os.DirFS(filepath.Join(root(t), "charts", "profiles"))); err != nil {

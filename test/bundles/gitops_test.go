@@ -12,8 +12,8 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"github.com/edgeframe/edgeframe/charts/render"
-	"github.com/edgeframe/edgeframe/tools/imagebuild/imagelock"
+	"github.com/edgeframe/edgeframe/build/imagebuild/imagelock"
+	"github.com/edgeframe/edgeframe/internal/chartrender"
 )
 
 // fluxKustomization is one kustomization of an arcflux flux step, templates resolved for a level.
@@ -84,13 +84,10 @@ func substitute(src string, vars map[string]string) (string, []string) {
 // whose resources are Kubernetes objects; every variable is substituted by the step (or has a
 // default); every HelmRelease installs a chart of charts/ at its version, from an OCI
 // HelmRepository of the same kustomization, with the charts profile's values, and renders with
-// the Helm SDK pinned to the bundle's image digests.
+// the Helm SDK pinned to the staged bundle's image digests.
 func TestGitOpsPathsAreWhatFluxSyncs(t *testing.T) {
 	r := root(t)
-	lock, err := imagelock.Load(filepath.Join(r, imagelock.DefaultPath))
-	if err != nil {
-		t.Fatal(err)
-	}
+	images := stagedWorkloadImages(t)
 	for _, fk := range fluxKustomizations(t) {
 		t.Run(fk.Path, func(t *testing.T) {
 			kfile := filepath.Join(r, fk.Path, "kustomization.yaml")
@@ -132,14 +129,14 @@ func TestGitOpsPathsAreWhatFluxSyncs(t *testing.T) {
 				}
 			}
 			for _, hr := range releases {
-				checkHelmRelease(t, fk, hr, objs, lock.Images)
+				checkHelmRelease(t, fk, hr, objs, images)
 			}
 		})
 	}
 }
 
 // checkHelmRelease proves one HelmRelease: chart and version from charts/, source in the
-// kustomization, profile values kept, and a render pinned to the locked image digests.
+// kustomization, profile values kept, and a render pinned to the staged image digests.
 func checkHelmRelease(t *testing.T, fk fluxKustomization, hr map[string]any, objs map[string]map[string]any, images map[string]imagelock.Image) {
 	r := root(t)
 	meta := hr["metadata"].(map[string]any)
@@ -180,8 +177,8 @@ func checkHelmRelease(t *testing.T, fk fluxKustomization, hr map[string]any, obj
 	if release == "" {
 		release = meta["name"].(string)
 	}
-	files, err := render.RenderRelease(context.Background(), filepath.Join(r, "charts", name),
-		render.Release{Name: release, Namespace: ns}, values)
+	files, err := chartrender.RenderRelease(context.Background(), filepath.Join(r, "charts", name),
+		chartrender.Release{Name: release, Namespace: ns}, values)
 	if err != nil {
 		t.Errorf("%s: %v", where, err)
 		return

@@ -14,9 +14,9 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"github.com/edgeframe/edgeframe/tools/imagebuild/bundleimages"
-	"github.com/edgeframe/edgeframe/tools/imagebuild/imagelock"
-	"github.com/edgeframe/edgeframe/tools/imagebuild/imagetest"
+	"github.com/edgeframe/edgeframe/build/imagebuild/bundleimages"
+	"github.com/edgeframe/edgeframe/build/imagebuild/imagelock"
+	"github.com/edgeframe/edgeframe/build/imagebuild/imagetest"
 )
 
 // bundle is one porter.yaml, loaded as generic YAML.
@@ -217,7 +217,8 @@ func templates(v any) [][2]string {
 // samples resolves templates with sample values, as porter would at run time.
 type samples struct {
 	params, creds, outputs map[string]string
-	lock                   imagelock.Lock
+	// workloads are the workload images as a staged manifest names them (stagedWorkloadImages).
+	workloads map[string]imagelock.Image
 	// thirdParty are the bundle's third-party images entries (name → repository, digest).
 	thirdParty map[string]map[string]any
 }
@@ -268,11 +269,7 @@ func newSamples(t testing.TB, b bundle, level string) samples {
 			s.outputs[o] = "sample-" + o
 		}
 	}
-	lock, err := imagelock.Load(filepath.Join(root(t), imagelock.DefaultPath))
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.lock = lock
+	s.workloads = stagedWorkloadImages(t)
 	return s
 }
 
@@ -295,7 +292,7 @@ func (s samples) resolve(t testing.TB, v any) any {
 				val, ok = s.outputs[rest]
 			case "images":
 				name, field, _ := strings.Cut(rest, ".")
-				img, found := s.lock.Images[name]
+				img, found := s.workloads[name]
 				if tp, isTP := s.thirdParty[name]; isTP {
 					img, found = imagelock.Image{Repository: relocatedRegistry + fmt.Sprint(tp["repository"]), Digest: fmt.Sprint(tp["digest"])}, true
 				}

@@ -504,10 +504,10 @@ func TestInvocationImageTemplate(t *testing.T) {
 			t.Errorf("%s: arcflux build writes under /root:\n%s", b.Name, out.String())
 		}
 	}
-	// bundles/build.sh stages the template next to every manifest that names it.
-	script, _ := os.ReadFile(filepath.Join(root(t), "bundles", "build.sh"))
-	if !strings.Contains(string(script), `cp bundles/template.Dockerfile "$dir/template.Dockerfile"`) {
-		t.Error("bundles/build.sh does not stage bundles/template.Dockerfile")
+	// build/bundles/build.sh stages the template next to every manifest that names it.
+	script, _ := os.ReadFile(filepath.Join(root(t), "build", "bundles", "build.sh"))
+	if !strings.Contains(string(script), `cp bundles/template.Dockerfile "$dst/template.Dockerfile"`) {
+		t.Error("build/bundles/build.sh does not stage bundles/template.Dockerfile")
 	}
 }
 
@@ -625,16 +625,14 @@ func TestAllInOneBuildContext(t *testing.T) {
 	}
 }
 
-// bundles/build.sh lints every bundle, and builds only when all are clean; without a Docker
+// build/bundles/build.sh lints every staged bundle, and builds only when all are clean; without a Docker
 // daemon it still lints all of them (D8). It runs on a copy of the repository with a fake
 // porter (porter build needs the daemon) and a fake go (the proofs are this package).
 func TestBuildScriptLintsEveryBundleThenBuilds(t *testing.T) {
 	r := root(t)
-	want := []string{"."}
+	var want []string // every bundle, staged under bin/bundles
 	for _, b := range loadBundles(t) {
-		if b.Name != "all-in-one" {
-			want = append(want, "bundles/"+b.Name)
-		}
+		want = append(want, "bin/bundles/"+b.Name)
 	}
 	for _, tc := range []struct {
 		name          string
@@ -645,11 +643,11 @@ func TestBuildScriptLintsEveryBundleThenBuilds(t *testing.T) {
 	}{
 		{"no docker daemon", false, "", false, false},
 		{"docker daemon", true, "", true, false},
-		{"lint error in a level bundle", true, "bundles/application", false, true},
+		{"lint error in a level bundle", true, "bin/bundles/application", false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			copyRoot := t.TempDir()
-			for _, p := range []string{"porter.yaml", "charts", "bundles"} {
+			for _, p := range []string{"porter.yaml", ".dockerignore", "charts", "bundles", "build"} {
 				if out, err := exec.Command("cp", "-R", filepath.Join(r, p), copyRoot).CombinedOutput(); err != nil {
 					t.Fatalf("%v\n%s", err, out)
 				}
@@ -676,7 +674,7 @@ exit 0
 					t.Fatal(err)
 				}
 			}
-			cmd := exec.Command("bash", filepath.Join(copyRoot, "bundles", "build.sh"))
+			cmd := exec.Command("bash", filepath.Join(copyRoot, "build", "bundles", "build.sh"))
 			cmd.Env = []string{"PATH=" + bin + ":/usr/bin:/bin", "HOME=" + t.TempDir(), "GO=" + filepath.Join(bin, "go")}
 			out, err := cmd.CombinedOutput()
 			if (err != nil) != tc.wantExitError {

@@ -153,7 +153,7 @@ type creds struct {
 	Files  map[string]string // path credentials: content
 }
 
-// appDir is /cnab/app: for a level bundle what bundles/build.sh stages next to the manifest,
+// appDir is /cnab/app: for a level bundle what build/bundles/build.sh stages next to the manifest,
 // for the all-in-one bundle the Docker build context of the repository root.
 func appDir(t *testing.T, b bundle) string {
 	if b.Name == "all-in-one" {

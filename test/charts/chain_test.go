@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/edgeframe/edgeframe/charts/render"
+	"github.com/edgeframe/edgeframe/internal/chartrender"
 	"github.com/edgeframe/edgeframe/test/testenv"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -117,7 +117,7 @@ func TestChainedProxyAddressIsReachableFromTheChild(t *testing.T) {
 	}
 	// The chart refuses a parent address equal to the proxy's own ClusterIP.
 	self := map[string]any{"parent": map[string]any{"enabled": true, "address": "10.0.0.200"}, "service": map[string]any{"clusterIP": "10.0.0.200"}}
-	if _, err := render.Render(ctx, chartDir("envoy-proxy"), self); err == nil || !strings.Contains(err.Error(), "parent.address") {
+	if _, err := chartrender.Render(ctx, chartDir("envoy-proxy"), self); err == nil || !strings.Contains(err.Error(), "parent.address") {
 		t.Errorf("a proxy chained to its own ClusterIP was accepted: %v", err)
 	}
 }

@@ -11,12 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgeframe/edgeframe/charts/selfhosted"
+	"github.com/edgeframe/edgeframe/internal/selfhosted"
 	"github.com/edgeframe/edgeframe/test/testenv"
 )
 
 // TestRenderedDaprComponentsLoadInDaprd renders the L2 profile's Dapr resources for a
-// self-hosted daprd (charts/selfhosted: local file secret store), loads them into a real daprd
+// self-hosted daprd (internal/selfhosted: local file secret store), loads them into a real daprd
 // next to a real mosquitto started from the mosquitto chart, and publishes through it: the
 // broker credentials come from the secret store, not from the component.
 func TestRenderedDaprComponentsLoadInDaprd(t *testing.T) {

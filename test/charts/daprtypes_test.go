@@ -16,8 +16,8 @@ import (
 	subscriptionsv2alpha1 "github.com/dapr/dapr/pkg/apis/subscriptions/v2alpha1"
 	"sigs.k8s.io/yaml"
 
-	"github.com/edgeframe/edgeframe/charts/render"
-	"github.com/edgeframe/edgeframe/charts/selfhosted"
+	"github.com/edgeframe/edgeframe/internal/chartrender"
+	"github.com/edgeframe/edgeframe/internal/selfhosted"
 	"github.com/edgeframe/edgeframe/test/testenv"
 )
 
@@ -85,13 +85,13 @@ func TestDaprResourcesDecodeStrictly(t *testing.T) {
 	}
 	for _, p := range profiles(t) {
 		for _, r := range p.Releases {
-			check(fmt.Sprintf("profile %s release %s/%s", p.Name, r.Namespace, r.Name), render.Manifests(renderRelease(t, p, r)))
+			check(fmt.Sprintf("profile %s release %s/%s", p.Name, r.Namespace, r.Name), chartrender.Manifests(renderRelease(t, p, r)))
 		}
 	}
 	withSubscription := map[string]any{"subscriptions": []any{map[string]any{
 		"name": "s", "topic": "control/x", "route": "/x", "deadLetterTopic": "deadletter/x", "scopes": []any{"x"},
 	}}}
-	check("dapr-components defaults", render.Manifests(renderChart(t, "dapr-components", "dapr-components", "default", withSubscription)))
+	check("dapr-components defaults", chartrender.Manifests(renderChart(t, "dapr-components", "dapr-components", "default", withSubscription)))
 	for _, level := range []string{"l2", "l4"} {
 		files, err := selfhosted.RenderDaprResources(t.Context(), chartsDir, selfhosted.DaprSpec{
 			Level: level, AppID: map[string]string{"l2": "tempsensor", "l4": "datagateway"}[level],
@@ -100,7 +100,7 @@ func TestDaprResourcesDecodeStrictly(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		check("self-hosted "+level, render.Manifests(files))
+		check("self-hosted "+level, chartrender.Manifests(files))
 	}
 	if decoded < 10 {
 		t.Fatalf("decoded only %d Dapr resources: the renders lost them", decoded)
@@ -157,7 +157,7 @@ func TestAppConfigurationHasOnlyWhatSidecarsRead(t *testing.T) {
 	seen := 0
 	for _, p := range profiles(t) {
 		for _, r := range p.Releases {
-			for _, o := range objects(t, render.Manifests(renderRelease(t, p, r))) {
+			for _, o := range objects(t, chartrender.Manifests(renderRelease(t, p, r))) {
 				if o.GetAPIVersion() != "dapr.io/v1alpha1" || o.GetKind() != "Configuration" || o.GetName() == "daprsystem" {
 					continue
 				}

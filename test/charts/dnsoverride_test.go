@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/edgeframe/edgeframe/charts/render"
+	"github.com/edgeframe/edgeframe/internal/chartrender"
 	"github.com/edgeframe/edgeframe/test/testenv"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -221,7 +221,7 @@ func TestDNSOverrideOwnsOnlyItsKeys(t *testing.T) {
 }
 
 // profileNamed returns the profile called name.
-func profileNamed(t *testing.T, name string) (p render.Profile) {
+func profileNamed(t *testing.T, name string) (p chartrender.Profile) {
 	t.Helper()
 	for _, q := range profiles(t) {
 		if q.Name == name {

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/edgeframe/edgeframe/charts/render"
+	"github.com/edgeframe/edgeframe/internal/chartrender"
 	snidfpv3 "github.com/envoyproxy/go-control-plane/envoy/extensions/filters/network/sni_dynamic_forward_proxy/v3"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -52,9 +52,9 @@ func TestGatewayReachesEventHubsThroughTheProxy(t *testing.T) {
 					}
 				case r.Chart == "envoy-proxy":
 					proxyVals = vals
-					proxyObjs = objects(t, render.Manifests(renderRelease(t, p, r)))
+					proxyObjs = objects(t, chartrender.Manifests(renderRelease(t, p, r)))
 				case r.Chart == "edge-workloads" && strings.HasSuffix(r.Namespace, "l4"):
-					gatewayObjs = objects(t, render.Manifests(renderRelease(t, p, r)))
+					gatewayObjs = objects(t, chartrender.Manifests(renderRelease(t, p, r)))
 				}
 			}
 			var svc *unstructured.Unstructured

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgeframe/edgeframe/charts/render"
+	"github.com/edgeframe/edgeframe/internal/chartrender"
 	"github.com/edgeframe/edgeframe/test/testenv"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -24,7 +24,7 @@ import (
 func TestFakeClusterSingleClusterProfile(t *testing.T) {
 	fc := testenv.StartFakeCluster(t)
 	c := newCluster(t, fc.KubeAPI)
-	var p render.Profile
+	var p chartrender.Profile
 	for _, q := range profiles(t) {
 		if q.Name == "single-cluster" {
 			p = q

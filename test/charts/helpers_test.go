@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/edgeframe/edgeframe/charts/render"
+	"github.com/edgeframe/edgeframe/internal/chartrender"
 	"github.com/edgeframe/edgeframe/test/testenv"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
@@ -23,9 +23,9 @@ var chartsDir = filepath.Join("..", "..", "charts")
 func chartDir(name string) string { return filepath.Join(chartsDir, name) }
 
 // profiles loads every profile.
-func profiles(t testing.TB) []render.Profile {
+func profiles(t testing.TB) []chartrender.Profile {
 	t.Helper()
-	ps, err := render.Profiles(chartsDir)
+	ps, err := chartrender.Profiles(chartsDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,14 +36,14 @@ func profiles(t testing.TB) []render.Profile {
 }
 
 // renderRelease renders one release of a profile.
-func renderRelease(t testing.TB, p render.Profile, r render.ProfileRelease) map[string]string {
+func renderRelease(t testing.TB, p chartrender.Profile, r chartrender.ProfileRelease) map[string]string {
 	t.Helper()
 	vals, err := p.Values(r)
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := render.RenderRelease(context.Background(), r.ChartDir(chartsDir),
-		render.Release{Name: r.Name, Namespace: r.Namespace}, vals)
+	files, err := chartrender.RenderRelease(context.Background(), r.ChartDir(chartsDir),
+		chartrender.Release{Name: r.Name, Namespace: r.Namespace}, vals)
 	if err != nil {
 		t.Fatalf("profile %s release %s/%s: %v", p.Name, r.Namespace, r.Name, err)
 	}
@@ -53,7 +53,7 @@ func renderRelease(t testing.TB, p render.Profile, r render.ProfileRelease) map[
 // renderChart renders a chart with values for release name in namespace.
 func renderChart(t testing.TB, chart, name, namespace string, vals map[string]any) map[string]string {
 	t.Helper()
-	files, err := render.RenderRelease(context.Background(), chartDir(chart), render.Release{Name: name, Namespace: namespace}, vals)
+	files, err := chartrender.RenderRelease(context.Background(), chartDir(chart), chartrender.Release{Name: name, Namespace: namespace}, vals)
 	if err != nil {
 		t.Fatalf("render %s: %v", chart, err)
 	}
@@ -112,7 +112,7 @@ func find(t testing.TB, objs []*unstructured.Unstructured, kind, name string) *u
 // configMapData returns data[key] of the ConfigMap name.
 func configMapData(t testing.TB, files map[string]string, name, key string) string {
 	t.Helper()
-	cm := find(t, objects(t, render.Manifests(files)), "ConfigMap", name)
+	cm := find(t, objects(t, chartrender.Manifests(files)), "ConfigMap", name)
 	v, ok, _ := unstructured.NestedString(cm.Object, "data", key)
 	if !ok {
 		t.Fatalf("ConfigMap %s has no key %s", name, key)
@@ -121,19 +121,19 @@ func configMapData(t testing.TB, files map[string]string, name, key string) stri
 }
 
 // manifestsOf joins rendered files into one YAML stream.
-func manifestsOf(files map[string]string) string { return render.Manifests(files) }
+func manifestsOf(files map[string]string) string { return chartrender.Manifests(files) }
 
 // toolOrSkip is testenv.Tool: a missing tool skips the test, or fails it under CI=true.
 func toolOrSkip(t *testing.T, name string) string { return testenv.Tool(t, name) }
 
 // chartRelease is a release of a profile with its values.
 type chartRelease struct {
-	render.ProfileRelease
+	chartrender.ProfileRelease
 	Values map[string]any
 }
 
 // releasesOf returns the releases of chart in profile p, with their values.
-func releasesOf(t testing.TB, p render.Profile, chart string) []chartRelease {
+func releasesOf(t testing.TB, p chartrender.Profile, chart string) []chartRelease {
 	t.Helper()
 	var out []chartRelease
 	for _, r := range p.Releases {
@@ -150,7 +150,7 @@ func releasesOf(t testing.TB, p render.Profile, chart string) []chartRelease {
 }
 
 // releaseOf returns the one release of chart in profile p (the first when there are several).
-func releaseOf(t testing.TB, p render.Profile, chart string) chartRelease {
+func releaseOf(t testing.TB, p chartrender.Profile, chart string) chartRelease {
 	t.Helper()
 	rs := releasesOf(t, p, chart)
 	if len(rs) == 0 {

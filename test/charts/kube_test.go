@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgeframe/edgeframe/charts/render"
+	"github.com/edgeframe/edgeframe/internal/chartrender"
 	"github.com/edgeframe/edgeframe/test/testenv"
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
@@ -140,7 +140,7 @@ func (c *cluster) chart(t *testing.T, name string) *chart.Chart {
 	if ch, ok := c.charts[name]; ok {
 		return ch
 	}
-	ch, err := render.LoadChart(chartDir(name))
+	ch, err := chartrender.LoadChart(chartDir(name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +151,7 @@ func (c *cluster) chart(t *testing.T, name string) *chart.Chart {
 // install installs (or upgrades, when upgrade is set) release r of profile p with the
 // profile's values merged with extra. Helm's hooks are run by runHooks (no kubelet runs a
 // hook Job next to this API server).
-func (c *cluster) install(t *testing.T, p render.Profile, r render.ProfileRelease, extra map[string]any, upgrade bool) *release.Release {
+func (c *cluster) install(t *testing.T, p chartrender.Profile, r chartrender.ProfileRelease, extra map[string]any, upgrade bool) *release.Release {
 	t.Helper()
 	vals, err := p.Values(r)
 	if err != nil {
@@ -194,7 +194,7 @@ func (c *cluster) installChart(t *testing.T, chartName, name, namespace string, 
 	return rel, nil
 }
 
-func (c *cluster) uninstall(t *testing.T, r render.ProfileRelease) {
+func (c *cluster) uninstall(t *testing.T, r chartrender.ProfileRelease) {
 	t.Helper()
 	c.uninstallRelease(t, r.Name, r.Namespace)
 }

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/edgeframe/edgeframe/charts/render"
+	"github.com/edgeframe/edgeframe/internal/chartrender"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 )
 
@@ -41,7 +41,7 @@ func peers(t *testing.T, objs []*unstructured.Unstructured, direction string) []
 // above (plus DNS, the Dapr control plane and the shared platform), and is reached only from
 // the level below.
 func TestSingleClusterNetworkPolicies(t *testing.T) {
-	var p render.Profile
+	var p chartrender.Profile
 	for _, q := range profiles(t) {
 		if q.Name == "single-cluster" {
 			p = q
@@ -58,7 +58,7 @@ func TestSingleClusterNetworkPolicies(t *testing.T) {
 			continue
 		}
 		found++
-		objs := objects(t, render.Manifests(renderRelease(t, p, r)))
+		objs := objects(t, chartrender.Manifests(renderRelease(t, p, r)))
 		deny := false
 		for _, o := range objs {
 			if o.GetKind() == "NetworkPolicy" && strings.HasSuffix(o.GetName(), "default-deny") {

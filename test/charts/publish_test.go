@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/edgeframe/edgeframe/charts/publish"
-	"github.com/edgeframe/edgeframe/charts/render"
+	"github.com/edgeframe/edgeframe/build/publish"
+	"github.com/edgeframe/edgeframe/internal/chartrender"
 	ggcrregistry "github.com/google/go-containerregistry/pkg/registry"
 	"helm.sh/helm/v3/pkg/chart/loader"
 	"helm.sh/helm/v3/pkg/registry"
@@ -26,7 +26,7 @@ func TestPackageAndPushOCI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dirs, _ := render.Charts(chartsDir)
+	dirs, _ := chartrender.Charts(chartsDir)
 	if len(archives) != len(dirs) || len(dirs) < 6 {
 		t.Fatalf("packaged %d archives for %d charts", len(archives), len(dirs))
 	}
@@ -52,12 +52,12 @@ func TestPackageAndPushOCI(t *testing.T) {
 		}
 		if ch.Name() == "mosquitto" {
 			// The packaged chart renders like the source chart.
-			a, err := render.RenderChart(ch, render.Release{}, nil)
+			a, err := chartrender.RenderChart(ch, chartrender.Release{}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
 			b := renderChart(t, "mosquitto", "mosquitto", "default", nil)
-			if render.Manifests(a) != render.Manifests(b) {
+			if chartrender.Manifests(a) != chartrender.Manifests(b) {
 				t.Error("packaged mosquitto renders differently from charts/mosquitto")
 			}
 		}

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/edgeframe/edgeframe/charts/render"
+	"github.com/edgeframe/edgeframe/internal/chartrender"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -34,14 +34,14 @@ func TestProfilesLintAndRender(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				if err := render.Lint(r.ChartDir(chartsDir), r.Namespace, vals); err != nil {
+				if err := chartrender.Lint(r.ChartDir(chartsDir), r.Namespace, vals); err != nil {
 					t.Errorf("helm lint --strict %s (%s/%s): %v", r.Chart, r.Namespace, r.Name, err)
 				}
 				files := renderRelease(t, p, r)
 				if strings.TrimSpace(files["templates/NOTES.txt"]) == "" {
 					t.Errorf("%s: NOTES.txt is empty", r.Chart)
 				}
-				objs := objects(t, render.Manifests(files))
+				objs := objects(t, chartrender.Manifests(files))
 				if len(objs) == 0 {
 					t.Fatalf("%s rendered no object", r.Chart)
 				}
@@ -116,7 +116,7 @@ func TestImagesByDigest(t *testing.T) {
 	}
 	for _, c := range cases {
 		files := renderChart(t, c.chart, c.chart, "default", c.vals)
-		if !strings.Contains(render.Manifests(files), "image: "+c.want+"\n") {
+		if !strings.Contains(chartrender.Manifests(files), "image: "+c.want+"\n") {
 			t.Errorf("%s: rendered image is not %s", c.chart, c.want)
 		}
 	}
@@ -170,7 +170,7 @@ func TestBadValuesRejected(t *testing.T) {
 			if c.chart == "dns-override" && c.name != "missing proxy ip" {
 				c.vals["proxy"] = map[string]any{"ip": "10.0.0.10"}
 			}
-			_, err := render.Render(context.Background(), chartDir(c.chart), c.vals)
+			_, err := chartrender.Render(context.Background(), chartDir(c.chart), c.vals)
 			if err == nil {
 				t.Fatalf("%s accepted %v", c.chart, c.vals)
 			}
@@ -185,10 +185,10 @@ func TestBadValuesRejected(t *testing.T) {
 
 // TestProfileValidation: a broken profile.yaml is reported field by field.
 func TestProfileValidation(t *testing.T) {
-	p := render.Profile{
+	p := chartrender.Profile{
 		Dir:        t.TempDir(),
 		Namespaces: []string{"edge-system", "Bad_NS"},
-		Releases: []render.ProfileRelease{
+		Releases: []chartrender.ProfileRelease{
 			{Name: "mosquitto", Chart: "mosquitto", Namespace: "edge-l9"},
 			{Name: "mosquitto", Chart: "", Namespace: "edge-system", Values: "missing.yaml"},
 			{Name: "mosquitto", Chart: "mosquitto", Namespace: "edge-system"},
@@ -210,7 +210,7 @@ func TestProfileValidation(t *testing.T) {
 // whose defaults leave a required value empty (dns-override's proxy.ip) is linted only with
 // its ci values, never skipped.
 func TestChartsLintWithCIValues(t *testing.T) {
-	dirs, err := render.Charts(chartsDir)
+	dirs, err := chartrender.Charts(chartsDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,10 +229,10 @@ func TestChartsLintWithCIValues(t *testing.T) {
 			if err := yaml.Unmarshal(b, &vals); err != nil {
 				t.Fatalf("%s: %v", f, err)
 			}
-			if err := render.Lint(d, "default", vals); err != nil {
+			if err := chartrender.Lint(d, "default", vals); err != nil {
 				t.Errorf("helm lint --strict %s -f %s: %v", d, f, err)
 			}
-			if _, err := render.Render(context.Background(), d, vals); err != nil {
+			if _, err := chartrender.Render(context.Background(), d, vals); err != nil {
 				t.Errorf("render %s -f %s: %v", d, f, err)
 			}
 		}
@@ -243,7 +243,7 @@ func TestChartsLintWithCIValues(t *testing.T) {
 // a committed Chart.lock in sync), never a symbolic link, and `helm dependency build` (the
 // Helm SDK's) builds every chart from it.
 func TestChartDependencies(t *testing.T) {
-	dirs, err := render.Charts(chartsDir)
+	dirs, err := chartrender.Charts(chartsDir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,7 +257,7 @@ func TestChartDependencies(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ch, err := render.LoadChart(d)
+		ch, err := chartrender.LoadChart(d)
 		if err != nil {
 			t.Errorf("%v", err)
 			continue
@@ -267,7 +267,7 @@ func TestChartDependencies(t *testing.T) {
 		}
 	}
 	staged := t.TempDir()
-	if err := render.StageCharts(chartsDir, staged); err != nil {
+	if err := chartrender.StageCharts(chartsDir, staged); err != nil {
 		t.Fatal(err)
 	}
 	for _, d := range dirs {
@@ -278,7 +278,7 @@ func TestChartDependencies(t *testing.T) {
 	}
 	// A stale lock is refused, as `helm dependency build` refuses it.
 	bad := filepath.Join(t.TempDir(), "charts")
-	if err := render.StageCharts(chartsDir, bad); err != nil {
+	if err := chartrender.StageCharts(chartsDir, bad); err != nil {
 		t.Fatal(err)
 	}
 	lock := filepath.Join(bad, "mosquitto", "Chart.lock")
@@ -289,7 +289,7 @@ func TestChartDependencies(t *testing.T) {
 	if err := os.RemoveAll(filepath.Join(bad, "mosquitto", "charts")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := render.LoadChart(filepath.Join(bad, "mosquitto")); err == nil || !strings.Contains(err.Error(), "Chart.lock") {
+	if _, err := chartrender.LoadChart(filepath.Join(bad, "mosquitto")); err == nil || !strings.Contains(err.Error(), "Chart.lock") {
 		t.Errorf("a stale Chart.lock was accepted: %v", err)
 	}
 }
@@ -302,7 +302,7 @@ func TestMosquittoCertManager(t *testing.T) {
 		"certManager": map[string]any{"enabled": true, "extraDnsNames": []any{"mqtt.l3.edge.internal"}},
 		"bridge":      map[string]any{"enabled": true, "address": "mqtt.l4.edge.internal:8883"},
 	})
-	objs := objects(t, render.Manifests(files))
+	objs := objects(t, chartrender.Manifests(files))
 	server := find(t, objs, "Certificate", "mosquitto-server")
 	client := find(t, objs, "Certificate", "mosquitto-bridge-client")
 	if s, _, _ := unstructured.NestedString(server.Object, "spec", "secretName"); s != "mosquitto-server-tls" {
@@ -319,7 +319,7 @@ func TestMosquittoCertManager(t *testing.T) {
 		t.Errorf("bridge client certificate writes %q", s)
 	}
 	for _, o := range objs {
-		if o.GetKind() == "ConfigMap" && strings.Contains(render.Manifests(files), "PRIVATE KEY") {
+		if o.GetKind() == "ConfigMap" && strings.Contains(chartrender.Manifests(files), "PRIVATE KEY") {
 			t.Errorf("a private key is in ConfigMap %s", o.GetName())
 		}
 	}
@@ -329,7 +329,7 @@ func TestMosquittoCertManager(t *testing.T) {
 func workloadDeployment(t *testing.T, name string, vals map[string]any) appsv1.Deployment {
 	t.Helper()
 	var d appsv1.Deployment
-	for _, o := range objects(t, render.Manifests(renderChart(t, "edge-workloads", "edge-workloads", "default", vals))) {
+	for _, o := range objects(t, chartrender.Manifests(renderChart(t, "edge-workloads", "edge-workloads", "default", vals))) {
 		if o.GetKind() == "Deployment" && strings.Contains(o.GetName(), name) {
 			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.Object, &d); err != nil {
 				t.Fatal(err)
@@ -408,7 +408,7 @@ func TestSidecarWorkloadsNeverRunTwoPods(t *testing.T) {
 
 // A workload pod without a service-account token must not start daprd's built-in Kubernetes
 // secret store: daprd exits at start with "stat /home/nonroot/.kube/config: no such file"
-// (found on the real node, tools/localcluster). With workload identity the token is mounted.
+// (found on the real node, internal/localcluster). With workload identity the token is mounted.
 func TestDaprPodsWithoutTokenDisableTheBuiltinSecretStore(t *testing.T) {
 	const key = "dapr.io/disable-builtin-k8s-secret-store"
 	for _, name := range []string{"tempsensor", "opcpublisher", "datagateway"} {

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/edgeframe/edgeframe/charts/render"
+	"github.com/edgeframe/edgeframe/internal/chartrender"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -20,7 +20,7 @@ import (
 func deployments(t *testing.T, files map[string]string) []appsv1.Deployment {
 	t.Helper()
 	var out []appsv1.Deployment
-	for _, o := range objects(t, render.Manifests(files)) {
+	for _, o := range objects(t, chartrender.Manifests(files)) {
 		if o.GetKind() != "Deployment" {
 			continue
 		}
@@ -56,7 +56,7 @@ func TestWorkloadsExportToTheLevelCollector(t *testing.T) {
 				continue
 			}
 			files := renderRelease(t, p, r)
-			objs := objects(t, render.Manifests(files))
+			objs := objects(t, chartrender.Manifests(files))
 			for _, o := range objs {
 				if o.GetKind() != "Service" {
 					continue
@@ -83,7 +83,7 @@ func TestWorkloadsExportToTheLevelCollector(t *testing.T) {
 				continue
 			}
 			files := renderRelease(t, p, r)
-			objs := objects(t, render.Manifests(files))
+			objs := objects(t, chartrender.Manifests(files))
 			for _, d := range deployments(t, files) {
 				checked++
 				app := d.Spec.Template.Spec.Containers[0]
@@ -179,7 +179,7 @@ func TestGatewayWorkloadIdentityFromClientID(t *testing.T) {
 		d := workloadDeployment(t, "datagateway", c.vals)
 		use := d.Spec.Template.Labels["azure.workload.identity/use"] == "true"
 		token := d.Spec.Template.Spec.AutomountServiceAccountToken != nil && *d.Spec.Template.Spec.AutomountServiceAccountToken
-		sa := find(t, objects(t, render.Manifests(files)), "ServiceAccount", "datagateway")
+		sa := find(t, objects(t, chartrender.Manifests(files)), "ServiceAccount", "datagateway")
 		annotated := sa.GetAnnotations()["azure.workload.identity/client-id"] == clientID
 		if use != c.want || token != c.want || annotated != c.want {
 			t.Errorf("%s: workload identity label %v, token mounted %v, ServiceAccount client id %v; want all %v", c.path, use, token, annotated, c.want)

@@ -1,5 +1,5 @@
 // Package cluster runs the all-in-one bundle on a real single-node Kubernetes built on this
-// machine (tools/localcluster): install, data path across an L3 broker deletion, uninstall,
+// machine (internal/localcluster): install, data path across an L3 broker deletion, uninstall,
 // and the node's teardown restoring the machine.
 package cluster
 
@@ -12,9 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/edgeframe/edgeframe/build/imagebuild/imagetest"
+	"github.com/edgeframe/edgeframe/internal/localcluster"
 	"github.com/edgeframe/edgeframe/test/testenv"
-	"github.com/edgeframe/edgeframe/tools/imagebuild/imagetest"
-	"github.com/edgeframe/edgeframe/tools/localcluster"
 )
 
 func TestBundleOnARealNode(t *testing.T) {

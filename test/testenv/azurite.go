@@ -24,7 +24,7 @@ type Azurite struct {
 	Dir string
 }
 
-// StartAzurite starts azurite-blob (from `make tools`, scripts/tools/40-azurite.sh) on a
+// StartAzurite starts azurite-blob (from `make tools`, build/tools/40-azurite.sh) on a
 // free loopback port with its data in a temp dir, and waits until it accepts connections.
 // Stop/Kill and Restart simulate a storage outage with the data kept.
 func StartAzurite(t testing.TB) *Azurite {

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgeframe/edgeframe/charts/selfhosted"
+	"github.com/edgeframe/edgeframe/internal/selfhosted"
 	"github.com/edgeframe/edgeframe/internal/supervise"
 )
 
@@ -106,7 +106,7 @@ func StartDaprd(t testing.TB, spec DaprdSpec) *Daprd {
 }
 
 // ProfileDaprd is a DaprdSpec for appID with the Dapr resources its level's chart profile
-// installs (charts/profiles/<level>, rendered by charts/selfhosted for a self-hosted daprd):
+// installs (charts/profiles/<level>, rendered by internal/selfhosted for a self-hosted daprd):
 // the pub/sub component, Resiliency and Configuration a cluster gets, on brokerURL (with the
 // sidecars' credentials as its user information, as StartProfileMosquitto's URL has them) and
 // a loopback trace endpoint. Set AppPort and the rest on the

@@ -22,7 +22,7 @@ import (
 )
 
 // KubeAPI is a real kube-apiserver on loopback backed by a real etcd, both from
-// `make tools` (scripts/tools/30-kubernetes.sh), with static-token admin access.
+// `make tools` (build/tools/30-kubernetes.sh), with static-token admin access.
 type KubeAPI struct {
 	// Kubeconfig is the path of a kubeconfig for the admin user.
 	Kubeconfig string
@@ -172,7 +172,7 @@ func StartFakeCluster(t testing.TB) *FakeCluster {
 	kwok := Tool(t, "kwok")
 	stages := filepath.Join(filepath.Dir(kwok), "stage")
 	if _, err := os.Stat(filepath.Join(stages, "pod", "fast")); err != nil {
-		msg := "kwok stage configs missing next to " + kwok + ": run `make tools` (scripts/tools/31-kwok.sh)"
+		msg := "kwok stage configs missing next to " + kwok + ": run `make tools` (build/tools/31-kwok.sh)"
 		if InCI() {
 			t.Fatal(msg)
 		}

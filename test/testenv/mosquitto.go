@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgeframe/edgeframe/charts/selfhosted"
+	"github.com/edgeframe/edgeframe/internal/selfhosted"
 	"github.com/edgeframe/edgeframe/internal/supervise"
 )
 
@@ -87,7 +87,7 @@ func DefaultMosquittoConfig(port int) string {
 const PubSubUser = "edge-pubsub"
 
 // StartProfileMosquitto starts a real mosquitto on the configuration level's chart profile
-// ships (charts/profiles/<level>, rendered by charts/selfhosted): password listener and ACL,
+// ships (charts/profiles/<level>, rendered by internal/selfhosted): password listener and ACL,
 // persistence, queue limits, the TLS bridge listener where the level has one, and a bridge to
 // an unreachable parent below L4 (certificates and passwords generated per test). URL carries
 // the sidecars' user and password (paho takes them from it; so does ProfileDaprd).

@@ -12,8 +12,8 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"github.com/edgeframe/edgeframe/charts/render"
-	"github.com/edgeframe/edgeframe/charts/selfhosted"
+	"github.com/edgeframe/edgeframe/internal/chartrender"
+	"github.com/edgeframe/edgeframe/internal/selfhosted"
 	"github.com/edgeframe/edgeframe/internal/topology"
 	"github.com/edgeframe/edgeframe/test/testenv"
 )
@@ -97,7 +97,7 @@ func TestLocalFilesAreTheProfiles(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cluster := daprObjects(t, render.Manifests(renderProfile(t, charts, rel)))
+		cluster := daprObjects(t, chartrender.Manifests(renderProfile(t, charts, rel)))
 		local := map[string]map[string]any{}
 		paths, _ := filepath.Glob(filepath.Join(s.Files.ResourcesDir, "*.yaml"))
 		paths = append(paths, s.Files.ConfigPath)

@@ -8,8 +8,8 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"github.com/edgeframe/edgeframe/charts/render"
-	"github.com/edgeframe/edgeframe/charts/selfhosted"
+	"github.com/edgeframe/edgeframe/internal/chartrender"
+	"github.com/edgeframe/edgeframe/internal/selfhosted"
 	"github.com/edgeframe/edgeframe/test/testenv"
 	"github.com/edgeframe/edgeframe/workloads/datagateway/internal/config"
 )
@@ -26,7 +26,7 @@ func TestNoProfileSubscriptionIsShadowedByTheGateway(t *testing.T) {
 		t.Fatal(err)
 	}
 	charts := root + "/charts"
-	ps, err := render.Profiles(charts)
+	ps, err := chartrender.Profiles(charts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +60,7 @@ func TestNoProfileSubscriptionIsShadowedByTheGateway(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			for _, doc := range strings.Split(render.Manifests(files), "\n---") {
+			for _, doc := range strings.Split(chartrender.Manifests(files), "\n---") {
 				var sub struct {
 					Kind     string                `json:"kind"`
 					Metadata struct{ Name string } `json:"metadata"`
@@ -91,7 +91,7 @@ func TestNoProfileSubscriptionIsShadowedByTheGateway(t *testing.T) {
 
 // gatewayConfig is the gateway's configuration in namespace ns of profile p (its sinks YAML
 // over the defaults), or nil when the profile runs no gateway there.
-func gatewayConfig(t *testing.T, p render.Profile, ns string) *config.Config {
+func gatewayConfig(t *testing.T, p chartrender.Profile, ns string) *config.Config {
 	t.Helper()
 	for _, r := range p.Releases {
 		if r.Chart != "edge-workloads" || r.Namespace != ns {
