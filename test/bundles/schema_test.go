@@ -10,22 +10,17 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"github.com/edgeframe/edgeframe/mixin/pkg/porterschema"
+	"github.com/edgeframe/edgeframe/test/porterschema"
 	"github.com/edgeframe/edgeframe/test/testkit"
 )
 
 func schemasDir(t testing.TB) string {
 	t.Helper()
-	for _, d := range []string{os.Getenv("EDGEFRAME_SHARED_SCHEMAS"), filepath.Join(root(t), "..", "shared", "schemas")} {
-		if d == "" {
-			continue
-		}
-		if _, err := os.Stat(filepath.Join(d, "porter-manifest.schema.json")); err == nil {
-			return d
-		}
+	dir, err := porterschema.Dir()
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("porter schemas not found: set EDGEFRAME_SHARED_SCHEMAS to the shared/schemas directory")
-	return ""
+	return dir
 }
 
 var arcfluxSchema struct {

@@ -22,8 +22,8 @@ import (
 	"github.com/edgeframe/edgeframe/mixin/pkg/agents"
 	"github.com/edgeframe/edgeframe/mixin/pkg/arc"
 	"github.com/edgeframe/edgeframe/mixin/pkg/arcflux"
-	"github.com/edgeframe/edgeframe/mixin/pkg/azurefake"
 	"github.com/edgeframe/edgeframe/pkg/version"
+	"github.com/edgeframe/edgeframe/test/azurefake"
 	"github.com/edgeframe/edgeframe/test/testenv"
 )
 

@@ -15,7 +15,28 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"sigs.k8s.io/yaml"
+
+	"github.com/edgeframe/edgeframe/test/testenv"
 )
+
+// Dir finds porter's schemas (porter-manifest.schema.json and the exec, helm3 and az mixin
+// schemas): $EDGEFRAME_SHARED_SCHEMAS when set, else shared/schemas beside the repository
+// (where CI copies them).
+func Dir() (string, error) {
+	var tried []string
+	if d := os.Getenv("EDGEFRAME_SHARED_SCHEMAS"); d != "" {
+		tried = append(tried, d)
+	}
+	if root, err := testenv.RepoRoot(); err == nil {
+		tried = append(tried, filepath.Join(root, "..", "shared", "schemas"))
+	}
+	for _, d := range tried {
+		if _, err := os.Stat(filepath.Join(d, "porter-manifest.schema.json")); err == nil {
+			return filepath.Abs(d)
+		}
+	}
+	return "", fmt.Errorf("porter schemas not found in %s: set EDGEFRAME_SHARED_SCHEMAS to the shared/schemas directory", strings.Join(tried, ", "))
+}
 
 // Mixin is a mixin's name and the document its `schema` command prints.
 type Mixin struct {

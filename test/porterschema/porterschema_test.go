@@ -10,18 +10,15 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/edgeframe/edgeframe/mixin/pkg/arcflux"
-	"github.com/edgeframe/edgeframe/mixin/pkg/porterschema"
+	"github.com/edgeframe/edgeframe/test/porterschema"
 )
 
-// schemasDir is ../shared/schemas beside the repository (copied there for CI).
+// schemasDir is porter's schemas directory (porterschema.Dir).
 func schemasDir(t *testing.T) string {
 	t.Helper()
-	dir, err := filepath.Abs(filepath.Join("..", "..", "..", "..", "shared", "schemas"))
+	dir, err := porterschema.Dir()
 	if err != nil {
 		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "porter-manifest.schema.json")); err != nil {
-		t.Fatalf("porter schemas not found beside the repository: %v", err)
 	}
 	return dir
 }
