@@ -90,7 +90,7 @@ func TestMergeRejectsSchemaWithoutSteps(t *testing.T) {
 
 func TestExampleManifestsValidate(t *testing.T) {
 	v := validator(t)
-	files, _ := filepath.Glob(filepath.Join("..", "arcflux", "testdata", "manifests", "*.yaml"))
+	files, _ := filepath.Glob(filepath.Join("testdata", "manifests", "*.yaml"))
 	if len(files) < 2 {
 		t.Fatalf("example manifests: %v", files)
 	}
@@ -104,7 +104,7 @@ func TestExampleManifestsValidate(t *testing.T) {
 // bad steps: each replaces the first install step of the L3 example.
 func TestBadStepsAreRejected(t *testing.T) {
 	v := validator(t)
-	base, err := os.ReadFile(filepath.Join("..", "arcflux", "testdata", "manifests", "porter-l3-site.yaml"))
+	base, err := os.ReadFile(filepath.Join("testdata", "manifests", "porter-l3-site.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
