@@ -185,6 +185,17 @@ func listPage[T, R any](a *ARM, op string, m map[string]T, rg, cluster string, a
 	return resp
 }
 
+// deleteChild answers a DELETE of op: the resource of m at rg/cluster/name is removed and the
+// operation completes (as remove answers: gated, 404 when absent).
+func deleteChild[T, R any](a *ARM, op string, m map[string]T, resp *azfake.PollerResponder[R], errResp *azfake.ErrorResponder, rg, cluster, name string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if _, ok := remove(a, op, m, errResp, rg, cluster, name); ok {
+		var answer R
+		done(a, resp, answer)
+	}
+}
+
 // admit gates a PUT of op below rg/cluster (callers hold the lock), then checks that its
 // parent exists; when it does not, ARM answers status with code.
 func (a *ARM) admit(op, rg, cluster, name string, parent func() bool, status int, code string, errResp *azfake.ErrorResponder) bool {
@@ -359,11 +370,7 @@ func (a *ARM) wire() {
 			return
 		},
 		BeginDelete: func(_ context.Context, rg, rp, rt, cluster, name string, _ *kc.ExtensionsClientBeginDeleteOptions) (resp azfake.PollerResponder[kc.ExtensionsClientDeleteResponse], errResp azfake.ErrorResponder) {
-			a.mu.Lock()
-			defer a.mu.Unlock()
-			if _, ok := remove(a, ExtensionDelete, a.extensions, &errResp, rg, cluster, name); ok {
-				done(a, &resp, kc.ExtensionsClientDeleteResponse{})
-			}
+			deleteChild(a, ExtensionDelete, a.extensions, &resp, &errResp, rg, cluster, name)
 			return
 		},
 	}
@@ -411,11 +418,7 @@ func (a *ARM) wire() {
 			return
 		},
 		BeginDelete: func(_ context.Context, rg, rp, rt, cluster, name string, _ *kc.FluxConfigurationsClientBeginDeleteOptions) (resp azfake.PollerResponder[kc.FluxConfigurationsClientDeleteResponse], errResp azfake.ErrorResponder) {
-			a.mu.Lock()
-			defer a.mu.Unlock()
-			if _, ok := remove(a, ConfigDelete, a.configs, &errResp, rg, cluster, name); ok {
-				done(a, &resp, kc.FluxConfigurationsClientDeleteResponse{})
-			}
+			deleteChild(a, ConfigDelete, a.configs, &resp, &errResp, rg, cluster, name)
 			return
 		},
 	}

@@ -58,17 +58,7 @@ func arcfluxSchemaDoc(t testing.TB) []byte {
 func manifestValidator(t testing.TB) *porterschema.Validator {
 	t.Helper()
 	testkit.SkipShort(t, "porter's manifest schema with every mixin's compiled (8 s and more)")
-	dir := schemasDir(t)
-	var mixins []porterschema.Mixin
-	for _, n := range []string{"exec", "helm3", "az"} {
-		m, err := porterschema.MixinFromFile(n, filepath.Join(dir, "porter-"+n+"-mixin.schema.json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		mixins = append(mixins, m)
-	}
-	mixins = append(mixins, porterschema.Mixin{Name: "arcflux", Schema: arcfluxSchemaDoc(t)})
-	v, err := porterschema.Load(filepath.Join(dir, "porter-manifest.schema.json"), mixins...)
+	v, err := porterschema.LoadShipped(porterschema.Mixin{Name: "arcflux", Schema: arcfluxSchemaDoc(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

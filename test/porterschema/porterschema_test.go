@@ -25,21 +25,16 @@ func schemasDir(t *testing.T) string {
 
 func mixins(t *testing.T) []porterschema.Mixin {
 	t.Helper()
-	dir := schemasDir(t)
-	var out []porterschema.Mixin
-	for _, name := range []string{"exec", "helm3", "az"} {
-		m, err := porterschema.MixinFromFile(name, filepath.Join(dir, "porter-"+name+"-mixin.schema.json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, m)
+	out, err := porterschema.ShippedMixins()
+	if err != nil {
+		t.Fatal(err)
 	}
 	return append(out, porterschema.Mixin{Name: "arcflux", Schema: arcflux.Schema()})
 }
 
 func validator(t *testing.T) *porterschema.Validator {
 	t.Helper()
-	v, err := porterschema.Load(filepath.Join(schemasDir(t), "porter-manifest.schema.json"), mixins(t)...)
+	v, err := porterschema.LoadShipped(porterschema.Mixin{Name: "arcflux", Schema: arcflux.Schema()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +42,7 @@ func validator(t *testing.T) *porterschema.Validator {
 }
 
 func TestMergeFollowsPorter(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(schemasDir(t), "porter-manifest.schema.json"))
+	b, err := os.ReadFile(filepath.Join(schemasDir(t), porterschema.ManifestFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +76,7 @@ func TestMergeFollowsPorter(t *testing.T) {
 }
 
 func TestMergeRejectsSchemaWithoutSteps(t *testing.T) {
-	b, _ := os.ReadFile(filepath.Join(schemasDir(t), "porter-manifest.schema.json"))
+	b, _ := os.ReadFile(filepath.Join(schemasDir(t), porterschema.ManifestFile))
 	_, err := porterschema.Merge(b, porterschema.Mixin{Name: "broken", Schema: []byte(`{"definitions":{"installStep":{}}}`)})
 	if err == nil || !strings.Contains(err.Error(), "definitions.upgradeStep missing") {
 		t.Fatalf("err = %v", err)
