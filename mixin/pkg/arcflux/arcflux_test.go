@@ -177,6 +177,9 @@ func TestProxyAndWhenValidation(t *testing.T) {
 		{"unresolved at run time", flux(&When{Value: str("${ bundle.parameters.delivery }"), Equals: str("gitops")}, "rg"), true,
 			[]string{`when.value: "${ bundle.parameters.delivery }" still holds an unresolved template`}},
 		{"template at lint time", flux(&When{Value: str("${ bundle.parameters.delivery }"), Equals: str("gitops")}, "rg"), false, nil},
+		{"template in a formatted field at lint time", flux(nil, "${ bundle.parameters.resource-group }"), false, nil},
+		{"template left in a formatted field at run time", flux(nil, "${ bundle.parameters.resource-group }"), true,
+			[]string{`flux.resourceGroup: "${ bundle.parameters.resource-group }" is not a resource group name (1-90 letters, digits, - _ . ( ), not ending in a period)`}},
 		{"constant at lint time", flux(&When{Value: str("offline"), Equals: str("gitops")}, "rg"), false,
 			[]string{`when.value: "offline" is a constant, so the step always or never runs; use a template such as ${ bundle.parameters.<name> }`}},
 	} {

@@ -1,6 +1,7 @@
 package arcflux
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -203,9 +204,10 @@ func checkStep(entry []byte, action string, resolved bool, getenv func(string) s
 	var se struct {
 		Arcflux Step `json:"arcflux"`
 	}
-	decoded := yaml.Unmarshal(entry, &se) == nil // typed: a number where a string belongs is read as one
+	decodeErr := yaml.Unmarshal(entry, &se) // typed: a number where a string belongs is read as one
+	decoded := decodeErr == nil
 	s := se.Arcflux
-	inst, err := jsonschema.UnmarshalJSON(strings.NewReader(string(entry)))
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(entry))
 	if err != nil {
 		return s, []Problem{{Code: CodeInvalid, Message: "step JSON: " + err.Error()}}
 	}
@@ -219,8 +221,12 @@ func checkStep(entry []byte, action string, resolved bool, getenv func(string) s
 		return s, sortProblems(c.problems)
 	}
 	c.problems = validate(defStep, inst, resolved)
-	if decoded {
+	switch {
+	case decoded:
 		s.check(c)
+	case len(errorsOnly(c.problems)) == 0:
+		// The schema let through what the Go types cannot hold: never run such a step.
+		c.bad("", "step does not decode: %v", cleanJSONError(decodeErr))
 	}
 	return s, sortProblems(c.problems)
 }
