@@ -42,11 +42,11 @@ const templateEscape = `\$\{.*\}|`
 
 // Definitions validated on their own.
 const (
-	defStep        = "invokeStep" // {arcflux: step}; status is allowed here, step.go rejects it outside custom actions
-	defWhen        = "when"
-	defDescription = "stepDescription"
-	defSubscripton = "subscriptionId"
-	defConfig      = "config/properties/arcflux"
+	defStep         = "invokeStep" // {arcflux: step}; status is allowed here, step.go rejects it outside custom actions
+	defWhen         = "when"
+	defDescription  = "stepDescription"
+	defSubscription = "subscriptionId"
+	defConfig       = "config/properties/arcflux"
 )
 
 // shapes are the schema compiled twice: for build and lint (templates still unresolved, so
@@ -80,7 +80,7 @@ var compiled = sync.OnceValues(func() (*shapes, error) {
 		if err := c.AddResource("arcflux.json", doc); err != nil {
 			return nil, fmt.Errorf("schema.json: %w", err)
 		}
-		for _, def := range []string{defStep, defWhen, defDescription, defSubscripton, defConfig} {
+		for _, def := range []string{defStep, defWhen, defDescription, defSubscription, defConfig} {
 			sch, err := c.Compile("arcflux.json#/definitions/" + def)
 			if err != nil {
 				return nil, fmt.Errorf("schema.json: %s: %w", def, err)

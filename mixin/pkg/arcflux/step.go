@@ -119,7 +119,7 @@ func (t Target) check(c *checker, prefix string) {
 		if sub := c.getenv("AZURE_SUBSCRIPTION_ID"); sub == "" {
 			c.bad(prefix+".subscriptionId", "is required (or set AZURE_SUBSCRIPTION_ID)")
 		} else {
-			c.problems = append(c.problems, validate(defSubscripton, sub, true, prefix, "subscriptionId")...)
+			c.problems = append(c.problems, validate(defSubscription, sub, true, prefix, "subscriptionId")...)
 		}
 	}
 	cloud := t.Cloud
