@@ -22,7 +22,7 @@ import (
 
 	"github.com/edgeframe/edgeframe/mixin/pkg/agents"
 	"github.com/edgeframe/edgeframe/mixin/pkg/arcflux"
-	"github.com/edgeframe/edgeframe/mixin/pkg/azurefake"
+	"github.com/edgeframe/edgeframe/test/azurefake"
 )
 
 // memAgents stands in for the Helm release of the Arc agents (the Kubernetes/Helm seam).

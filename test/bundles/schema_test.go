@@ -10,22 +10,17 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"github.com/edgeframe/edgeframe/mixin/pkg/porterschema"
+	"github.com/edgeframe/edgeframe/test/porterschema"
 	"github.com/edgeframe/edgeframe/test/testkit"
 )
 
 func schemasDir(t testing.TB) string {
 	t.Helper()
-	for _, d := range []string{os.Getenv("EDGEFRAME_SHARED_SCHEMAS"), filepath.Join(root(t), "..", "shared", "schemas")} {
-		if d == "" {
-			continue
-		}
-		if _, err := os.Stat(filepath.Join(d, "porter-manifest.schema.json")); err == nil {
-			return d
-		}
+	dir, err := porterschema.Dir()
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatal("porter schemas not found: set EDGEFRAME_SHARED_SCHEMAS to the shared/schemas directory")
-	return ""
+	return dir
 }
 
 var arcfluxSchema struct {
@@ -63,17 +58,7 @@ func arcfluxSchemaDoc(t testing.TB) []byte {
 func manifestValidator(t testing.TB) *porterschema.Validator {
 	t.Helper()
 	testkit.SkipShort(t, "porter's manifest schema with every mixin's compiled (8 s and more)")
-	dir := schemasDir(t)
-	var mixins []porterschema.Mixin
-	for _, n := range []string{"exec", "helm3", "az"} {
-		m, err := porterschema.MixinFromFile(n, filepath.Join(dir, "porter-"+n+"-mixin.schema.json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		mixins = append(mixins, m)
-	}
-	mixins = append(mixins, porterschema.Mixin{Name: "arcflux", Schema: arcfluxSchemaDoc(t)})
-	v, err := porterschema.Load(filepath.Join(dir, "porter-manifest.schema.json"), mixins...)
+	v, err := porterschema.LoadShipped(porterschema.Mixin{Name: "arcflux", Schema: arcfluxSchemaDoc(t)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
-	"github.com/edgeframe/edgeframe/mixin/pkg/porterschema"
+	"github.com/edgeframe/edgeframe/test/porterschema"
 )
 
 func setValidator(t *testing.T, file string) *porterschema.Validator {

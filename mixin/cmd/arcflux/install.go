@@ -12,7 +12,7 @@ func buildInstallCommand(m *arcflux.Mixin) *cobra.Command {
 		Use:   "install",
 		Short: "Run one install step (read from stdin, templates resolved)",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return m.Execute(cmd.Context(), arcflux.ExecuteOptions{Action: "install", File: file})
+			return m.Install(cmd.Context(), file)
 		},
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "", "read the step from this file instead of stdin")

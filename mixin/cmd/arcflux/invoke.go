@@ -12,7 +12,7 @@ func buildInvokeCommand(m *arcflux.Mixin) *cobra.Command {
 		Use:   "invoke",
 		Short: "Run one step of a custom action (porter invoke --action NAME)",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return m.Execute(cmd.Context(), arcflux.ExecuteOptions{Action: action, Custom: true, File: file})
+			return m.Invoke(cmd.Context(), action, file)
 		},
 	}
 	cmd.Flags().StringVar(&action, "action", "", "name of the custom action")

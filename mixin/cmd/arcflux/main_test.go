@@ -22,8 +22,8 @@ import (
 	"github.com/edgeframe/edgeframe/mixin/pkg/agents"
 	"github.com/edgeframe/edgeframe/mixin/pkg/arc"
 	"github.com/edgeframe/edgeframe/mixin/pkg/arcflux"
-	"github.com/edgeframe/edgeframe/mixin/pkg/azurefake"
 	"github.com/edgeframe/edgeframe/pkg/version"
+	"github.com/edgeframe/edgeframe/test/azurefake"
 	"github.com/edgeframe/edgeframe/test/testenv"
 )
 
@@ -158,6 +158,23 @@ func golden(t *testing.T, name string, got []byte) {
 	}
 }
 
+// installFirst runs the install step of a testdata file through the same command path, with
+// its own output streams and outputs directory, as an earlier step would have.
+func installFirst(t *testing.T, m *arcflux.Mixin, input string) {
+	t.Helper()
+	f, err := os.Open(filepath.Join("testdata", input))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out bytes.Buffer
+	m2 := *m
+	m2.In, m2.Out, m2.OutputsDir = f, &out, t.TempDir()
+	if code := run(context.Background(), &m2, []string{"install"}); code != 0 {
+		t.Fatalf("install of %s failed: %s", input, out.String())
+	}
+}
+
 func TestCommands(t *testing.T) {
 	cases := []cmdCase{
 		{name: "version-json", args: []string{"version", "--output", "json"}},
@@ -230,15 +247,7 @@ func TestCommands(t *testing.T) {
 			name: "flux-uninstall", args: []string{"uninstall"}, input: "flux-uninstall.yaml",
 			arm: func(t *testing.T, m *arcflux.Mixin, a *azurefake.ARM) {
 				onboarded(a)
-				// install first, through the same command path
-				f, _ := os.Open(filepath.Join("testdata", "flux-install.yaml"))
-				defer f.Close()
-				var out bytes.Buffer
-				m2 := *m
-				m2.In, m2.Out, m2.OutputsDir = f, &out, t.TempDir()
-				if code := run(context.Background(), &m2, []string{"install"}); code != 0 {
-					t.Fatalf("install before uninstall failed: %s", out.String())
-				}
+				installFirst(t, m, "flux-install.yaml")
 			},
 			check: func(t *testing.T, a *azurefake.ARM) {
 				if _, ok := a.Configuration("rg-edge-l3", "l3-site-01", "platform"); ok {
@@ -258,14 +267,7 @@ func TestCommands(t *testing.T) {
 			arm: func(t *testing.T, m *arcflux.Mixin, a *azurefake.ARM) {
 				onboarded(a)
 				a.CompliantAfterGets = 0
-				f, _ := os.Open(filepath.Join("testdata", "flux-install.yaml"))
-				defer f.Close()
-				var out bytes.Buffer
-				m2 := *m
-				m2.In, m2.Out, m2.OutputsDir = f, &out, t.TempDir()
-				if code := run(context.Background(), &m2, []string{"install"}); code != 0 {
-					t.Fatalf("flux install failed: %s", out.String())
-				}
+				installFirst(t, m, "flux-install.yaml")
 			},
 		},
 		{

@@ -12,7 +12,7 @@ func buildUninstallCommand(m *arcflux.Mixin) *cobra.Command {
 		Use:   "uninstall",
 		Short: "Run one uninstall step (read from stdin, templates resolved)",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return m.Execute(cmd.Context(), arcflux.ExecuteOptions{Action: "uninstall", File: file})
+			return m.Uninstall(cmd.Context(), file)
 		},
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "", "read the step from this file instead of stdin")

@@ -12,7 +12,7 @@ func buildUpgradeCommand(m *arcflux.Mixin) *cobra.Command {
 		Use:   "upgrade",
 		Short: "Run one upgrade step (read from stdin, templates resolved)",
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return m.Execute(cmd.Context(), arcflux.ExecuteOptions{Action: "upgrade", File: file})
+			return m.Upgrade(cmd.Context(), file)
 		},
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "", "read the step from this file instead of stdin")

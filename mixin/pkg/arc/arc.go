@@ -176,15 +176,20 @@ func (ob *Onboarding) id() string {
 		ob.SubscriptionID, ob.ResourceGroup, ob.ResourceName)
 }
 
+// bounded applies the spec's timeout (none when zero) to ctx.
+func (s Spec) bounded(ctx context.Context) (context.Context, context.CancelFunc) {
+	if s.Timeout > 0 {
+		return context.WithTimeout(ctx, s.Timeout)
+	}
+	return context.WithCancel(ctx)
+}
+
 // Connect onboards the cluster (or updates an onboarding to the same resource)
 // and returns the connected cluster resource once it reports Connected.
 func (o *Onboarder) Connect(ctx context.Context, s Spec) (armhybridkubernetes.ConnectedCluster, error) {
 	var zero armhybridkubernetes.ConnectedCluster
-	if s.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, s.Timeout)
-		defer cancel()
-	}
+	ctx, cancel := s.bounded(ctx)
+	defer cancel()
 	ob, err := ReadOnboarding(ctx, o.Kube)
 	if err != nil {
 		return zero, err
@@ -327,11 +332,8 @@ func (o *Onboarder) waitConnected(ctx context.Context, s Spec) (armhybridkuberne
 // Disconnect deletes the connected cluster resource, uninstalls the agents and
 // removes their namespaces. Anything already gone counts as done.
 func (o *Onboarder) Disconnect(ctx context.Context, s Spec) error {
-	if s.Timeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, s.Timeout)
-		defer cancel()
-	}
+	ctx, cancel := s.bounded(ctx)
+	defer cancel()
 	ob, err := ReadOnboarding(ctx, o.Kube)
 	if err != nil {
 		return err

@@ -25,7 +25,7 @@ import (
 
 	"github.com/edgeframe/edgeframe/mixin/pkg/agents"
 	"github.com/edgeframe/edgeframe/mixin/pkg/arc"
-	"github.com/edgeframe/edgeframe/mixin/pkg/azurefake"
+	"github.com/edgeframe/edgeframe/test/azurefake"
 	"github.com/edgeframe/edgeframe/test/testenv"
 )
 

@@ -3,8 +3,11 @@ package arcflux
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -33,7 +36,7 @@ func TestStepInputsAgainstOwnSchema(t *testing.T) {
 	if len(files) < 10 {
 		t.Fatalf("found %d inputs", len(files))
 	}
-	invalid := map[string]bool{"flux-install-unknown-field.yaml": true, "status-in-install.yaml": true, "flux-install-invalid.yaml": true, "lint-input.yaml": true, "flux-install-when-invalid.yaml": true}
+	invalid := map[string]bool{"flux-install-unknown-field.yaml": true, "status-in-install.yaml": true, "flux-install-invalid.yaml": true, "lint-input.yaml": true, "flux-install-when-invalid.yaml": true, "build-input-invalid.yaml": true}
 	for _, f := range files {
 		b, _ := os.ReadFile(f)
 		var v any
@@ -56,6 +59,17 @@ func TestStepInputsAgainstOwnSchema(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
+}
+
+// checkStruct checks a step given as a struct, as an install step.
+func checkStruct(t *testing.T, s Step, resolved bool) []Problem {
+	t.Helper()
+	b, err := json.Marshal(map[string]Step{Name: s})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, ps := checkStep(b, "install", resolved, func(string) string { return "" })
+	return ps
 }
 
 func TestFluxSpecConversion(t *testing.T) {
@@ -105,7 +119,7 @@ func TestValidationNeverEchoesSecrets(t *testing.T) {
 		AzureBlob:     &AzureBlob{URL: "https://a", ContainerName: "c", AccountKey: secret, SASToken: secret},
 	}
 	for _, resolved := range []bool{true, false} {
-		ps := validateStep(Step{Description: "d", Flux: &f}, "install", false, resolved, func(string) string { return "" })
+		ps := checkStruct(t, Step{Description: "d", Flux: &f}, resolved)
 		if len(ps) == 0 {
 			t.Fatal("no problems found")
 		}
@@ -149,7 +163,7 @@ func TestProxyAndWhenValidation(t *testing.T) {
 		{"malformed http proxy", connect(&Proxy{HTTPProxy: "socks5://proxy.l4:1080", HTTPSProxy: "http://proxy.l4:3128"}), true,
 			[]string{`connect.proxy.httpProxy: "socks5://proxy.l4:1080" is not a http/https URL`}},
 		{"noProxy with spaces", connect(&Proxy{HTTPSProxy: "http://proxy.l4:3128", NoProxy: ".svc, .local"}), true,
-			[]string{`connect.proxy.noProxy: ".svc, .local" must be a comma-separated list without spaces`}},
+			[]string{`connect.proxy.noProxy: ".svc, .local" is not a comma-separated list without spaces`}},
 		{"templated proxy at lint time", connect(&Proxy{HTTPProxy: "${ bundle.parameters.http-proxy }", CACertFile: "${ bundle.parameters.proxy-ca-cert }"}), false, nil},
 		{"condition holds", flux(&When{Value: str("gitops"), Equals: str("gitops")}, "rg"), true, nil},
 		{"condition holds: the step is checked", flux(&When{Value: str("gitops"), Equals: str("gitops")}, ""), true,
@@ -157,18 +171,21 @@ func TestProxyAndWhenValidation(t *testing.T) {
 		{"condition false: the rest is not checked", flux(&When{Value: str("offline"), Equals: str("gitops")}, ""), true, nil},
 		{"empty value equals empty", flux(&When{Value: str(""), Equals: str("")}, "rg"), true, nil},
 		{"value missing", flux(&When{Equals: str("gitops")}, "rg"), true,
-			[]string{"when.value: is required (e.g. ${ bundle.parameters.<name> })"}},
+			[]string{"when.value: is required (the value tested, usually a template such as ${ bundle.parameters.delivery })"}},
 		{"equals missing", flux(&When{Value: str("gitops")}, "rg"), true,
-			[]string{"when.equals: is required (the value for which the step runs)"}},
+			[]string{`when.equals: is required (the step runs only when value equals this; otherwise it prints "skipped: ..." and does nothing)`}},
 		{"unresolved at run time", flux(&When{Value: str("${ bundle.parameters.delivery }"), Equals: str("gitops")}, "rg"), true,
 			[]string{`when.value: "${ bundle.parameters.delivery }" still holds an unresolved template`}},
 		{"template at lint time", flux(&When{Value: str("${ bundle.parameters.delivery }"), Equals: str("gitops")}, "rg"), false, nil},
+		{"template in a formatted field at lint time", flux(nil, "${ bundle.parameters.resource-group }"), false, nil},
+		{"template left in a formatted field at run time", flux(nil, "${ bundle.parameters.resource-group }"), true,
+			[]string{`flux.resourceGroup: "${ bundle.parameters.resource-group }" is not a resource group name (1-90 letters, digits, - _ . ( ), not ending in a period)`}},
 		{"constant at lint time", flux(&When{Value: str("offline"), Equals: str("gitops")}, "rg"), false,
 			[]string{`when.value: "offline" is a constant, so the step always or never runs; use a template such as ${ bundle.parameters.<name> }`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var got []string
-			for _, p := range validateStep(tc.step, "install", false, tc.resolved, func(string) string { return "" }) {
+			for _, p := range checkStruct(t, tc.step, tc.resolved) {
 				got = append(got, p.String())
 			}
 			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
@@ -176,4 +193,71 @@ func TestProxyAndWhenValidation(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The schema is the one definition of the step shape; the Go types only decode it. Every
+// object of the schema has exactly the fields of its Go type, so neither can drift.
+func TestGoTypesHaveTheSchemaFields(t *testing.T) {
+	var doc map[string]any
+	if err := json.Unmarshal(Schema(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	at := func(path ...string) map[string]any {
+		var cur any = doc
+		for _, p := range path {
+			cur = cur.(map[string]any)[p]
+		}
+		return cur.(map[string]any)
+	}
+	def := func(name string) map[string]any { return at("definitions", name) }
+	for _, tc := range []struct {
+		name   string
+		schema map[string]any
+		typ    any
+	}{
+		{"step", def("arcfluxInvoke"), Step{}},
+		{"when", def("when"), When{}},
+		{"outputs", at("definitions", "outputs", "items"), Output{}},
+		{"ignoreError", def("ignoreError"), IgnoreError{}},
+		{"ignoreError.output", at("definitions", "ignoreError", "properties", "output"), IgnoreMatch{}},
+		{"connect", def("connect"), Connect{}},
+		{"connect.proxy", at("definitions", "connect", "properties", "proxy"), Proxy{}},
+		{"connect.agentChart", at("definitions", "connect", "properties", "agentChart"), AgentChart{}},
+		{"flux", def("flux"), Flux{}},
+		{"flux.extension", at("definitions", "flux", "properties", "extension"), FluxExtension{}},
+		{"gitRepository", def("gitRepository"), GitRepository{}},
+		{"bucket", def("bucket"), Bucket{}},
+		{"azureBlob", def("azureBlob"), AzureBlob{}},
+		{"kustomization", def("kustomization"), Kustomization{}},
+		{"postBuild", at("definitions", "kustomization", "properties", "postBuild"), PostBuild{}},
+		{"substituteFrom", at("definitions", "kustomization", "properties", "postBuild", "properties", "substituteFrom", "items"), SubstituteFrom{}},
+		{"status", def("status"), Status{}},
+		{"config", at("definitions", "config", "properties", "arcflux"), Config{}},
+	} {
+		var want []string
+		for k := range tc.schema["properties"].(map[string]any) {
+			want = append(want, k)
+		}
+		got := jsonFields(reflect.TypeOf(tc.typ))
+		slices.Sort(want)
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: Go fields %v, schema properties %v", tc.name, got, want)
+		}
+	}
+}
+
+// jsonFields lists the JSON names of a struct's fields, embedded structs flattened.
+func jsonFields(typ reflect.Type) []string {
+	var out []string
+	for i := range typ.NumField() {
+		f := typ.Field(i)
+		if f.Anonymous {
+			out = append(out, jsonFields(f.Type)...)
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		out = append(out, name)
+	}
+	return out
 }

@@ -2,94 +2,98 @@ package arcflux
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"path"
 	"strings"
 
+	"github.com/santhosh-tekuri/jsonschema/v6"
 	"sigs.k8s.io/yaml"
 )
 
-// Config is the mixin's build configuration (mixins: - arcflux: {...}).
+// Config is the mixin's build configuration (mixins: - arcflux: {...}; schema: definitions.config).
 type Config struct {
 	// CACertificates are PEM files in the bundle directory added to the image's
 	// trust store (e.g. the CA of a TLS-inspecting proxy in front of a level).
 	CACertificates []string `json:"caCertificates,omitempty"`
 }
 
-// Validate reports every problem of the build configuration.
-func (c Config) Validate() []Problem {
-	var ps []Problem
+// checkConfig checks the build configuration against the schema, then that every file
+// is inside the bundle directory (the Dockerfile COPYs it from there).
+func checkConfig(raw json.RawMessage) (Config, []Problem) {
+	var c Config
+	if len(raw) == 0 || string(raw) == "null" {
+		return c, nil
+	}
+	inst, err := jsonschema.UnmarshalJSON(strings.NewReader(string(raw)))
+	if err != nil {
+		return c, []Problem{{Code: CodeInvalid, Field: "config", Message: err.Error()}}
+	}
+	ps := validate(defConfig, inst, false, "config")
+	if json.Unmarshal(raw, &c) != nil {
+		return c, sortProblems(ps)
+	}
 	for i, f := range c.CACertificates {
-		field := fmt.Sprintf("config.caCertificates[%d]", i)
-		clean := path.Clean(f)
-		switch {
-		case strings.TrimSpace(f) == "":
-			ps = append(ps, Problem{Code: CodeInvalid, Field: field, Message: "is empty"})
-		case path.IsAbs(f) || clean == ".." || strings.HasPrefix(clean, "../"):
-			ps = append(ps, Problem{Code: CodeInvalid, Field: field, Message: fmt.Sprintf("%q must be a path inside the bundle directory", f)})
-		case strings.ContainsAny(f, " \t\n\"'$"):
-			ps = append(ps, Problem{Code: CodeInvalid, Field: field, Message: fmt.Sprintf("%q must not contain spaces, quotes or $", f)})
+		if clean := path.Clean(f); f != "" && (path.IsAbs(f) || clean == ".." || strings.HasPrefix(clean, "../")) {
+			ps = append(ps, Problem{Code: CodeInvalid, Field: fmt.Sprintf("config.caCertificates[%d]", i), Message: fmt.Sprintf("%q must be a path inside the bundle directory", f)})
 		}
 	}
-	return ps
+	return c, sortProblems(ps)
 }
 
-// BuildInput is what porter sends to build and lint.
-type BuildInput struct {
-	Config  Config
-	Actions Actions
+// buildInput is what porter sends to build and lint: the mixin's configuration and the
+// steps of every action, templates unresolved.
+type buildInput struct {
+	Config  json.RawMessage `json:"config"`
+	Actions Actions         `json:"actions"`
 }
 
-func readBuildInput(r io.Reader) (BuildInput, error) {
+func readBuildInput(r io.Reader) (buildInput, error) {
+	var in buildInput
 	data, err := io.ReadAll(r)
 	if err != nil {
-		return BuildInput{}, fmt.Errorf("read stdin: %w", err)
+		return in, fmt.Errorf("read stdin: %w", err)
 	}
-	var raw struct {
-		Config  json.RawMessage `json:"config"`
-		Actions json.RawMessage `json:"actions"`
-	}
-	if err := yaml.Unmarshal(data, &raw); err != nil {
-		return BuildInput{}, fmt.Errorf("build input YAML: %w", err)
-	}
-	var in BuildInput
-	if len(raw.Config) > 0 && string(raw.Config) != "null" {
-		if err := decodeStrict(raw.Config, &in.Config); err != nil {
-			return in, fmt.Errorf("mixin config: %w", cleanJSONError(err))
-		}
-	}
-	in.Actions = Actions{}
-	if len(raw.Actions) > 0 && string(raw.Actions) != "null" {
-		if in.Actions, err = parseActions(raw.Actions); err != nil {
-			return in, err
-		}
+	if err := yaml.Unmarshal(data, &in); err != nil {
+		return in, fmt.Errorf("build input YAML: %w", cleanJSONError(err))
 	}
 	return in, nil
 }
 
 // Build prints the Dockerfile lines the runtime needs: CA certificates for
 // TLS to Azure and registries (the Helm SDK runs in-process, no CLI to install),
-// plus any extra CA certificates from the config.
+// plus any extra CA certificates from the config. Invalid steps fail the build,
+// every problem at once.
 func (m *Mixin) Build() error {
 	in, err := readBuildInput(m.In)
 	if err != nil {
 		return err
 	}
-	if ps := in.Config.Validate(); len(ps) > 0 {
+	cfg, ps := checkConfig(in.Config)
+	if ps = errorsOnly(ps); len(ps) > 0 {
 		return &StepError{Description: "the arcflux mixin configuration", Problems: ps}
 	}
-	if err := in.Actions.Validate(); err != nil {
+	var errs []error
+	for _, action := range in.Actions.Names() {
+		for i, e := range in.Actions[action] {
+			s, ps := checkStep(e, action, false, nil)
+			if ps = errorsOnly(ps); len(ps) > 0 {
+				errs = append(errs, &StepError{Action: action, Number: i + 1, Description: s.Description, Problems: ps})
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
 		return err
 	}
 	var b strings.Builder
 	b.WriteString("# arcflux: CA certificates for Azure Resource Manager, the Arc data plane and OCI registries\n")
 	b.WriteString("RUN --mount=type=cache,target=/var/cache/apt --mount=type=cache,target=/var/lib/apt \\\n")
 	b.WriteString("    apt-get update && apt-get install -y --no-install-recommends ca-certificates\n")
-	for i, f := range in.Config.CACertificates {
+	for i, f := range cfg.CACertificates {
 		fmt.Fprintf(&b, "COPY %s /usr/local/share/ca-certificates/arcflux-%d.crt\n", path.Clean(f), i)
 	}
-	if len(in.Config.CACertificates) > 0 {
+	if len(cfg.CACertificates) > 0 {
 		b.WriteString("RUN update-ca-certificates\n")
 	}
 	_, err = io.WriteString(m.Out, b.String())

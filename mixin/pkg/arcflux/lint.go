@@ -40,63 +40,32 @@ var lintTitles = map[string]string{
 	CodeConstantWhen:    "Constant step condition",
 }
 
-func lintStep(s Step, action string, number int) []LintResult {
-	loc := LintLocation{Action: action, Mixin: Name, StepNumber: number, StepDescription: s.Description}
-	var out []LintResult
-	for _, p := range validateStep(s, action, !isCoreAction(action), false, nil) {
-		out = append(out, result(p, loc))
-	}
-	return out
-}
-
 // noStep locates a result that belongs to no step (the mixin configuration, unreadable input):
 // with no mixin in the location porter prints no "<action>: 0th step in the arcflux mixin ()"
 // line, and the message names the mixin instead.
 var noStep = LintLocation{}
 
-// LintInput lints the raw build input porter sends on stdin step by step: a step that does
-// not decode (an unknown field, a wrong type) is one error located at its action, step number
-// and description, and every other step is still linted. Only input that is not YAML at all
+// LintInput lints the raw build input porter sends on stdin step by step: every problem of a
+// step (its shape against the schema, then its command's rules and warnings) is one result
+// located at its action, step number and description. Only input that is not YAML at all
 // yields a single unlocated result.
 func LintInput(data []byte) []LintResult {
 	results := []LintResult{}
-	var raw struct {
-		Config  json.RawMessage              `json:"config"`
-		Actions map[string][]json.RawMessage `json:"actions"`
-	}
-	if err := yaml.Unmarshal(data, &raw); err != nil {
+	var in buildInput
+	if err := yaml.Unmarshal(data, &in); err != nil {
 		return append(results, result(Problem{Level: LevelError, Message: "arcflux build input YAML: " + cleanJSONError(err).Error()}, noStep))
 	}
-	if len(raw.Config) > 0 && string(raw.Config) != "null" {
-		var c Config
-		if err := decodeStrict(raw.Config, &c); err != nil {
-			results = append(results, result(Problem{Level: LevelError, Message: "arcflux mixin configuration: " + cleanJSONError(err).Error()}, noStep))
-		} else {
-			for _, p := range c.Validate() {
-				results = append(results, result(p, noStep))
-			}
-		}
+	_, ps := checkConfig(in.Config)
+	for _, p := range ps {
+		results = append(results, result(p, noStep))
 	}
-	names := Actions{}
-	for a := range raw.Actions {
-		names[a] = nil
-	}
-	for _, action := range names.Names() {
-		for i, e := range raw.Actions[action] {
-			var se stepEntry
-			if err := decodeStrict(e, &se); err != nil {
-				// Porter still shows where: the description, read leniently.
-				var loose struct {
-					Arcflux struct {
-						Description string `json:"description"`
-					} `json:"arcflux"`
-				}
-				_ = yaml.Unmarshal(e, &loose)
-				loc := LintLocation{Action: action, Mixin: Name, StepNumber: i + 1, StepDescription: loose.Arcflux.Description}
-				results = append(results, result(Problem{Level: LevelError, Message: "step does not decode: " + cleanJSONError(err).Error()}, loc))
-				continue
+	for _, action := range in.Actions.Names() {
+		for i, e := range in.Actions[action] {
+			s, ps := checkStep(e, action, false, nil)
+			loc := LintLocation{Action: action, Mixin: Name, StepNumber: i + 1, StepDescription: s.Description}
+			for _, p := range ps {
+				results = append(results, result(p, loc))
 			}
-			results = append(results, lintStep(se.Arcflux, action, i+1)...)
 		}
 	}
 	return results
@@ -120,11 +89,7 @@ func (m *Mixin) PrintLint() error {
 	if err != nil {
 		return fmt.Errorf("read stdin: %w", err)
 	}
-	return m.writeJSON(LintInput(data))
-}
-
-func (m *Mixin) writeJSON(v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
+	b, err := json.MarshalIndent(LintInput(data), "", "  ")
 	if err != nil {
 		return err
 	}

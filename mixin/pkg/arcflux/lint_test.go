@@ -93,12 +93,12 @@ actions:
 	}
 	// A configuration that does not decode is reported the same way, and the steps are still linted.
 	out.Reset()
-	m = &Mixin{In: strings.NewReader("config: {caCertificate: x}\nactions:\n  install:\n  - arcflux: {description: Both, status: {resourceGroup: rg, clusterName: c1}, flux: {resourceGroup: rg, clusterName: c1, name: p}}\n"), Out: &out}
+	m = &Mixin{In: strings.NewReader("config: {caCertificate: x}\nactions:\n  install:\n  - arcflux: {description: Both, status: {resourceGroup: rg, clusterName: c1}, flux: {resourceGroup: rg, clusterName: c1, name: p, gitRepository: {url: \"https://git.example/edge\", branch: main}}}\n"), Out: &out}
 	if err := m.PrintLint(); err != nil {
 		t.Fatal(err)
 	}
 	if err := json.Unmarshal(out.Bytes(), &res); err != nil || len(res) != 2 ||
-		res[0].Location != (LintLocation{}) || !strings.Contains(res[0].Message, "arcflux mixin configuration") ||
+		res[0].Location != (LintLocation{}) || !strings.Contains(res[0].Message, `arcflux.config: unknown field "caCertificate"`) ||
 		res[1].Location.StepNumber != 1 || res[1].Code != CodeCommand {
 		t.Errorf("bad configuration: want its error unlocated, then the step's: %v %s", err, out.String())
 	}

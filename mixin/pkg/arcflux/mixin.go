@@ -5,6 +5,7 @@
 package arcflux
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"time"
@@ -51,6 +52,6 @@ func (m *Mixin) getenv(k string) string {
 
 func (m *Mixin) debugf(format string, args ...any) {
 	if m.Debug && m.Err != nil {
-		fmtFprintf(m.Err, "DEBUG "+format+"\n", args...)
+		fmt.Fprintf(m.Err, "DEBUG "+format+"\n", args...)
 	}
 }

@@ -3,7 +3,6 @@ package arcflux
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 
 	"github.com/edgeframe/edgeframe/pkg/version"
 )
@@ -40,5 +39,3 @@ func (m *Mixin) PrintVersion(format string) error {
 		return fmt.Errorf("--output %q: want json or plaintext", format)
 	}
 }
-
-var fmtFprintf = func(w io.Writer, format string, args ...any) { fmt.Fprintf(w, format, args...) }

@@ -10,8 +10,8 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/hybridkubernetes/armhybridkubernetes"
 	kc "github.com/Azure/azure-sdk-for-go/sdk/resourcemanager/kubernetesconfiguration/armkubernetesconfiguration/v2"
 
-	"github.com/edgeframe/edgeframe/mixin/pkg/azurefake"
 	"github.com/edgeframe/edgeframe/mixin/pkg/flux"
+	"github.com/edgeframe/edgeframe/test/azurefake"
 )
 
 const sub = "00000000-0000-0000-0000-000000000001"

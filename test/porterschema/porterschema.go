@@ -15,7 +15,63 @@ import (
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"sigs.k8s.io/yaml"
+
+	"github.com/edgeframe/edgeframe/test/testenv"
 )
+
+// ManifestFile is porter's manifest schema in Dir.
+const ManifestFile = "porter-manifest.schema.json"
+
+// ShippedMixins loads the schemas of the mixins whose schemas are kept beside porter's in Dir
+// (exec, helm3, az).
+func ShippedMixins() ([]Mixin, error) {
+	dir, err := Dir()
+	if err != nil {
+		return nil, err
+	}
+	var out []Mixin
+	for _, name := range []string{"exec", "helm3", "az"} {
+		m, err := MixinFromFile(name, filepath.Join(dir, "porter-"+name+"-mixin.schema.json"))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// LoadShipped compiles porter's manifest schema from Dir merged with the shipped mixins'
+// schemas and the given ones (the arcflux schema).
+func LoadShipped(more ...Mixin) (*Validator, error) {
+	dir, err := Dir()
+	if err != nil {
+		return nil, err
+	}
+	mixins, err := ShippedMixins()
+	if err != nil {
+		return nil, err
+	}
+	return Load(filepath.Join(dir, ManifestFile), append(mixins, more...)...)
+}
+
+// Dir finds porter's schemas (porter-manifest.schema.json and the exec, helm3 and az mixin
+// schemas): $EDGEFRAME_SHARED_SCHEMAS when set, else shared/schemas beside the repository
+// (where CI copies them).
+func Dir() (string, error) {
+	var tried []string
+	if d := os.Getenv("EDGEFRAME_SHARED_SCHEMAS"); d != "" {
+		tried = append(tried, d)
+	}
+	if root, err := testenv.RepoRoot(); err == nil {
+		tried = append(tried, filepath.Join(root, "..", "shared", "schemas"))
+	}
+	for _, d := range tried {
+		if _, err := os.Stat(filepath.Join(d, ManifestFile)); err == nil {
+			return filepath.Abs(d)
+		}
+	}
+	return "", fmt.Errorf("porter schemas not found in %s: set EDGEFRAME_SHARED_SCHEMAS to the shared/schemas directory", strings.Join(tried, ", "))
+}
 
 // Mixin is a mixin's name and the document its `schema` command prints.
 type Mixin struct {

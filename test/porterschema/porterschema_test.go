@@ -10,39 +10,31 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/edgeframe/edgeframe/mixin/pkg/arcflux"
-	"github.com/edgeframe/edgeframe/mixin/pkg/porterschema"
+	"github.com/edgeframe/edgeframe/test/porterschema"
 )
 
-// schemasDir is ../shared/schemas beside the repository (copied there for CI).
+// schemasDir is porter's schemas directory (porterschema.Dir).
 func schemasDir(t *testing.T) string {
 	t.Helper()
-	dir, err := filepath.Abs(filepath.Join("..", "..", "..", "..", "shared", "schemas"))
+	dir, err := porterschema.Dir()
 	if err != nil {
 		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "porter-manifest.schema.json")); err != nil {
-		t.Fatalf("porter schemas not found beside the repository: %v", err)
 	}
 	return dir
 }
 
 func mixins(t *testing.T) []porterschema.Mixin {
 	t.Helper()
-	dir := schemasDir(t)
-	var out []porterschema.Mixin
-	for _, name := range []string{"exec", "helm3", "az"} {
-		m, err := porterschema.MixinFromFile(name, filepath.Join(dir, "porter-"+name+"-mixin.schema.json"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, m)
+	out, err := porterschema.ShippedMixins()
+	if err != nil {
+		t.Fatal(err)
 	}
 	return append(out, porterschema.Mixin{Name: "arcflux", Schema: arcflux.Schema()})
 }
 
 func validator(t *testing.T) *porterschema.Validator {
 	t.Helper()
-	v, err := porterschema.Load(filepath.Join(schemasDir(t), "porter-manifest.schema.json"), mixins(t)...)
+	v, err := porterschema.LoadShipped(porterschema.Mixin{Name: "arcflux", Schema: arcflux.Schema()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +42,7 @@ func validator(t *testing.T) *porterschema.Validator {
 }
 
 func TestMergeFollowsPorter(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(schemasDir(t), "porter-manifest.schema.json"))
+	b, err := os.ReadFile(filepath.Join(schemasDir(t), porterschema.ManifestFile))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +76,7 @@ func TestMergeFollowsPorter(t *testing.T) {
 }
 
 func TestMergeRejectsSchemaWithoutSteps(t *testing.T) {
-	b, _ := os.ReadFile(filepath.Join(schemasDir(t), "porter-manifest.schema.json"))
+	b, _ := os.ReadFile(filepath.Join(schemasDir(t), porterschema.ManifestFile))
 	_, err := porterschema.Merge(b, porterschema.Mixin{Name: "broken", Schema: []byte(`{"definitions":{"installStep":{}}}`)})
 	if err == nil || !strings.Contains(err.Error(), "definitions.upgradeStep missing") {
 		t.Fatalf("err = %v", err)
@@ -93,7 +85,7 @@ func TestMergeRejectsSchemaWithoutSteps(t *testing.T) {
 
 func TestExampleManifestsValidate(t *testing.T) {
 	v := validator(t)
-	files, _ := filepath.Glob(filepath.Join("..", "arcflux", "testdata", "manifests", "*.yaml"))
+	files, _ := filepath.Glob(filepath.Join("testdata", "manifests", "*.yaml"))
 	if len(files) < 2 {
 		t.Fatalf("example manifests: %v", files)
 	}
@@ -107,7 +99,7 @@ func TestExampleManifestsValidate(t *testing.T) {
 // bad steps: each replaces the first install step of the L3 example.
 func TestBadStepsAreRejected(t *testing.T) {
 	v := validator(t)
-	base, err := os.ReadFile(filepath.Join("..", "arcflux", "testdata", "manifests", "porter-l3-site.yaml"))
+	base, err := os.ReadFile(filepath.Join("testdata", "manifests", "porter-l3-site.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -177,6 +177,38 @@ func list[T any](a *ARM, op string, m map[string]T, rg, cluster string, answer f
 	return page
 }
 
+// listPage answers a list call with one page: the resources of m below rg/cluster.
+func listPage[T, R any](a *ARM, op string, m map[string]T, rg, cluster string, answer func(T) T, wrap func([]*T) R) (resp azfake.PagerResponder[R]) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	resp.AddPage(http.StatusOK, wrap(list(a, op, m, rg, cluster, answer)), nil)
+	return resp
+}
+
+// deleteChild answers a DELETE of op: the resource of m at rg/cluster/name is removed and the
+// operation completes (as remove answers: gated, 404 when absent).
+func deleteChild[T, R any](a *ARM, op string, m map[string]T, resp *azfake.PollerResponder[R], errResp *azfake.ErrorResponder, rg, cluster, name string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if _, ok := remove(a, op, m, errResp, rg, cluster, name); ok {
+		var answer R
+		done(a, resp, answer)
+	}
+}
+
+// admit gates a PUT of op below rg/cluster (callers hold the lock), then checks that its
+// parent exists; when it does not, ARM answers status with code.
+func (a *ARM) admit(op, rg, cluster, name string, parent func() bool, status int, code string, errResp *azfake.ErrorResponder) bool {
+	if !a.gate(op, rg+"/"+cluster+"/"+name, errResp) {
+		return false
+	}
+	if !parent() {
+		errResp.SetResponseError(status, code)
+		return false
+	}
+	return true
+}
+
 // asStored answers a resource as it is stored.
 func asStored[T any](v T) T { return v }
 
@@ -289,21 +321,16 @@ func (a *ARM) wire() {
 		},
 	}
 	a.kc.ExtensionsServer = kcfake.ExtensionsServer{
-		NewListPager: func(rg, rp, rt, cluster string, _ *kc.ExtensionsClientListOptions) (resp azfake.PagerResponder[kc.ExtensionsClientListResponse]) {
-			a.mu.Lock()
-			defer a.mu.Unlock()
-			page := list(a, ExtensionList, a.extensions, rg, cluster, asStored)
-			resp.AddPage(http.StatusOK, kc.ExtensionsClientListResponse{ExtensionsList: kc.ExtensionsList{Value: page}}, nil)
-			return
+		NewListPager: func(rg, rp, rt, cluster string, _ *kc.ExtensionsClientListOptions) azfake.PagerResponder[kc.ExtensionsClientListResponse] {
+			return listPage(a, ExtensionList, a.extensions, rg, cluster, asStored, func(page []*kc.Extension) kc.ExtensionsClientListResponse {
+				return kc.ExtensionsClientListResponse{ExtensionsList: kc.ExtensionsList{Value: page}}
+			})
 		},
 		BeginCreate: func(_ context.Context, rg, rp, rt, cluster, name string, e kc.Extension, _ *kc.ExtensionsClientBeginCreateOptions) (resp azfake.PollerResponder[kc.ExtensionsClientCreateResponse], errResp azfake.ErrorResponder) {
 			a.mu.Lock()
 			defer a.mu.Unlock()
-			if !a.gate(ExtensionPut, rg+"/"+cluster+"/"+name, &errResp) {
-				return
-			}
-			if _, ok := a.clusters[key(rg, cluster)]; !ok {
-				errResp.SetResponseError(http.StatusNotFound, "ParentResourceNotFound")
+			hasCluster := func() bool { _, ok := a.clusters[key(rg, cluster)]; return ok }
+			if !a.admit(ExtensionPut, rg, cluster, name, hasCluster, http.StatusNotFound, "ParentResourceNotFound", &errResp) {
 				return
 			}
 			e.Name, e.ID = to.Ptr(name), to.Ptr(a.clusterID(rg, cluster)+"/providers/Microsoft.KubernetesConfiguration/extensions/"+name)
@@ -343,11 +370,7 @@ func (a *ARM) wire() {
 			return
 		},
 		BeginDelete: func(_ context.Context, rg, rp, rt, cluster, name string, _ *kc.ExtensionsClientBeginDeleteOptions) (resp azfake.PollerResponder[kc.ExtensionsClientDeleteResponse], errResp azfake.ErrorResponder) {
-			a.mu.Lock()
-			defer a.mu.Unlock()
-			if _, ok := remove(a, ExtensionDelete, a.extensions, &errResp, rg, cluster, name); ok {
-				done(a, &resp, kc.ExtensionsClientDeleteResponse{})
-			}
+			deleteChild(a, ExtensionDelete, a.extensions, &resp, &errResp, rg, cluster, name)
 			return
 		},
 	}
@@ -367,21 +390,16 @@ func (a *ARM) wire() {
 			resp.SetResponse(http.StatusOK, kc.FluxConfigurationsClientGetResponse{FluxConfiguration: published(fc)}, nil)
 			return
 		},
-		NewListPager: func(rg, rp, rt, cluster string, _ *kc.FluxConfigurationsClientListOptions) (resp azfake.PagerResponder[kc.FluxConfigurationsClientListResponse]) {
-			a.mu.Lock()
-			defer a.mu.Unlock()
-			page := list(a, ConfigList, a.configs, rg, cluster, published)
-			resp.AddPage(http.StatusOK, kc.FluxConfigurationsClientListResponse{FluxConfigurationsList: kc.FluxConfigurationsList{Value: page}}, nil)
-			return
+		NewListPager: func(rg, rp, rt, cluster string, _ *kc.FluxConfigurationsClientListOptions) azfake.PagerResponder[kc.FluxConfigurationsClientListResponse] {
+			return listPage(a, ConfigList, a.configs, rg, cluster, published, func(page []*kc.FluxConfiguration) kc.FluxConfigurationsClientListResponse {
+				return kc.FluxConfigurationsClientListResponse{FluxConfigurationsList: kc.FluxConfigurationsList{Value: page}}
+			})
 		},
 		BeginCreateOrUpdate: func(_ context.Context, rg, rp, rt, cluster, name string, fc kc.FluxConfiguration, _ *kc.FluxConfigurationsClientBeginCreateOrUpdateOptions) (resp azfake.PollerResponder[kc.FluxConfigurationsClientCreateOrUpdateResponse], errResp azfake.ErrorResponder) {
 			a.mu.Lock()
 			defer a.mu.Unlock()
-			if !a.gate(ConfigPut, rg+"/"+cluster+"/"+name, &errResp) {
-				return
-			}
-			if !slices.ContainsFunc(children(a.extensions, key(rg, cluster)), isFlux) {
-				errResp.SetResponseError(http.StatusBadRequest, "ExtensionNotFound")
+			hasFlux := func() bool { return slices.ContainsFunc(children(a.extensions, key(rg, cluster)), isFlux) }
+			if !a.admit(ConfigPut, rg, cluster, name, hasFlux, http.StatusBadRequest, "ExtensionNotFound", &errResp) {
 				return
 			}
 			k := key(rg, cluster, name)
@@ -400,11 +418,7 @@ func (a *ARM) wire() {
 			return
 		},
 		BeginDelete: func(_ context.Context, rg, rp, rt, cluster, name string, _ *kc.FluxConfigurationsClientBeginDeleteOptions) (resp azfake.PollerResponder[kc.FluxConfigurationsClientDeleteResponse], errResp azfake.ErrorResponder) {
-			a.mu.Lock()
-			defer a.mu.Unlock()
-			if _, ok := remove(a, ConfigDelete, a.configs, &errResp, rg, cluster, name); ok {
-				done(a, &resp, kc.FluxConfigurationsClientDeleteResponse{})
-			}
+			deleteChild(a, ConfigDelete, a.configs, &resp, &errResp, rg, cluster, name)
 			return
 		},
 	}
