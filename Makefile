@@ -51,8 +51,13 @@ test-short: ## the fast lane: go test -short ./... (no real components, nothing 
 	$(GO) test -short ./...
 
 .PHONY: bench
-bench: build ## benchmarks against real components; prints the figures
+bench: build ## benchmarks against real components; prints the figures and writes bin/bench.json
 	$(GO) test $(BENCH_FLAGS) ./... | tee $(BIN)/bench.txt | grep -vE '^(ok|PASS|\?)'
+
+DURATION ?= 10m
+.PHONY: soak
+soak: build ## hold 1,000 msg/s for DURATION with the sink cut for its middle third; RSS over time, 0 missing
+	EDGEFRAME_SOAK_DURATION=$(DURATION) $(GO) test -run '^$$' -bench BenchmarkSoak -benchtime 1x -timeout 2h ./test/bench/ | tee $(BIN)/soak.txt | grep -vE '^(ok|PASS|\?)'
 
 .PHONY: fuzz
 fuzz: ## run every fuzz target for FUZZTIME each

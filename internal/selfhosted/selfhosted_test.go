@@ -83,7 +83,25 @@ func TestSidecarIsWhatTheInjectorBuilds(t *testing.T) {
 		}
 	}
 	_, err := selfhosted.RenderSidecar(t.Context(), charts, selfhosted.SidecarSpec{Level: "l2", AppID: "datagateway"})
-	if err == nil || !strings.Contains(err.Error(), `dapr.io/app-id "datagateway"`) {
+	if err == nil || !strings.Contains(err.Error(), "no Deployment runs a container datagateway") {
 		t.Fatalf("an app the profile does not run: err = %v", err)
+	}
+}
+
+// TestWorkloadEnvIsTheChartsContainers: a local workload gets its container's environment from
+// the profile (the memory soft limit, the trace sampler), less the collector's cluster address.
+func TestWorkloadEnvIsTheChartsContainers(t *testing.T) {
+	env, err := selfhosted.WorkloadEnv(t.Context(), charts, "l4", "datagateway")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(env, " ")
+	for _, want := range []string{"GOMEMLIMIT=153MiB", "OTEL_TRACES_SAMPLER=parentbased_traceidratio", "OTEL_SERVICE_NAME=datagateway"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("environment lacks %s: %s", want, got)
+		}
+	}
+	if strings.Contains(got, "OTEL_EXPORTER_OTLP_ENDPOINT") {
+		t.Errorf("environment keeps the cluster's collector address: %s", got)
 	}
 }

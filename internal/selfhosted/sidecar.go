@@ -60,29 +60,15 @@ var (
 // the same flags, environment and resources a cluster's injector would give it, with only
 // the ports, addresses and paths local.
 func RenderSidecar(ctx context.Context, chartsDir string, s SidecarSpec) (Sidecar, error) {
-	rel, err := LoadRelease(chartsDir, s.Level, WorkloadsChart)
+	pod, err := renderPod(ctx, chartsDir, s.Level, s.AppID)
 	if err != nil {
 		return Sidecar{}, fmt.Errorf("sidecar of %s: %w", s.AppID, err)
 	}
-	files, err := rel.Render(ctx, chartsDir, nil)
-	if err != nil {
-		return Sidecar{}, fmt.Errorf("sidecar of %s: %w", s.AppID, err)
-	}
-	pod, err := daprPod(files, s.AppID)
-	if err != nil {
-		return Sidecar{}, fmt.Errorf("sidecar of %s: profile %s: %w", s.AppID, rel.Profile.Name, err)
-	}
-	pod.Namespace = rel.Release.Namespace
 	ctr, err := injectedSidecar(pod)
 	if err != nil {
-		return Sidecar{}, fmt.Errorf("sidecar of %s: profile %s: %w", s.AppID, rel.Profile.Name, err)
+		return Sidecar{}, fmt.Errorf("sidecar of %s: profile %s: %w", s.AppID, s.Level, err)
 	}
-	out := Sidecar{Args: localArgs(ctr.Args[1:], s)}
-	for _, e := range ctr.Env {
-		if e.ValueFrom == nil && e.Value != "" && !strings.HasPrefix(e.Name, "DAPR_") && e.Name != "NAMESPACE" {
-			out.Env = append(out.Env, e.Name+"="+e.Value)
-		}
-	}
+	out := Sidecar{Args: localArgs(ctr.Args[1:], s), Env: literalEnv(ctr.Env, "NAMESPACE")}
 	if q, ok := ctr.Resources.Limits[corev1.ResourceMemory]; ok {
 		out.MemoryLimit = q.Value()
 	}
@@ -92,9 +78,46 @@ func RenderSidecar(ctx context.Context, chartsDir string, s SidecarSpec) (Sideca
 	return out, nil
 }
 
-// daprPod finds the rendered Deployment whose pod has dapr.io/app-id appID and returns the pod.
-func daprPod(files map[string]string, appID string) (*corev1.Pod, error) {
-	var ids []string
+// WorkloadEnv is the environment the profile's edge-workloads release gives the container of
+// app at level, "NAME=value" (GOMEMLIMIT, GOGC, the trace sampler, ...): the variables with a
+// literal value, less the collector's cluster address (no collector runs locally).
+func WorkloadEnv(ctx context.Context, chartsDir, level, app string) ([]string, error) {
+	pod, err := renderPod(ctx, chartsDir, level, app)
+	if err != nil {
+		return nil, fmt.Errorf("environment of %s: %w", app, err)
+	}
+	for _, c := range pod.Spec.Containers {
+		if c.Name == app {
+			return literalEnv(c.Env, "OTEL_EXPORTER_OTLP_ENDPOINT"), nil
+		}
+	}
+	return nil, fmt.Errorf("environment of %s: profile %s: its pod has no container %s", app, level, app)
+}
+
+// literalEnv lists the variables with a literal value as "NAME=value", less the Dapr control
+// plane's (DAPR_*) and those named in skip.
+func literalEnv(env []corev1.EnvVar, skip ...string) []string {
+	var out []string
+	for _, e := range env {
+		if e.ValueFrom == nil && e.Value != "" && !strings.HasPrefix(e.Name, "DAPR_") && !slices.Contains(skip, e.Name) {
+			out = append(out, e.Name+"="+e.Value)
+		}
+	}
+	return out
+}
+
+// renderPod renders the profile's edge-workloads release of level and returns the pod of the
+// Deployment that runs a container named app.
+func renderPod(ctx context.Context, chartsDir, level, app string) (*corev1.Pod, error) {
+	rel, err := LoadRelease(chartsDir, level, WorkloadsChart)
+	if err != nil {
+		return nil, err
+	}
+	files, err := rel.Render(ctx, chartsDir, nil)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
 	for name, text := range files {
 		if !strings.HasSuffix(name, ".yaml") {
 			continue
@@ -104,19 +127,18 @@ func daprPod(files map[string]string, appID string) (*corev1.Pod, error) {
 			if err := yaml.Unmarshal([]byte(doc), &d); err != nil || d.Kind != "Deployment" {
 				continue
 			}
-			id := d.Spec.Template.Annotations["dapr.io/app-id"]
-			if id == "" {
-				continue
+			for _, c := range d.Spec.Template.Spec.Containers {
+				if c.Name == app {
+					pod := &corev1.Pod{ObjectMeta: d.Spec.Template.ObjectMeta, Spec: d.Spec.Template.Spec}
+					pod.Namespace = rel.Release.Namespace
+					return pod, nil
+				}
+				names = append(names, c.Name)
 			}
-			if id != appID {
-				ids = append(ids, id)
-				continue
-			}
-			return &corev1.Pod{ObjectMeta: d.Spec.Template.ObjectMeta, Spec: d.Spec.Template.Spec}, nil
 		}
 	}
-	slices.Sort(ids)
-	return nil, fmt.Errorf("no Deployment with annotation dapr.io/app-id %q (the release renders sidecars for %v)", appID, ids)
+	slices.Sort(names)
+	return nil, fmt.Errorf("profile %s: no Deployment runs a container %s (it runs %v)", rel.Profile.Name, app, names)
 }
 
 // injectedSidecar runs Dapr's injector patcher on pod and returns the daprd container it adds.

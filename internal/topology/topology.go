@@ -350,7 +350,7 @@ func (t *Topology) startSidecar(ctx context.Context, s *Sidecar) error {
 }
 
 func (t *Topology) startApp(ctx context.Context, name string) error {
-	spec, err := t.appSpec(name)
+	spec, err := t.appSpec(ctx, name)
 	if err != nil {
 		return err
 	}
@@ -467,7 +467,7 @@ func (t *Topology) SetRate(ctx context.Context, rate float64) error {
 		return fmt.Errorf("topology: set rate: %w", err)
 	}
 	t.Cfg = cfg
-	spec, err := t.appSpec(TempSensor)
+	spec, err := t.appSpec(ctx, TempSensor)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,8 @@
 package topology
 
 import (
+	"context"
+
 	"encoding/json"
 	"fmt"
 	"math"
@@ -9,6 +11,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/edgeframe/edgeframe/internal/selfhosted"
 	"github.com/edgeframe/edgeframe/internal/supervise"
 )
 
@@ -34,7 +37,7 @@ func opcIntervalMs(rate float64) int {
 	return max(int(math.Round(interval(rate).Seconds()*1000)), 10)
 }
 
-func (t *Topology) appSpec(name string) (supervise.ProcSpec, error) {
+func (t *Topology) appSpec(ctx context.Context, name string) (supervise.ProcSpec, error) {
 	a := t.Apps[name]
 	http := fmt.Sprintf("127.0.0.1:%d", a.HTTPPort)
 	spec := supervise.ProcSpec{
@@ -86,6 +89,13 @@ func (t *Topology) appSpec(name string) (supervise.ProcSpec, error) {
 	default:
 		return spec, fmt.Errorf("topology: unknown workload %q", name)
 	}
+	// the container's environment in the profile (GOMEMLIMIT from its memory limit, the trace
+	// sampler)
+	env, err := selfhosted.WorkloadEnv(ctx, t.Cfg.ChartsDir, a.Level, name)
+	if err != nil {
+		return spec, err
+	}
+	spec.Env = append(env, spec.Env...)
 	if t.Cfg.Profiling && (name == TempSensor || name == DataGateway) {
 		spec.Args = append(spec.Args, "--pprof")
 	}

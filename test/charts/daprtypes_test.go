@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"io/fs"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"os"
 	"path/filepath"
 	"strings"
@@ -170,13 +171,26 @@ func TestAppConfigurationHasOnlyWhatSidecarsRead(t *testing.T) {
 				if _, ok := spec["metric"]; ok {
 					t.Errorf("%s: spec.metric is the legacy key, use spec.metrics", at)
 				}
-				if m, _ := spec["metrics"].(map[string]any); m["enabled"] != true {
-					t.Errorf("%s: spec.metrics.enabled = %v, want true", at, m["enabled"])
+				// off by default (recording costs every sidecar call CPU); configuration.metrics
+				// turns it on
+				if m, _ := spec["metrics"].(map[string]any); m["enabled"] != false {
+					t.Errorf("%s: spec.metrics.enabled = %v, want false (the shipped default)", at, m["enabled"])
 				}
 			}
 		}
 	}
 	if seen == 0 {
 		t.Fatal("no profile renders an app Configuration")
+	}
+}
+
+// TestOneValueTurnsDaprMetricsOn: an operator who needs the sidecars' metrics sets
+// configuration.metrics, and the Configuration every sidecar reads records them.
+func TestOneValueTurnsDaprMetricsOn(t *testing.T) {
+	files := renderChart(t, "dapr-components", "dapr-components", "edge-l4", map[string]any{
+		"level": "l4", "scopes": []any{"datagateway"}, "configuration": map[string]any{"metrics": true}})
+	cfg := find(t, objects(t, manifestsOf(files)), "Configuration", "edge-config")
+	if on, _, _ := unstructured.NestedBool(cfg.Object, "spec", "metrics", "enabled"); !on {
+		t.Fatalf("configuration.metrics=true: spec.metrics = %v", cfg.Object["spec"].(map[string]any)["metrics"])
 	}
 }

@@ -163,6 +163,11 @@ func TestBadValuesRejected(t *testing.T) {
 		{"network policy namespace", "edge-workloads", map[string]any{"networkPolicy": map[string]any{"egress": []any{map[string]any{"namespace": "Edge_L3"}}}}, []string{"/networkPolicy/egress/0/namespace"}},
 		{"parent exporter without endpoint", "observability", map[string]any{"exporters": map[string]any{"parent": map[string]any{"enabled": true}}}, []string{"/exporters/parent", "endpoint"}},
 		{"otlp endpoint not a URL", "observability", map[string]any{"exporters": map[string]any{"otlp": map[string]any{"enabled": true, "endpoint": "collector:4318"}}}, []string{"/exporters/otlp/endpoint"}},
+		{"workload memory limit below its measured peak", "edge-workloads", map[string]any{"tempsensor": map[string]any{"enabled": true, "resources": map[string]any{"limits": map[string]any{"memory": "32Mi"}}}}, []string{"tempsensor.resources.limits.memory", "below 48Mi"}},
+		{"workload memory not in Mi or Gi", "edge-workloads", map[string]any{"datagateway": map[string]any{"resources": map[string]any{"limits": map[string]any{"memory": "200M"}}}}, []string{"/datagateway/resources/limits/memory"}},
+		{"sidecar memory limit below its measured peak", "edge-workloads", map[string]any{"datagateway": map[string]any{"dapr": map[string]any{"memoryLimitMiB": 128}}}, []string{"/datagateway/dapr/memoryLimitMiB", "minimum"}},
+		{"broker memory limit below a full queue", "mosquitto", map[string]any{"resources": map[string]any{"limits": map[string]any{"memory": "128Mi"}}}, []string{"resources.limits.memory", "below 192Mi", "queue.maxQueuedBytes"}},
+		{"unbounded broker queue", "mosquitto", map[string]any{"queue": map[string]any{"maxQueuedBytes": 0}}, []string{"/queue/maxQueuedBytes", "minimum"}},
 		{"memory limit in bytes", "observability", map[string]any{"resources": map[string]any{"limits": map[string]any{"memory": "512000000"}}}, []string{"/resources/limits/memory"}},
 	}
 	for _, c := range cases {

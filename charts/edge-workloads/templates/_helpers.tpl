@@ -13,3 +13,9 @@
 {{- if not $img.tag }}{{ $_ := set $img "tag" .ctx.Chart.AppVersion }}{{ end -}}
 {{ include "edge-lib.image" $img }}
 {{- end }}
+
+{{/* The least memory limit each workload may have, in MiB: its peak resident memory measured by
+`make bench` (README: Memory) plus headroom. A lower limit fails the render. */}}
+{{- define "edge-workloads.memoryFloorsMiB" -}}
+{{- toJson (dict "opcplc" 64 "opcpublisher" 48 "tempsensor" 48 "datagateway" 64) -}}
+{{- end }}

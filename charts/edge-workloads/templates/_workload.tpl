@@ -87,6 +87,12 @@ spec:
         dapr.io/enable-metrics: "true"
         dapr.io/metrics-port: {{ $.Values.dapr.metricsPort | quote }}
         dapr.io/sidecar-seccomp-profile-type: RuntimeDefault
+        {{- /* Bounded memory: daprd's request and limit, and a Go soft limit below the limit, so
+               the sidecar collects harder before the kernel would kill it (about 85 MiB of its
+               resident memory is the mapped binary, which GOMEMLIMIT does not count). */}}
+        dapr.io/sidecar-memory-request: {{ printf "%dMi" ($w.dapr.memoryRequestMiB | int) | quote }}
+        dapr.io/sidecar-memory-limit: {{ printf "%dMi" ($w.dapr.memoryLimitMiB | int) | quote }}
+        dapr.io/env: {{ printf "GOMEMLIMIT=%dMiB" (div (mul ($w.dapr.memoryLimitMiB | int) 6) 10) | quote }}
         {{- if not $k8sSecretStore }}
         # The pod mounts no service-account token; daprd's built-in Kubernetes secret store
         # exits at start without one. The operator resolves the components' secretKeyRefs.
@@ -122,6 +128,17 @@ spec:
             - {name: OTEL_RESOURCE_ATTRIBUTES, value: {{ join "," $attrs | quote }}}
             {{- with $.Values.otel.endpoint }}
             - {name: OTEL_EXPORTER_OTLP_ENDPOINT, value: {{ . | quote }}}
+            {{- end }}
+            {{- with $.Values.otel.tracesSamplingRatio }}
+            {{- /* The workloads start the traces; daprd follows their decision (parent based). */}}
+            - {name: OTEL_TRACES_SAMPLER, value: parentbased_traceidratio}
+            - {name: OTEL_TRACES_SAMPLER_ARG, value: {{ . | quote }}}
+            {{- end }}
+            {{- $limit := include "edge-lib.mib" (dict "field" (printf "%s.resources.limits.memory" $name) "value" $w.resources.limits.memory) | int }}
+            {{- include "edge-lib.memoryAtLeast" (dict "field" (printf "%s.resources.limits.memory" $name) "value" $w.resources.limits.memory "floor" (get (include "edge-workloads.memoryFloorsMiB" $ | fromJson) $name) "why" "the measured peak of this workload plus headroom (README: Memory)") }}
+            {{- if not (hasKey $w.env "GOMEMLIMIT") }}
+            {{- /* Go's soft memory limit at 80 % of the container's limit. */}}
+            - {name: GOMEMLIMIT, value: {{ printf "%dMiB" (div (mul $limit 8) 10) | quote }}}
             {{- end }}
             {{- range $k, $v := $w.env }}
             - {name: {{ $k }}, value: {{ $v | quote }}}

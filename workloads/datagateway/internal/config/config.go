@@ -171,7 +171,7 @@ func (c *Config) SetDefaults() {
 	if c.Bulk.MaxMessages == 0 {
 		c.Bulk.MaxMessages = 100
 	}
-	defDur(&c.Bulk.MaxAwait, 2*time.Millisecond)
+	defDur(&c.Bulk.MaxAwait, time.Millisecond)
 	def(&c.Buffer.Dir, filepath.Join(c.DataDir, "buffer"))
 	defSize(&c.Buffer.MaxBytes, 1<<30)
 	defDur(&c.Buffer.MaxAge, 7*24*time.Hour)
