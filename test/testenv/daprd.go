@@ -34,6 +34,10 @@ type DaprdSpec struct {
 	Args []string
 	// Env is added to daprd's environment (secrets for the local env secret store).
 	Env []string
+	// Level, set by ProfileDaprd, takes daprd's flags and environment from the profile's pod
+	// of AppID, as the sidecar injector builds them (selfhosted.RenderSidecar); AppProtocol is
+	// then the chart's.
+	Level string
 }
 
 // Daprd is a running sidecar.
@@ -66,7 +70,27 @@ func StartDaprd(t testing.TB, spec DaprdSpec) *Daprd {
 	}
 	d := &Daprd{AppID: spec.AppID, HTTPPort: FreePort(t), GRPCPort: FreePort(t), MetricsPort: FreePort(t)}
 	d.GRPCAddr = fmt.Sprintf("127.0.0.1:%d", d.GRPCPort)
-	args := []string{
+	var args, env []string
+	if spec.Level != "" {
+		args, env = profileSidecar(t, res, spec, d)
+	} else {
+		args, env = localSidecar(t, res, spec, d)
+	}
+	url := fmt.Sprintf("http://127.0.0.1:%d/v1.0/healthz/outbound", d.HTTPPort)
+	d.Process = StartProcess(t, ProcSpec{
+		Name:         "daprd-" + spec.AppID,
+		Path:         bin,
+		Args:         append(args, spec.Args...),
+		Env:          append(env, spec.Env...),
+		ReadyTimeout: 60 * time.Second,
+		Ready:        supervise.HTTPReady(url),
+	})
+	return d
+}
+
+// localSidecar is daprd's command line from spec alone (resources a test wrote itself).
+func localSidecar(t testing.TB, res string, spec DaprdSpec, d *Daprd) (args, env []string) {
+	args = []string{
 		"--app-id", spec.AppID,
 		"--resources-path", res,
 		"--dapr-http-port", strconv.Itoa(d.HTTPPort),
@@ -92,17 +116,26 @@ func StartDaprd(t testing.TB, spec DaprdSpec) *Daprd {
 		}
 		args = append(args, "--config", cfg)
 	}
-	args = append(args, spec.Args...)
-	url := fmt.Sprintf("http://127.0.0.1:%d/v1.0/healthz/outbound", d.HTTPPort)
-	d.Process = StartProcess(t, ProcSpec{
-		Name:         "daprd-" + spec.AppID,
-		Path:         bin,
-		Args:         args,
-		Env:          spec.Env,
-		ReadyTimeout: 60 * time.Second,
-		Ready:        supervise.HTTPReady(url),
+	return args, nil
+}
+
+// profileSidecar is the command line and environment the cluster's injector gives
+// spec.AppID's sidecar in its level's profile; only ports and paths are the test's.
+func profileSidecar(t testing.TB, res string, spec DaprdSpec, d *Daprd) (args, env []string) {
+	t.Helper()
+	root, err := RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := selfhosted.RenderSidecar(context.Background(), filepath.Join(root, "charts"), selfhosted.SidecarSpec{
+		Level: spec.Level, AppID: spec.AppID, HTTPPort: d.HTTPPort, GRPCPort: d.GRPCPort,
+		InternalPort: FreePort(t), MetricsPort: d.MetricsPort, AppPort: spec.AppPort,
+		Files: selfhosted.DaprFiles{ResourcesDir: res, ConfigPath: spec.ConfigPath},
 	})
-	return d
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sc.Args, sc.Env
 }
 
 // ProfileDaprd is a DaprdSpec for appID with the Dapr resources its level's chart profile
@@ -129,5 +162,5 @@ func ProfileDaprd(t testing.TB, level, appID, brokerURL string) DaprdSpec {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return DaprdSpec{AppID: appID, ResourcesDir: df.ResourcesDir, ConfigPath: df.ConfigPath}
+	return DaprdSpec{AppID: appID, ResourcesDir: df.ResourcesDir, ConfigPath: df.ConfigPath, Level: level}
 }
