@@ -1,6 +1,9 @@
 package localcluster
 
 import (
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
+
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -60,21 +63,14 @@ func (c Config) writePKI() (token string, err error) {
 	return token, nil
 }
 
-// kubeconfig is an admin kubeconfig that verifies the API server against the node's CA.
-func kubeconfig(caPEM []byte, token string) string {
-	return fmt.Sprintf(`apiVersion: v1
-kind: Config
-clusters:
-- name: edgeframe
-  cluster:
-    server: https://%s:%d
-    certificate-authority-data: %s
-users:
-- name: admin
-  user: {token: %q}
-contexts:
-- name: edgeframe
-  context: {cluster: edgeframe, user: admin}
-current-context: edgeframe
-`, NodeIP, APIPort, b64(caPEM), token)
+// TokenKubeconfig is a kubeconfig for server with a bearer token (the "admin" user), verifying
+// the server against caPEM, or not at all when caPEM is nil (a test API server's self-signed
+// certificate).
+func TokenKubeconfig(server string, caPEM []byte, token string) ([]byte, error) {
+	cfg := clientcmdapi.NewConfig()
+	cfg.Clusters["edgeframe"] = &clientcmdapi.Cluster{Server: server, CertificateAuthorityData: caPEM, InsecureSkipTLSVerify: caPEM == nil}
+	cfg.AuthInfos["admin"] = &clientcmdapi.AuthInfo{Token: token}
+	cfg.Contexts["edgeframe"] = &clientcmdapi.Context{Cluster: "edgeframe", AuthInfo: "admin"}
+	cfg.CurrentContext = "edgeframe"
+	return clientcmd.Write(*cfg)
 }

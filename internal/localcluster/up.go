@@ -58,8 +58,13 @@ func (c Config) Up(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// an admin kubeconfig that verifies the API server against the node's CA
+	adminKC, err := TokenKubeconfig(fmt.Sprintf("https://%s:%d", NodeIP, APIPort), caPEM, s.Token)
+	if err != nil {
+		return fmt.Errorf("kubeconfig: %w", err)
+	}
 	files := map[string]string{
-		c.Kubeconfig():                                  kubeconfig(caPEM, s.Token),
+		c.Kubeconfig():                                  string(adminKC),
 		c.path("containerd", "config.toml"):             c.containerdConfig(t),
 		c.path("cni", "net.d", "10-edgeframe.conflist"): c.cniConfig(),
 		c.path("kubelet-config.yaml"):                   c.kubeletConfig(),

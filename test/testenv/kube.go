@@ -1,6 +1,8 @@
 package testenv
 
 import (
+	"github.com/edgeframe/edgeframe/internal/localcluster"
+
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
@@ -134,20 +136,11 @@ func StartKubeAPIServerWith(t testing.TB, opt KubeAPIOptions) *KubeAPI {
 		Timeout:         30 * time.Second,
 	}
 	k.Kubeconfig = filepath.Join(dir, "kubeconfig")
-	kc := fmt.Sprintf(`apiVersion: v1
-kind: Config
-clusters:
-- name: test
-  cluster: {server: %q, insecure-skip-tls-verify: true}
-users:
-- name: admin
-  user: {token: %q}
-contexts:
-- name: test
-  context: {cluster: test, user: admin}
-current-context: test
-`, k.URL, token)
-	if err := os.WriteFile(k.Kubeconfig, []byte(kc), 0o600); err != nil {
+	kc, err := localcluster.TokenKubeconfig(k.URL, nil, token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(k.Kubeconfig, kc, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return k
