@@ -113,4 +113,3 @@ func BenchmarkSoak(b *testing.B) {
 		b.Errorf("%d ids never reached the sink (first: %v)", rep.Missing, verdict.Missing[:min(5, len(verdict.Missing))])
 	}
 }
-
