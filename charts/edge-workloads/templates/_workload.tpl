@@ -87,12 +87,12 @@ spec:
         dapr.io/enable-metrics: "true"
         dapr.io/metrics-port: {{ $.Values.dapr.metricsPort | quote }}
         dapr.io/sidecar-seccomp-profile-type: RuntimeDefault
-        {{- /* Bounded memory: daprd's request and limit, and its Go soft limit (the heap it may
-               grow to before it collects harder; about 85 MiB of its resident memory is the mapped
+        {{- /* Bounded memory: daprd's request and limit, its garbage collector's target (GOGC) and
+               its Go soft limit (GOMEMLIMIT; about 85 MiB of its resident memory is the mapped
                binary, which GOMEMLIMIT does not count). */}}
         dapr.io/sidecar-memory-request: {{ printf "%dMi" ($w.dapr.memoryRequestMiB | int) | quote }}
         dapr.io/sidecar-memory-limit: {{ printf "%dMi" ($w.dapr.memoryLimitMiB | int) | quote }}
-        dapr.io/env: {{ printf "GOMEMLIMIT=%dMiB" ($.Values.dapr.goMemLimitMiB | int) | quote }}
+        dapr.io/env: {{ printf "GOMEMLIMIT=%dMiB,GOGC=%d" ($.Values.dapr.goMemLimitMiB | int) ($.Values.dapr.goGC | int) | quote }}
         {{- if not $k8sSecretStore }}
         # The pod mounts no service-account token; daprd's built-in Kubernetes secret store
         # exits at start without one. The operator resolves the components' secretKeyRefs.
