@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/edgeframe/edgeframe/charts/render"
-	"github.com/edgeframe/edgeframe/test/testenv"
+	"github.com/edgeframe/edgeframe/test/testenv/kubeenv"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
@@ -57,7 +57,7 @@ func TestChainedProxyAddressIsReachableFromTheChild(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts etcd and kube-apiserver")
 	}
-	c := newCluster(t, testenv.StartKubeAPIServer(t))
+	c := newCluster(t, kubeenv.StartAPIServer(t))
 	ctx := context.Background()
 	lbIP := map[string]string{"l4": "10.4.0.7", "l3": "10.3.0.7"}
 	child := map[string]string{"l4": "l3", "l3": "l2"}

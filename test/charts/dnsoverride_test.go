@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/edgeframe/edgeframe/charts/render"
-	"github.com/edgeframe/edgeframe/test/testenv"
+	"github.com/edgeframe/edgeframe/test/testenv/kubeenv"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -128,7 +128,7 @@ func TestDNSOverrideOwnsOnlyItsKeys(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts etcd and kube-apiserver")
 	}
-	c := newCluster(t, testenv.StartKubeAPIServerWith(t, testenv.KubeAPIOptions{RBAC: true}))
+	c := newCluster(t, kubeenv.StartAPIServerWith(t, kubeenv.Options{RBAC: true}))
 	ctx := context.Background()
 	foreign := map[string]string{
 		"aks.server":        "example.com:53 {\n  forward . 10.1.2.3\n}\n",

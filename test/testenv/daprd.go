@@ -1,16 +1,13 @@
 package testenv
 
 import (
-	"context"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
-	"github.com/edgeframe/edgeframe/charts/selfhosted"
 	"github.com/edgeframe/edgeframe/internal/supervise"
 )
 
@@ -103,31 +100,4 @@ func StartDaprd(t testing.TB, spec DaprdSpec) *Daprd {
 		Ready:        supervise.HTTPReady(url),
 	})
 	return d
-}
-
-// ProfileDaprd is a DaprdSpec for appID with the Dapr resources its level's chart profile
-// installs (charts/profiles/<level>, rendered by charts/selfhosted for a self-hosted daprd):
-// the pub/sub component, Resiliency and Configuration a cluster gets, on brokerURL (with the
-// sidecars' credentials as its user information, as StartProfileMosquitto's URL has them) and
-// a loopback trace endpoint. Set AppPort and the rest on the
-// result.
-func ProfileDaprd(t testing.TB, level, appID, brokerURL string) DaprdSpec {
-	t.Helper()
-	root, err := RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, err := url.Parse(brokerURL)
-	if err != nil {
-		t.Fatalf("testenv: broker URL: %v", err)
-	}
-	pw, _ := u.User.Password()
-	df, err := selfhosted.RenderDapr(context.Background(), filepath.Join(root, "charts"), selfhosted.DaprSpec{
-		Level: level, AppID: appID, Broker: u.Host, User: u.User.Username(), Password: pw, Dir: t.TempDir(),
-		OTLPEndpoint: fmt.Sprintf("127.0.0.1:%d", FreePort(t)),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return DaprdSpec{AppID: appID, ResourcesDir: df.ResourcesDir, ConfigPath: df.ConfigPath}
 }

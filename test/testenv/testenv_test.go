@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/edgeframe/edgeframe/test/testenv"
+	"github.com/edgeframe/edgeframe/test/testenv/profile"
 )
 
 func TestMosquittoCarriesAMessageAndSurvivesKill(t *testing.T) {
@@ -42,9 +43,9 @@ func TestMosquittoCarriesAMessageAndSurvivesKill(t *testing.T) {
 }
 
 func TestDaprdPublishesToMosquitto(t *testing.T) {
-	b := testenv.StartProfileMosquitto(t, "l2")
+	b := profile.StartMosquitto(t, "l2")
 	sub := testenv.Subscribe(t, b.URL, "telemetry/#")
-	d := testenv.StartDaprd(t, testenv.ProfileDaprd(t, "l2", "tempsensor", b.URL))
+	d := testenv.StartDaprd(t, profile.Daprd(t, "l2", "tempsensor", b.URL))
 	testenv.DaprPublishHTTP(t, d, "edge-pubsub", "telemetry/testenv", `{"v":1}`)
 	m := testenv.Receive(t, sub, 10*time.Second)
 	if m.Topic != "telemetry/testenv" {

@@ -16,7 +16,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/edgeframe/edgeframe/mixin/pkg/agents"
-	"github.com/edgeframe/edgeframe/test/testenv"
+	"github.com/edgeframe/edgeframe/test/testenv/kubeenv"
 )
 
 const standIn = "../arc/testdata/azure-arc-k8sagents"
@@ -110,7 +110,7 @@ func TestApplyCreatesObjectsInTheReleaseNamespace(t *testing.T) {
 	if testing.Short() {
 		t.Skip("needs a kube-apiserver")
 	}
-	k := testenv.StartKubeAPIServer(t)
+	k := kubeenv.StartAPIServer(t)
 	dir := t.TempDir()
 	files := map[string]string{
 		"Chart.yaml":        "apiVersion: v2\nname: nsprobe\nversion: 0.1.0\n",

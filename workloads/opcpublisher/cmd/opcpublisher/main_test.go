@@ -13,6 +13,7 @@ import (
 	"github.com/edgeframe/edgeframe/internal/supervise"
 	"github.com/edgeframe/edgeframe/pkg/cloudevent"
 	"github.com/edgeframe/edgeframe/test/testenv"
+	"github.com/edgeframe/edgeframe/test/testenv/profile"
 )
 
 // pipeline is the real data path: opcplc, the opcpublisher binary reading pf, daprd,
@@ -29,9 +30,9 @@ func startPipeline(t *testing.T, dir string, pn func(endpoint string) []byte, en
 	t.Helper()
 	bin := testenv.BuildWorkload(t, "opcpublisher")
 	plc := testenv.StartOPCPLC(t, testenv.OPCPLCSpec{Unsecure: true, Args: []string{"--fn", "2", "--vfr", "100"}})
-	broker := testenv.StartProfileMosquitto(t, "l2")
+	broker := profile.StartMosquitto(t, "l2")
 	telemetry := testenv.Subscribe(t, broker.URL, "telemetry/#")
-	daprd := testenv.StartDaprd(t, testenv.ProfileDaprd(t, "l2", "opcpublisher", broker.URL))
+	daprd := testenv.StartDaprd(t, profile.Daprd(t, "l2", "opcpublisher", broker.URL))
 	pf := filepath.Join(dir, "pn.json")
 	if err := os.WriteFile(pf, pn(plc.Endpoint), 0o644); err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"github.com/edgeframe/edgeframe/internal/supervise"
 	"github.com/edgeframe/edgeframe/pkg/cloudevent"
 	"github.com/edgeframe/edgeframe/test/testenv"
+	"github.com/edgeframe/edgeframe/test/testenv/profile"
 	"github.com/edgeframe/edgeframe/workloads/tempsensor/internal/model"
 )
 
@@ -32,10 +33,10 @@ type rig struct {
 func start(t testing.TB, args ...string) *rig {
 	t.Helper()
 	bin := testenv.BuildWorkload(t, "tempsensor")
-	r := &rig{broker: testenv.StartProfileMosquitto(t, "l2")}
+	r := &rig{broker: profile.StartMosquitto(t, "l2")}
 	r.telemetry = testenv.Subscribe(t, r.broker.URL, "telemetry/#")
 	appPort := testenv.FreePort(t)
-	spec := testenv.ProfileDaprd(t, "l2", "tempsensor", r.broker.URL)
+	spec := profile.Daprd(t, "l2", "tempsensor", r.broker.URL)
 	spec.AppPort, spec.AppProtocol = appPort, "grpc"
 	r.daprd = testenv.StartDaprd(t, spec)
 	r.http = fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
