@@ -11,6 +11,7 @@ import (
 
 	"github.com/edgeframe/edgeframe/charts/render"
 	"github.com/edgeframe/edgeframe/test/testenv/kubeenv"
+	"github.com/edgeframe/edgeframe/test/testkit"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
@@ -54,9 +55,7 @@ func bundleOutput(t *testing.T, manifest, name string) (resource, namespace, jso
 // chain to itself — and the child's proxy, rendered with it as parent.address, must point there.
 // A child whose parent address is its own ClusterIP is refused by the chart.
 func TestChainedProxyAddressIsReachableFromTheChild(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts etcd and kube-apiserver")
-	}
+	testkit.SkipShort(t, "etcd and kube-apiserver")
 	c := newCluster(t, kubeenv.StartAPIServer(t))
 	ctx := context.Background()
 	lbIP := map[string]string{"l4": "10.4.0.7", "l3": "10.3.0.7"}

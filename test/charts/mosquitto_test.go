@@ -13,6 +13,7 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/edgeframe/edgeframe/test/testenv"
+	"github.com/edgeframe/edgeframe/test/testkit"
 )
 
 const (
@@ -246,9 +247,7 @@ func TestShippedBrokerSessionsAndBridges(t *testing.T) {
 // the demo and the e2e suite run): a persistent session's queued QoS 1 messages that the broker
 // saved survive a kill -9, the ones it acknowledged after its last save do not.
 func TestBrokerCrashLosesOnlyWhatArrivedSinceTheLastSave(t *testing.T) {
-	if testing.Short() {
-		t.Skip("waits for a 30 s autosave")
-	}
+	testkit.SkipShort(t, "a wait for the broker's 30 s autosave")
 	b := startRenderedBroker(t, "l4", map[string]any{}, newCA(t))
 	conf, err := os.ReadFile(b.ConfPath)
 	if err != nil {

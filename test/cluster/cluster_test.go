@@ -13,14 +13,13 @@ import (
 	"time"
 
 	"github.com/edgeframe/edgeframe/test/testenv"
+	"github.com/edgeframe/edgeframe/test/testkit"
 	"github.com/edgeframe/edgeframe/tools/imagebuild/imagetest"
 	"github.com/edgeframe/edgeframe/tools/localcluster"
 )
 
 func TestBundleOnARealNode(t *testing.T) {
-	if testing.Short() {
-		t.Skip("the real-node e2e takes minutes")
-	}
+	testkit.SkipShort(t, "a real kubelet node (minutes)")
 	need := func(msg string) {
 		if testenv.InCI() {
 			t.Fatal(msg)

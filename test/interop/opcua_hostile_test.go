@@ -18,6 +18,7 @@ import (
 	"github.com/edgeframe/edgeframe/internal/supervise"
 	"github.com/edgeframe/edgeframe/pkg/opcuaraw"
 	"github.com/edgeframe/edgeframe/test/testenv"
+	"github.com/edgeframe/edgeframe/test/testkit"
 )
 
 type hostileRequest struct {
@@ -50,9 +51,7 @@ func hostileRequests() []hostileRequest {
 // discovery channel is open anyway, and with --ut) receives each hostile message under
 // an address-space cap and must stay up and keep serving a well-behaved client.
 func TestOPCPLCSurvivesHostileMessages(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts opcplc")
-	}
+	testkit.SkipShort(t, "opcplc")
 	for _, unsecure := range []bool{false, true} {
 		t.Run(fmt.Sprintf("ut=%v", unsecure), func(t *testing.T) {
 			plc := testenv.StartOPCPLC(t, testenv.OPCPLCSpec{Unsecure: unsecure, Args: []string{"--aa"}})
@@ -215,9 +214,7 @@ func (r *rogueServer) allServed(n int64) bool {
 // connection with a hostile reply. Under an address-space cap it must stay up and keep
 // publishing the good endpoint's data.
 func TestPublisherSurvivesHostileServer(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts opcplc, opcpublisher, daprd and mosquitto")
-	}
+	testkit.SkipShort(t, "opcplc, opcpublisher, daprd and mosquitto")
 	rig := startPubRig(t)
 	plc := testenv.StartOPCPLC(t, testenv.OPCPLCSpec{Unsecure: true, Args: []string{"--fn", "1", "--vfr", "100"}})
 	rogue := startRogueServer(t, hostileReplies())

@@ -8,15 +8,14 @@ import (
 	"time"
 
 	"github.com/edgeframe/edgeframe/test/testenv"
+	"github.com/edgeframe/edgeframe/test/testkit"
 )
 
 // issue 13: a publishednodes.json broken at runtime (here: truncated mid-write) keeps
 // the last good configuration publishing and reports the error; a good file is then
 // applied again.
 func TestPublisherKeepsLastGoodConfigOnBrokenFile(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts opcplc, opcpublisher, daprd and mosquitto")
-	}
+	testkit.SkipShort(t, "opcplc, opcpublisher, daprd and mosquitto")
 	rig := startPubRig(t)
 	plc := testenv.StartOPCPLC(t, testenv.OPCPLCSpec{Unsecure: true, Args: []string{"--fn", "1", "--vfr", "100"}})
 	good := plcPN(plc.Endpoint, "cfg", 0)

@@ -14,6 +14,7 @@ import (
 	"github.com/edgeframe/edgeframe/pkg/cloudevent"
 	"github.com/edgeframe/edgeframe/test/testenv"
 	"github.com/edgeframe/edgeframe/test/testenv/profile"
+	"github.com/edgeframe/edgeframe/test/testkit"
 )
 
 // pipeline is the real data path: opcplc, the opcpublisher binary reading pf, daprd,
@@ -163,9 +164,7 @@ type metaNet struct {
 // before the first data of the new version, on the same topic and in the group's
 // sequence, so ids stay unique and the sequence contiguous.
 func TestMetaDataPrecedesDataAndFollowsAChange(t *testing.T) {
-	if testing.Short() {
-		t.Skip("real opcplc, daprd and mosquitto")
-	}
+	testkit.SkipShort(t, "opcplc, daprd and mosquitto")
 	node := func(s string) string {
 		return fmt.Sprintf(`{"Id":"nsu=http://microsoft.com/Opc/OpcPlc/;s=%s","DisplayName":%q,"OpcSamplingInterval":100}`, s, s)
 	}
