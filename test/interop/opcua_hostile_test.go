@@ -233,16 +233,15 @@ func TestPublisherSurvivesHostileServer(t *testing.T) {
 		Ready: supervise.HTTPReady(fmt.Sprintf("http://127.0.0.1:%d/healthz", web))})
 	testenv.CapAddressSpace(t, pub.PID(), 1<<30)
 
-	deadline := time.Now().Add(90 * time.Second)
-	for !rogue.allServed(2) {
+	testkit.EventuallyNoError(t, 90*time.Second, "the rogue server tried with every reply twice", func() error {
 		if pub.Exited() {
 			t.Fatalf("opcpublisher died (rogue replies served %v)%s", served(rogue), fatal(pub))
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the rogue server was not tried with every reply twice: %v", served(rogue))
+		if !rogue.allServed(2) {
+			return fmt.Errorf("served %v", served(rogue))
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return nil
+	})
 	// Telemetry from the good endpoint still flows after every hostile reply.
 	since := time.Now()
 	rs := collect(t, rig.sub, 30*time.Second, func(rs []received) bool {

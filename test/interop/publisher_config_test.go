@@ -1,6 +1,7 @@
 package interop_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -73,10 +74,5 @@ func TestPublisherKeepsLastGoodConfigOnBrokenFile(t *testing.T) {
 
 func waitLog(t *testing.T, p *testenv.Process, s string) {
 	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(p.Log(), s); {
-		if time.Now().After(deadline) {
-			t.Fatalf("log never says %q\n%s", s, p.Log())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testkit.Eventually(t, 20*time.Second, fmt.Sprintf("the log of %s says %q", p.Spec.Name, s), func() bool { return strings.Contains(p.Log(), s) })
 }

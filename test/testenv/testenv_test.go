@@ -9,6 +9,7 @@ import (
 
 	"github.com/edgeframe/edgeframe/test/testenv"
 	"github.com/edgeframe/edgeframe/test/testenv/profile"
+	"github.com/edgeframe/edgeframe/test/testkit"
 )
 
 func TestMosquittoCarriesAMessageAndSurvivesKill(t *testing.T) {
@@ -28,18 +29,15 @@ func TestMosquittoCarriesAMessageAndSurvivesKill(t *testing.T) {
 		t.Fatalf("restart kept pid %d", pid)
 	}
 	// the auto-reconnecting subscriber resubscribes (clean session) after the restart
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
+	testkit.Eventually(t, 10*time.Second, "a message after the broker restart", func() bool {
 		testenv.Publish(t, b.URL, "telemetry/y", []byte("again"))
 		select {
 		case m := <-sub:
-			if string(m.Payload) == "again" {
-				return
-			}
+			return string(m.Payload) == "again"
 		case <-time.After(500 * time.Millisecond):
+			return false
 		}
-	}
-	t.Fatal("no message after broker restart")
+	})
 }
 
 func TestDaprdPublishesToMosquitto(t *testing.T) {

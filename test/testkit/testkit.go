@@ -1,6 +1,6 @@
-// Package testkit holds the two helpers every test package may use without pulling in
-// the real components of testenv: Eventually polls a condition with a deadline instead
-// of sleeping, SkipShort keeps slow and real-component tests out of `go test -short`
+// Package testkit holds the helpers every test package may use without pulling in the
+// real components of testenv: Eventually and EventuallyNoError poll a condition with a
+// deadline instead of sleeping, SkipShort keeps slow and real-component tests out of `go test -short`
 // (`make test-short`, the fast lane).
 package testkit
 
@@ -24,6 +24,24 @@ func Eventually(t testing.TB, d time.Duration, what string, cond func() bool) ti
 		time.Sleep(PollInterval)
 	}
 	return time.Since(start)
+}
+
+// EventuallyNoError is Eventually for a check that says why it does not hold yet: it polls
+// f until f returns nil and returns how long that took; when d passes first it fails the
+// test naming what it waited for and f's last error.
+func EventuallyNoError(t testing.TB, d time.Duration, what string, f func() error) time.Duration {
+	t.Helper()
+	start := time.Now()
+	for {
+		err := f()
+		if err == nil {
+			return time.Since(start)
+		}
+		if time.Since(start) > d {
+			t.Fatalf("not within %s: %s: %v", d, what, err)
+		}
+		time.Sleep(PollInterval)
+	}
 }
 
 // SkipShort skips t under -short; what says what the test needs ("mosquitto", "a 60 s

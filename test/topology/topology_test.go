@@ -156,7 +156,7 @@ func TestBridgeRecoversAfterParentBrokerKill(t *testing.T) {
 	if err := topo.Kill("mosquitto-l3"); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(15 * time.Second)
+	time.Sleep(15 * time.Second) // the outage under test: the bridges retry against a dead L3
 	if err := topo.Restart(t.Context(), "mosquitto-l3"); err != nil {
 		t.Fatal(err)
 	}

@@ -52,6 +52,7 @@ func TestKillMinus9DuringA1000MessagePerSecondStream(t *testing.T) {
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); pub.Run(ctx, 1000, 200) }()
+	// The timeline under test: 3 s of the stream, kill -9, 1 s down, restart; twice; 3 s more.
 	for kill := 1; kill <= 2; kill++ {
 		time.Sleep(3 * time.Second)
 		pid := gw.PID()
