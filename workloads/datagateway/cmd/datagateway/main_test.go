@@ -44,7 +44,7 @@ func TestKillMinus9DuringA1000MessagePerSecondStream(t *testing.T) {
 	testkit.Eventually(t, 30*time.Second, "a probe message in the file sink", func() bool {
 		raw, id := probe.Event(0)
 		probe.PublishOne(t, raw, id)
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(200 * time.Millisecond) // one probe per look: time for it to cross before the next is sent
 		return len(gwtest.FileIDs(t, out)) > 0
 	})
 
@@ -105,7 +105,7 @@ func BenchmarkLivePathAndPeakRSS(b *testing.B) {
 	testkit.Eventually(b, 30*time.Second, "the first message accepted", func() bool {
 		raw, id := pub.Event(850)
 		pub.PublishOne(b, raw, id)
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(200 * time.Millisecond) // one probe per look: time for it to cross before the next is sent
 		return counter(b, metricsURL, `edgeframe_datagateway_received_messages_total{result="accepted"}`) > 0
 	})
 	const n = 10000

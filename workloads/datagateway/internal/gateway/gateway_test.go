@@ -64,7 +64,7 @@ func startGatewayOn(t *testing.T, broker *testenv.Mosquitto, cfg config.Config) 
 	testkit.Eventually(t, 30*time.Second, "the sidecar to deliver a probe message", func() bool {
 		raw, id := pub.Event(0)
 		pub.PublishOne(t, raw, id)
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(200 * time.Millisecond) // one probe per look: time for it to cross before the next is sent
 		return testutil.ToFloat64(g.Metrics.Received.WithLabelValues("accepted")) > 0
 	})
 	return r
