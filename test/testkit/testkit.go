@@ -45,7 +45,9 @@ func EventuallyNoError(t testing.TB, d time.Duration, what string, f func() erro
 }
 
 // SkipShort skips t under -short; what says what the test needs ("mosquitto", "a 60 s
-// outage"). testenv calls it wherever it starts a real component, builds a workload or
+// outage"). A test skips when it needs a real component or takes about a second or more
+// of wall time on the 2-core reference machine (bash scripts by the dozen, helm lint of
+// every chart, timed windows); the fast lane's budget is one minute for everything. testenv calls it wherever it starts a real component, builds a workload or
 // looks up a tool, so a test using those honours -short by itself.
 func SkipShort(t testing.TB, what string) {
 	t.Helper()
