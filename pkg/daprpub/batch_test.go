@@ -15,6 +15,7 @@ import (
 	"github.com/edgeframe/edgeframe/pkg/cloudevent"
 	"github.com/edgeframe/edgeframe/pkg/daprpub"
 	"github.com/edgeframe/edgeframe/test/testenv"
+	"github.com/edgeframe/edgeframe/test/testenv/profile"
 )
 
 // batcher records every call; while failBatches > 0 a batch call fails (and counts down).
@@ -90,9 +91,9 @@ func TestQueueBatchesByTopicUpToMaxBatchAndRetriesWholeBatches(t *testing.T) {
 // A batch goes through a real daprd bulk publish to mosquitto: every event arrives as
 // the producer's structured CloudEvent, id and sequence intact.
 func TestClientPublishBatchThroughDaprd(t *testing.T) {
-	b := testenv.StartProfileMosquitto(t, "l2")
+	b := profile.StartMosquitto(t, "l2")
 	sub := testenv.Subscribe(t, b.URL, "telemetry/#")
-	d := testenv.StartDaprd(t, testenv.ProfileDaprd(t, "l2", "opcpublisher", b.URL))
+	d := testenv.StartDaprd(t, profile.Daprd(t, "l2", "opcpublisher", b.URL))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	l := &daprpub.Lazy{Addr: d.GRPCAddr}

@@ -9,14 +9,15 @@ import (
 	"github.com/edgeframe/edgeframe/pkg/cloudevent"
 	"github.com/edgeframe/edgeframe/pkg/daprpub"
 	"github.com/edgeframe/edgeframe/test/testenv"
+	"github.com/edgeframe/edgeframe/test/testenv/profile"
 )
 
 // The event reaches MQTT through a real daprd as the producer's CloudEvent: same id,
 // sequence and data object (not a string inside a string).
 func TestClientPublishesStructuredCloudEventThroughDaprd(t *testing.T) {
-	b := testenv.StartProfileMosquitto(t, "l2")
+	b := profile.StartMosquitto(t, "l2")
 	sub := testenv.Subscribe(t, b.URL, "telemetry/#")
-	d := testenv.StartDaprd(t, testenv.ProfileDaprd(t, "l2", "tempsensor", b.URL))
+	d := testenv.StartDaprd(t, profile.Daprd(t, "l2", "tempsensor", b.URL))
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	c, err := daprpub.Dial(ctx, d.GRPCAddr)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/edgeframe/edgeframe/internal/chartrender"
 	"github.com/edgeframe/edgeframe/test/testenv"
+	"github.com/edgeframe/edgeframe/test/testenv/kubeenv"
 )
 
 // workloadsScript is the offline delivery script (bundles/scripts, staged into the bundle).
@@ -215,7 +216,7 @@ func TestWorkloadsScriptArguments(t *testing.T) {
 // install twice is an upgrade; uninstall twice succeeds (already gone).
 func TestOfflineDeliveryWithHelm(t *testing.T) {
 	helm := testenv.Tool(t, "helm")
-	k := testenv.StartKubeAPIServer(t)
+	k := kubeenv.StartAPIServer(t)
 	app := byName(t)["application"]
 	releases := map[string]string{} // level -> HelmRelease values JSON after substitution
 	for _, fk := range fluxKustomizations(t) {

@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/edgeframe/edgeframe/mixin/pkg/arcflux"
+	"github.com/edgeframe/edgeframe/test/testkit"
 )
 
 const sampleKubeconfig = "# the operator's current context\n"
@@ -28,6 +29,7 @@ const sampleKubeconfig = "# the operator's current context\n"
 // values files, each action its kubeconfig (D1; the offline bundle and the all-in-one run
 // without az).
 func TestActionsRunInTheInvocationImage(t *testing.T) {
+	testkit.SkipShort(t, "bash running every action script of every bundle, level and delivery against fake tools (seconds)")
 	for _, b := range loadBundles(t) {
 		for _, level := range b.levels() {
 			deliveryValues := []string{""}
@@ -68,6 +70,7 @@ func TestActionsRunInTheInvocationImage(t *testing.T) {
 // kubeconfig credential and with the example set's (the operator's current context, which it
 // must not act on) (D9: uninstall did not).
 func TestInfrastructureUninstallFetchesItsKubeconfig(t *testing.T) {
+	testkit.SkipShort(t, "bash running the infrastructure action scripts against fake tools (about 1 s)")
 	infra := byName(t)["infrastructure"]
 	for _, kc := range []string{"", sampleKubeconfig} {
 		for _, action := range []string{"install", "upgrade", "uninstall"} {
@@ -629,6 +632,7 @@ func TestAllInOneBuildContext(t *testing.T) {
 // daemon it still lints all of them (D8). It runs on a copy of the repository with a fake
 // porter (porter build needs the daemon) and a fake go (the proofs are this package).
 func TestBuildScriptLintsEveryBundleThenBuilds(t *testing.T) {
+	testkit.SkipShort(t, "bundles/build.sh run on a copy of the tree, three times (seconds)")
 	r := root(t)
 	var want []string // every bundle, staged under bin/bundles
 	for _, b := range loadBundles(t) {

@@ -10,7 +10,8 @@ import (
 	"testing"
 
 	"github.com/edgeframe/edgeframe/internal/chartrender"
-	"github.com/edgeframe/edgeframe/test/testenv"
+	"github.com/edgeframe/edgeframe/test/testenv/kubeenv"
+	"github.com/edgeframe/edgeframe/test/testkit"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
@@ -54,10 +55,8 @@ func bundleOutput(t *testing.T, manifest, name string) (resource, namespace, jso
 // chain to itself — and the child's proxy, rendered with it as parent.address, must point there.
 // A child whose parent address is its own ClusterIP is refused by the chart.
 func TestChainedProxyAddressIsReachableFromTheChild(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts etcd and kube-apiserver")
-	}
-	c := newCluster(t, testenv.StartKubeAPIServer(t))
+	testkit.SkipShort(t, "etcd and kube-apiserver")
+	c := newCluster(t, kubeenv.StartAPIServer(t))
 	ctx := context.Background()
 	lbIP := map[string]string{"l4": "10.4.0.7", "l3": "10.3.0.7"}
 	child := map[string]string{"l4": "l3", "l3": "l2"}

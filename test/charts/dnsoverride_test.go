@@ -8,7 +8,8 @@ import (
 	"testing"
 
 	"github.com/edgeframe/edgeframe/internal/chartrender"
-	"github.com/edgeframe/edgeframe/test/testenv"
+	"github.com/edgeframe/edgeframe/test/testenv/kubeenv"
+	"github.com/edgeframe/edgeframe/test/testkit"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -125,10 +126,8 @@ func edgeframeKeys(t *testing.T, vals map[string]any) map[string]string {
 // the chart's ServiceAccount and Role — every other key survives, CoreDNS is restarted after
 // each change, and a Corefile that does not import the custom ConfigMap is refused.
 func TestDNSOverrideOwnsOnlyItsKeys(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts etcd and kube-apiserver")
-	}
-	c := newCluster(t, testenv.StartKubeAPIServerWith(t, testenv.KubeAPIOptions{RBAC: true}))
+	testkit.SkipShort(t, "etcd and kube-apiserver")
+	c := newCluster(t, kubeenv.StartAPIServerWith(t, kubeenv.Options{RBAC: true}))
 	ctx := context.Background()
 	foreign := map[string]string{
 		"aks.server":        "example.com:53 {\n  forward . 10.1.2.3\n}\n",

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/edgeframe/edgeframe/internal/chartrender"
-	"github.com/edgeframe/edgeframe/test/testenv"
+	"github.com/edgeframe/edgeframe/test/testenv/kubeenv"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -22,8 +22,8 @@ import (
 // admission, get scheduled and (faked by kwok) run. Uninstall then removes everything,
 // including the ReplicaSets and Pods the controllers made.
 func TestFakeClusterSingleClusterProfile(t *testing.T) {
-	fc := testenv.StartFakeCluster(t)
-	c := newCluster(t, fc.KubeAPI)
+	fc := kubeenv.StartFakeCluster(t)
+	c := newCluster(t, fc.API)
 	var p chartrender.Profile
 	for _, q := range profiles(t) {
 		if q.Name == "single-cluster" {

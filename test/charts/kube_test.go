@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/edgeframe/edgeframe/internal/chartrender"
-	"github.com/edgeframe/edgeframe/test/testenv"
+	"github.com/edgeframe/edgeframe/test/testenv/kubeenv"
 	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chart"
 	"helm.sh/helm/v3/pkg/kube"
@@ -38,7 +38,7 @@ import (
 
 // cluster is a real API server with Dapr's CRDs and the clients the tests use.
 type cluster struct {
-	api     *testenv.KubeAPI
+	api     *kubeenv.API
 	cs      kubernetes.Interface
 	dyn     dynamic.Interface
 	disc    discovery.DiscoveryInterface
@@ -46,7 +46,7 @@ type cluster struct {
 	created map[string]bool // namespaces created so far
 }
 
-func newCluster(t *testing.T, api *testenv.KubeAPI) *cluster {
+func newCluster(t *testing.T, api *kubeenv.API) *cluster {
 	t.Helper()
 	c := &cluster{api: api, charts: map[string]*chart.Chart{}, created: map[string]bool{}}
 	var err error
@@ -416,7 +416,7 @@ func (c *cluster) leftovers(t *testing.T, namespaces []string) []string {
 // the restricted Pod Security profile, upgrades with changed values and uninstalls, leaving
 // nothing behind.
 func TestInstallProfilesIntoAPIServer(t *testing.T) {
-	c := newCluster(t, testenv.StartKubeAPIServer(t))
+	c := newCluster(t, kubeenv.StartAPIServer(t))
 	c.restrictedNamespaces(t, []string{"psa-probe"})
 	bad := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "root", Namespace: "psa-probe"},
 		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox"}}}}

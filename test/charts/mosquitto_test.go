@@ -13,6 +13,7 @@ import (
 
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 	"github.com/edgeframe/edgeframe/test/testenv"
+	"github.com/edgeframe/edgeframe/test/testkit"
 )
 
 const (
@@ -111,18 +112,15 @@ func TestRenderedMosquittoBridge(t *testing.T) {
 
 	got := testenv.Subscribe(t, l3.internal, "#", creds())
 	// Wait until the bridge is up: probe messages until one crosses.
-	deadline := time.Now().Add(20 * time.Second)
-	for crossed := false; !crossed; {
+	testkit.Eventually(t, 20*time.Second, "the L2→L3 bridge carries a probe", func() bool {
 		testenv.Publish(t, l2.internal, "telemetry/probe/1", []byte("probe"), creds())
 		select {
 		case <-got:
-			crossed = true
+			return true
 		case <-time.After(time.Second):
-			if time.Now().After(deadline) {
-				t.Fatalf("the L2→L3 bridge carried nothing within 20 s\nL2 log:\n%s", l2.Log())
-			}
+			return false
 		}
-	}
+	})
 	drain(got)
 
 	testenv.Publish(t, l2.internal, "telemetry/tempsensor/dev1", []byte(`{"id":"1"}`), creds())
@@ -246,9 +244,7 @@ func TestShippedBrokerSessionsAndBridges(t *testing.T) {
 // the demo and the e2e suite run): a persistent session's queued QoS 1 messages that the broker
 // saved survive a kill -9, the ones it acknowledged after its last save do not.
 func TestBrokerCrashLosesOnlyWhatArrivedSinceTheLastSave(t *testing.T) {
-	if testing.Short() {
-		t.Skip("waits for a 30 s autosave")
-	}
+	testkit.SkipShort(t, "a wait for the broker's 30 s autosave")
 	b := startRenderedBroker(t, "l4", map[string]any{}, newCA(t))
 	conf, err := os.ReadFile(b.ConfPath)
 	if err != nil {
@@ -282,14 +278,10 @@ func TestBrokerCrashLosesOnlyWhatArrivedSinceTheLastSave(t *testing.T) {
 	publish("saved", 20)
 	queued := time.Now()
 	// wait for the next autosave after the first batch was acknowledged
-	for deadline := time.Now().Add(45 * time.Second); ; time.Sleep(200 * time.Millisecond) {
-		if st, err := os.Stat(db); err == nil && st.ModTime().After(queued) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("mosquitto did not save its state within 45 s")
-		}
-	}
+	testkit.Eventually(t, 45*time.Second, "mosquitto saves its state", func() bool {
+		st, err := os.Stat(db)
+		return err == nil && st.ModTime().After(queued)
+	})
 	publish("unsaved", 20) // acknowledged, then lost: the next save is ~30 s away
 	b.Kill()
 	b.Restart(t)

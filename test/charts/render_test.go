@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/edgeframe/edgeframe/internal/chartrender"
+	"github.com/edgeframe/edgeframe/test/testkit"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -27,6 +28,7 @@ var standardLabels = []string{
 // profile, and checks what every chart promises: standard labels, the restricted Pod
 // Security profile, requests/limits, probes and a NOTES.txt.
 func TestProfilesLintAndRender(t *testing.T) {
+	testkit.SkipShort(t, "helm lint --strict and a render of every release of every profile (seconds of CPU)")
 	for _, p := range profiles(t) {
 		t.Run(p.Name, func(t *testing.T) {
 			for _, r := range p.Releases {

@@ -15,12 +15,11 @@ import (
 	"github.com/edgeframe/edgeframe/build/imagebuild/imagetest"
 	"github.com/edgeframe/edgeframe/internal/localcluster"
 	"github.com/edgeframe/edgeframe/test/testenv"
+	"github.com/edgeframe/edgeframe/test/testkit"
 )
 
 func TestBundleOnARealNode(t *testing.T) {
-	if testing.Short() {
-		t.Skip("the real-node e2e takes minutes")
-	}
+	testkit.SkipShort(t, "a real kubelet node (minutes)")
 	need := func(msg string) {
 		if testenv.InCI() {
 			t.Fatal(msg)

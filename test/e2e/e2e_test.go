@@ -20,6 +20,7 @@ import (
 
 	"github.com/edgeframe/edgeframe/internal/topology"
 	"github.com/edgeframe/edgeframe/test/testenv"
+	"github.com/edgeframe/edgeframe/test/testkit"
 	"github.com/edgeframe/edgeframe/test/topologytest"
 )
 
@@ -54,9 +55,9 @@ func scenario(t *testing.T, fault func(t *testing.T, topo *topology.Topology, mo
 	cfg.Rate, cfg.OPCRate, cfg.OPCNodes = tempRate, opcRate, 5
 	topo, mon := topologytest.StartMonitoredT(t, cfg)
 	waitSink(t, mon, warmup)
-	time.Sleep(settle)
+	time.Sleep(settle) // steady traffic before the fault, part of the scenario
 	fault(t, topo, mon)
-	time.Sleep(settle)
+	time.Sleep(settle) // steady traffic after the fault, part of the scenario
 	topo.StopProducers()
 	ctx, cancel := context.WithTimeout(context.Background(), drain)
 	defer cancel()
@@ -76,7 +77,8 @@ func scenario(t *testing.T, fault func(t *testing.T, topo *topology.Topology, mo
 	return r
 }
 
-// waitSink waits until both producers' telemetry has reached the sink.
+// waitSink waits until both producers' telemetry has reached the sink. It polls every
+// 500 ms, not testkit.PollInterval: each look reads the sink's files.
 func waitSink(t *testing.T, mon *topology.Monitor, d time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(d)
@@ -102,7 +104,7 @@ func TestSteadyStateBothProducers(t *testing.T) {
 		sub := testenv.Subscribe(t, topo.Brokers["l4"].URL, "telemetry/#",
 			testenv.WithCredentials(topology.MonitorUser, topo.Creds["l4"][topology.MonitorUser]))
 		shapes = firstPerTopic(t, sub, 2, 20*time.Second)
-		time.Sleep(10 * time.Second)
+		time.Sleep(10 * time.Second) // ten seconds of steady state stored by the sink
 		for _, d := range topology.NewSinkReader(topo.SinkDir).Poll() {
 			sinkTopics[d.Topic]++
 		}
@@ -194,7 +196,7 @@ func TestKillL3BrokerRestartAfter15s(t *testing.T) {
 		if err := topo.Kill("mosquitto-l3"); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(15 * time.Second)
+		time.Sleep(15 * time.Second) // the outage under test
 		if err := topo.Restart(context.Background(), "mosquitto-l3"); err != nil {
 			t.Fatal(err)
 		}
@@ -208,7 +210,7 @@ func TestL2ToL3LinkCut60s(t *testing.T) {
 		link.Cut()
 		time.Sleep(5 * time.Second) // let in-flight messages settle
 		atL3 := mon.Taps["l3"].Count()
-		time.Sleep(55 * time.Second)
+		time.Sleep(55 * time.Second) // the rest of the 60 s cut under test
 		if n := mon.Taps["l3"].Count() - atL3; n != 0 {
 			t.Errorf("%d messages reached L3 while the link was cut", n)
 		}
@@ -224,7 +226,7 @@ func TestKillDatagatewayRestartAfter10s(t *testing.T) {
 		if err := topo.Kill(topology.DataGateway); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(10 * time.Second)
+		time.Sleep(10 * time.Second) // the outage under test
 		if err := topo.Restart(context.Background(), topology.DataGateway); err != nil {
 			t.Fatal(err)
 		}
@@ -239,6 +241,7 @@ func TestSinkFailing60s(t *testing.T) {
 			t.Fatal(err)
 		}
 		var peak float64
+		// the 60 s sink failure under test, sampling the backlog once a second
 		for end := time.Now().Add(60 * time.Second); time.Now().Before(end); time.Sleep(time.Second) {
 			peak = max(peak, mon.Sample(context.Background()).Backlog)
 		}
@@ -263,12 +266,9 @@ func TestOPCPLCRestartTelemetryResumesWithin5s(t *testing.T) {
 		}
 		back := time.Now()
 		tap := mon.Taps["l2"]
-		for !tap.LastSeen("telemetry/opcua/").After(back) {
-			if time.Since(back) > 30*time.Second {
-				t.Fatal("no OPC UA telemetry within 30 s of opcplc's restart")
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		testkit.Eventually(t, 30*time.Second, "OPC UA telemetry after opcplc's restart", func() bool {
+			return tap.LastSeen("telemetry/opcua/").After(back)
+		})
 		// the first message after the restart may be a keep-alive or a late one: wait
 		// for data beyond the restart by the publishing interval
 		resumed := tap.LastSeen("telemetry/opcua/").Sub(back)

@@ -18,6 +18,7 @@ import (
 	"github.com/edgeframe/edgeframe/internal/supervise"
 	"github.com/edgeframe/edgeframe/pkg/opcuaraw"
 	"github.com/edgeframe/edgeframe/test/testenv"
+	"github.com/edgeframe/edgeframe/test/testkit"
 )
 
 type hostileRequest struct {
@@ -50,9 +51,7 @@ func hostileRequests() []hostileRequest {
 // discovery channel is open anyway, and with --ut) receives each hostile message under
 // an address-space cap and must stay up and keep serving a well-behaved client.
 func TestOPCPLCSurvivesHostileMessages(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts opcplc")
-	}
+	testkit.SkipShort(t, "opcplc")
 	for _, unsecure := range []bool{false, true} {
 		t.Run(fmt.Sprintf("ut=%v", unsecure), func(t *testing.T) {
 			plc := testenv.StartOPCPLC(t, testenv.OPCPLCSpec{Unsecure: unsecure, Args: []string{"--aa"}})
@@ -215,9 +214,7 @@ func (r *rogueServer) allServed(n int64) bool {
 // connection with a hostile reply. Under an address-space cap it must stay up and keep
 // publishing the good endpoint's data.
 func TestPublisherSurvivesHostileServer(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts opcplc, opcpublisher, daprd and mosquitto")
-	}
+	testkit.SkipShort(t, "opcplc, opcpublisher, daprd and mosquitto")
 	rig := startPubRig(t)
 	plc := testenv.StartOPCPLC(t, testenv.OPCPLCSpec{Unsecure: true, Args: []string{"--fn", "1", "--vfr", "100"}})
 	rogue := startRogueServer(t, hostileReplies())
@@ -236,16 +233,15 @@ func TestPublisherSurvivesHostileServer(t *testing.T) {
 		Ready: supervise.HTTPReady(fmt.Sprintf("http://127.0.0.1:%d/healthz", web))})
 	testenv.CapAddressSpace(t, pub.PID(), 1<<30)
 
-	deadline := time.Now().Add(90 * time.Second)
-	for !rogue.allServed(2) {
+	testkit.EventuallyNoError(t, 90*time.Second, "the rogue server tried with every reply twice", func() error {
 		if pub.Exited() {
 			t.Fatalf("opcpublisher died (rogue replies served %v)%s", served(rogue), fatal(pub))
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the rogue server was not tried with every reply twice: %v", served(rogue))
+		if !rogue.allServed(2) {
+			return fmt.Errorf("served %v", served(rogue))
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return nil
+	})
 	// Telemetry from the good endpoint still flows after every hostile reply.
 	since := time.Now()
 	rs := collect(t, rig.sub, 30*time.Second, func(rs []received) bool {

@@ -1,6 +1,7 @@
 package interop_test
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -8,15 +9,14 @@ import (
 	"time"
 
 	"github.com/edgeframe/edgeframe/test/testenv"
+	"github.com/edgeframe/edgeframe/test/testkit"
 )
 
 // issue 13: a publishednodes.json broken at runtime (here: truncated mid-write) keeps
 // the last good configuration publishing and reports the error; a good file is then
 // applied again.
 func TestPublisherKeepsLastGoodConfigOnBrokenFile(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts opcplc, opcpublisher, daprd and mosquitto")
-	}
+	testkit.SkipShort(t, "opcplc, opcpublisher, daprd and mosquitto")
 	rig := startPubRig(t)
 	plc := testenv.StartOPCPLC(t, testenv.OPCPLCSpec{Unsecure: true, Args: []string{"--fn", "1", "--vfr", "100"}})
 	good := plcPN(plc.Endpoint, "cfg", 0)
@@ -74,10 +74,5 @@ func TestPublisherKeepsLastGoodConfigOnBrokenFile(t *testing.T) {
 
 func waitLog(t *testing.T, p *testenv.Process, s string) {
 	t.Helper()
-	for deadline := time.Now().Add(20 * time.Second); !strings.Contains(p.Log(), s); {
-		if time.Now().After(deadline) {
-			t.Fatalf("log never says %q\n%s", s, p.Log())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testkit.Eventually(t, 20*time.Second, fmt.Sprintf("the log of %s says %q", p.Spec.Name, s), func() bool { return strings.Contains(p.Log(), s) })
 }

@@ -133,7 +133,7 @@ func TestPublisherResumesAfterOPCPLCRestart(t *testing.T) {
 	before := collect(t, rig.sub, 60*time.Second, func(rs []received) bool { return len(rs) >= 10 })
 	plc.Kill()
 	down := time.Now()
-	time.Sleep(2 * time.Second)
+	time.Sleep(2 * time.Second) // the outage under test
 	// Drain what was in flight before the kill.
 	before = append(before, collect(t, rig.sub, 500*time.Millisecond, func([]received) bool { return false })...)
 	plc.Restart(t)

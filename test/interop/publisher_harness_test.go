@@ -12,6 +12,7 @@ import (
 	"github.com/edgeframe/edgeframe/internal/supervise"
 	"github.com/edgeframe/edgeframe/pkg/cloudevent"
 	"github.com/edgeframe/edgeframe/test/testenv"
+	"github.com/edgeframe/edgeframe/test/testenv/profile"
 )
 
 // pubRig is the real data path behind opcpublisher: mosquitto, a daprd sidecar with the
@@ -24,9 +25,9 @@ type pubRig struct {
 
 func startPubRig(t testing.TB) *pubRig {
 	t.Helper()
-	b := testenv.StartProfileMosquitto(t, "l2")
+	b := profile.StartMosquitto(t, "l2")
 	sub := testenv.Subscribe(t, b.URL, "telemetry/opcua/#")
-	d := testenv.StartDaprd(t, testenv.ProfileDaprd(t, "l2", "opcpublisher", b.URL))
+	d := testenv.StartDaprd(t, profile.Daprd(t, "l2", "opcpublisher", b.URL))
 	return &pubRig{broker: b, daprd: d, sub: sub}
 }
 

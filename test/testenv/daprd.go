@@ -1,16 +1,13 @@
 package testenv
 
 import (
-	"context"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
-	"github.com/edgeframe/edgeframe/internal/selfhosted"
 	"github.com/edgeframe/edgeframe/internal/supervise"
 )
 
@@ -34,10 +31,10 @@ type DaprdSpec struct {
 	Args []string
 	// Env is added to daprd's environment (secrets for the local env secret store).
 	Env []string
-	// Level, set by ProfileDaprd, takes daprd's flags and environment from the profile's pod
-	// of AppID, as the sidecar injector builds them (selfhosted.RenderSidecar); AppProtocol is
-	// then the chart's.
-	Level string
+	// Command, when set (profile.Daprd sets it), gives daprd's flags and environment for
+	// the sidecar's ports and resources instead of spec's: the flags the cluster's sidecar
+	// injector builds from the chart profile's pod. AppProtocol is then the chart's.
+	Command func(ports DaprdPorts) (args, env []string, err error)
 }
 
 // Daprd is a running sidecar.
@@ -71,8 +68,12 @@ func StartDaprd(t testing.TB, spec DaprdSpec) *Daprd {
 	d := &Daprd{AppID: spec.AppID, HTTPPort: FreePort(t), GRPCPort: FreePort(t), MetricsPort: FreePort(t)}
 	d.GRPCAddr = fmt.Sprintf("127.0.0.1:%d", d.GRPCPort)
 	var args, env []string
-	if spec.Level != "" {
-		args, env = profileSidecar(t, res, spec, d)
+	if spec.Command != nil {
+		var err error
+		if args, env, err = spec.Command(DaprdPorts{HTTP: d.HTTPPort, GRPC: d.GRPCPort, Internal: FreePort(t),
+			Metrics: d.MetricsPort, App: spec.AppPort, ResourcesDir: res, ConfigPath: spec.ConfigPath}); err != nil {
+			t.Fatal(err)
+		}
 	} else {
 		args, env = localSidecar(t, res, spec, d)
 	}
@@ -119,48 +120,8 @@ func localSidecar(t testing.TB, res string, spec DaprdSpec, d *Daprd) (args, env
 	return args, nil
 }
 
-// profileSidecar is the command line and environment the cluster's injector gives
-// spec.AppID's sidecar in its level's profile; only ports and paths are the test's.
-func profileSidecar(t testing.TB, res string, spec DaprdSpec, d *Daprd) (args, env []string) {
-	t.Helper()
-	root, err := RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sc, err := selfhosted.RenderSidecar(context.Background(), filepath.Join(root, "charts"), selfhosted.SidecarSpec{
-		Level: spec.Level, AppID: spec.AppID, HTTPPort: d.HTTPPort, GRPCPort: d.GRPCPort,
-		InternalPort: FreePort(t), MetricsPort: d.MetricsPort, AppPort: spec.AppPort,
-		Files: selfhosted.DaprFiles{ResourcesDir: res, ConfigPath: spec.ConfigPath},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return sc.Args, sc.Env
-}
-
-// ProfileDaprd is a DaprdSpec for appID with the Dapr resources its level's chart profile
-// installs (charts/profiles/<level>, rendered by internal/selfhosted for a self-hosted daprd):
-// the pub/sub component, Resiliency and Configuration a cluster gets, on brokerURL (with the
-// sidecars' credentials as its user information, as StartProfileMosquitto's URL has them) and
-// a loopback trace endpoint. Set AppPort and the rest on the
-// result.
-func ProfileDaprd(t testing.TB, level, appID, brokerURL string) DaprdSpec {
-	t.Helper()
-	root, err := RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	u, err := url.Parse(brokerURL)
-	if err != nil {
-		t.Fatalf("testenv: broker URL: %v", err)
-	}
-	pw, _ := u.User.Password()
-	df, err := selfhosted.RenderDapr(context.Background(), filepath.Join(root, "charts"), selfhosted.DaprSpec{
-		Level: level, AppID: appID, Broker: u.Host, User: u.User.Username(), Password: pw, Dir: t.TempDir(),
-		OTLPEndpoint: fmt.Sprintf("127.0.0.1:%d", FreePort(t)),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return DaprdSpec{AppID: appID, ResourcesDir: df.ResourcesDir, ConfigPath: df.ConfigPath, Level: level}
+// DaprdPorts are what StartDaprd chose for a sidecar: its ports and resource paths.
+type DaprdPorts struct {
+	HTTP, GRPC, Internal, Metrics, App int
+	ResourcesDir, ConfigPath           string
 }

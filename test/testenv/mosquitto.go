@@ -1,16 +1,12 @@
 package testenv
 
 import (
-	"context"
 	"fmt"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
-	"github.com/edgeframe/edgeframe/internal/selfhosted"
 	"github.com/edgeframe/edgeframe/internal/supervise"
 )
 
@@ -83,48 +79,6 @@ func DefaultMosquittoConfig(port int) string {
 	}, "\n")
 }
 
-// PubSubUser is the broker user of the Dapr sidecars (the mosquitto chart's ACL).
+// PubSubUser is the broker user of the Dapr sidecars (the mosquitto chart's ACL); a
+// profile.StartMosquitto URL carries it.
 const PubSubUser = "edge-pubsub"
-
-// StartProfileMosquitto starts a real mosquitto on the configuration level's chart profile
-// ships (charts/profiles/<level>, rendered by internal/selfhosted): password listener and ACL,
-// persistence, queue limits, the TLS bridge listener where the level has one, and a bridge to
-// an unreachable parent below L4 (certificates and passwords generated per test). URL carries
-// the sidecars' user and password (paho takes them from it; so does ProfileDaprd).
-func StartProfileMosquitto(t testing.TB, level string) *Mosquitto {
-	t.Helper()
-	bin := Tool(t, "mosquitto")
-	root, err := RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, err := selfhosted.NewCA("edgeframe test CA", time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := selfhosted.BrokerSpec{Level: level, Dir: t.TempDir(), ClientPort: FreePort(t), CA: ca}
-	if level != "l2" {
-		s.BridgePort = FreePort(t)
-	}
-	if level != "l4" {
-		s.ParentAddr = fmt.Sprintf("127.0.0.1:%d", FreePort(t)) // nothing listens: the bridge retries
-	}
-	bf, err := selfhosted.RenderBroker(context.Background(), filepath.Join(root, "charts"), s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pw, ok := bf.Passwords[PubSubUser]
-	if !ok {
-		t.Fatalf("testenv: the %s profile's ACL has no user %s", level, PubSubUser)
-	}
-	addr := fmt.Sprintf("127.0.0.1:%d", s.ClientPort)
-	p := StartProcess(t, ProcSpec{
-		Name:  "mosquitto-" + level,
-		Path:  bin,
-		Args:  []string{"-c", bf.ConfPath},
-		Dir:   bf.Dir,
-		Ready: supervise.DialReady(addr),
-	})
-	u := url.URL{Scheme: "tcp", Host: addr, User: url.UserPassword(PubSubUser, pw)}
-	return &Mosquitto{Process: p, Port: s.ClientPort, Addr: addr, URL: u.String(), ConfPath: bf.ConfPath, Dir: bf.Dir}
-}

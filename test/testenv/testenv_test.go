@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/edgeframe/edgeframe/test/testenv"
+	"github.com/edgeframe/edgeframe/test/testenv/profile"
+	"github.com/edgeframe/edgeframe/test/testkit"
 )
 
 func TestMosquittoCarriesAMessageAndSurvivesKill(t *testing.T) {
@@ -27,24 +29,21 @@ func TestMosquittoCarriesAMessageAndSurvivesKill(t *testing.T) {
 		t.Fatalf("restart kept pid %d", pid)
 	}
 	// the auto-reconnecting subscriber resubscribes (clean session) after the restart
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
+	testkit.Eventually(t, 10*time.Second, "a message after the broker restart", func() bool {
 		testenv.Publish(t, b.URL, "telemetry/y", []byte("again"))
 		select {
 		case m := <-sub:
-			if string(m.Payload) == "again" {
-				return
-			}
+			return string(m.Payload) == "again"
 		case <-time.After(500 * time.Millisecond):
+			return false
 		}
-	}
-	t.Fatal("no message after broker restart")
+	})
 }
 
 func TestDaprdPublishesToMosquitto(t *testing.T) {
-	b := testenv.StartProfileMosquitto(t, "l2")
+	b := profile.StartMosquitto(t, "l2")
 	sub := testenv.Subscribe(t, b.URL, "telemetry/#")
-	d := testenv.StartDaprd(t, testenv.ProfileDaprd(t, "l2", "tempsensor", b.URL))
+	d := testenv.StartDaprd(t, profile.Daprd(t, "l2", "tempsensor", b.URL))
 	testenv.DaprPublishHTTP(t, d, "edge-pubsub", "telemetry/testenv", `{"v":1}`)
 	m := testenv.Receive(t, sub, 10*time.Second)
 	if m.Topic != "telemetry/testenv" {

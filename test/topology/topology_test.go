@@ -9,6 +9,7 @@ import (
 
 	"github.com/edgeframe/edgeframe/internal/topology"
 	"github.com/edgeframe/edgeframe/test/testenv"
+	"github.com/edgeframe/edgeframe/test/testkit"
 	"github.com/edgeframe/edgeframe/test/topologytest"
 )
 
@@ -22,22 +23,18 @@ func TestBrokerChainCarriesTelemetryOverAuthenticatedTLSBridges(t *testing.T) {
 	pub := testenv.WithCredentials(topology.PubSubUser, topo.Creds["l2"][topology.PubSubUser])
 
 	// the bridges connect asynchronously after start: publish until the first arrives
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	testkit.Eventually(t, 20*time.Second, "a probe bridged L2 → L3 → L4", func() bool {
 		testenv.Publish(t, l2.URL, "telemetry/tempsensor/probe", []byte("probe"), pub)
 		select {
 		case m := <-sub:
 			if m.Topic != "telemetry/tempsensor/probe" || m.QoS != 1 {
 				t.Fatalf("at L4: topic %q qos %d", m.Topic, m.QoS)
 			}
+			return true
 		case <-time.After(500 * time.Millisecond):
-			if time.Now().After(deadline) {
-				t.Fatal("nothing bridged L2 → L3 → L4 within 20 s")
-			}
-			continue
+			return false
 		}
-		break
-	}
+	})
 
 	// configuration shipped by the chart: no anonymous access, QoS 1 bridge, persistent session
 	conf, err := os.ReadFile(topo.Brokers["l2"].Files.ConfPath)
@@ -156,7 +153,7 @@ func TestBridgeRecoversAfterParentBrokerKill(t *testing.T) {
 	if err := topo.Kill("mosquitto-l3"); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(15 * time.Second)
+	time.Sleep(15 * time.Second) // the outage under test: the bridges retry against a dead L3
 	if err := topo.Restart(t.Context(), "mosquitto-l3"); err != nil {
 		t.Fatal(err)
 	}

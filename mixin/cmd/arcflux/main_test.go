@@ -24,7 +24,7 @@ import (
 	"github.com/edgeframe/edgeframe/mixin/pkg/arcflux"
 	"github.com/edgeframe/edgeframe/pkg/version"
 	"github.com/edgeframe/edgeframe/test/azurefake"
-	"github.com/edgeframe/edgeframe/test/testenv"
+	"github.com/edgeframe/edgeframe/test/testenv/kubeenv"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/golden")
@@ -352,7 +352,7 @@ func agentProxy(t *testing.T, kubeconfig string, want map[string]any) {
 // the Helm SDK and the stand-in chart), ARM on the SDK fakes and the data plane
 // on httptest.
 func TestConnectCommand(t *testing.T) {
-	k := testenv.StartKubeAPIServer(t)
+	k := kubeenv.StartAPIServer(t)
 	chart := filepath.Join("..", "..", "pkg", "arc", "testdata", "azure-arc-k8sagents")
 	dp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, `{"repositoryPath":%q}`, chart)

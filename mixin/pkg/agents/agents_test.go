@@ -16,7 +16,8 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/edgeframe/edgeframe/mixin/pkg/agents"
-	"github.com/edgeframe/edgeframe/test/testenv"
+	"github.com/edgeframe/edgeframe/test/testenv/kubeenv"
+	"github.com/edgeframe/edgeframe/test/testkit"
 )
 
 const standIn = "../arc/testdata/azure-arc-k8sagents"
@@ -107,10 +108,8 @@ func TestIsOCI(t *testing.T) {
 // --namespace), not to the kubeconfig's default namespace. Found running the all-in-one bundle
 // on a real node: every release landed in "default".
 func TestApplyCreatesObjectsInTheReleaseNamespace(t *testing.T) {
-	if testing.Short() {
-		t.Skip("needs a kube-apiserver")
-	}
-	k := testenv.StartKubeAPIServer(t)
+	testkit.SkipShort(t, "a kube-apiserver")
+	k := kubeenv.StartAPIServer(t)
 	dir := t.TempDir()
 	files := map[string]string{
 		"Chart.yaml":        "apiVersion: v2\nname: nsprobe\nversion: 0.1.0\n",

@@ -26,7 +26,7 @@ import (
 	"github.com/edgeframe/edgeframe/mixin/pkg/agents"
 	"github.com/edgeframe/edgeframe/mixin/pkg/arc"
 	"github.com/edgeframe/edgeframe/test/azurefake"
-	"github.com/edgeframe/edgeframe/test/testenv"
+	"github.com/edgeframe/edgeframe/test/testenv/kubeenv"
 )
 
 const sub = "00000000-0000-0000-0000-000000000001"
@@ -118,7 +118,7 @@ func spec() arc.Spec {
 // TestConnectAgainstRealAPIServer: the agent Helm install on a real kube-apiserver,
 // ARM on the SDK fakes, the data plane over HTTP.
 func TestConnectAgainstRealAPIServer(t *testing.T) {
-	k := testenv.StartKubeAPIServer(t)
+	k := kubeenv.StartAPIServer(t)
 	kube, err := kubernetes.NewForConfig(k.RESTConfig)
 	if err != nil {
 		t.Fatal(err)
@@ -275,7 +275,7 @@ func TestConnectAgainstRealAPIServer(t *testing.T) {
 }
 
 func TestConnectRefusesResourceOfAnotherCluster(t *testing.T) {
-	k := testenv.StartKubeAPIServer(t)
+	k := kubeenv.StartAPIServer(t)
 	kube, err := kubernetes.NewForConfig(k.RESTConfig)
 	if err != nil {
 		t.Fatal(err)
@@ -292,7 +292,7 @@ func TestConnectRefusesResourceOfAnotherCluster(t *testing.T) {
 }
 
 func TestConnectFailures(t *testing.T) {
-	k := testenv.StartKubeAPIServer(t)
+	k := kubeenv.StartAPIServer(t)
 	kube, err := kubernetes.NewForConfig(k.RESTConfig)
 	if err != nil {
 		t.Fatal(err)
@@ -331,7 +331,7 @@ func TestConnectFailures(t *testing.T) {
 }
 
 func TestThrottledARMIsRetried(t *testing.T) {
-	k := testenv.StartKubeAPIServer(t)
+	k := kubeenv.StartAPIServer(t)
 	kube, err := kubernetes.NewForConfig(k.RESTConfig)
 	if err != nil {
 		t.Fatal(err)

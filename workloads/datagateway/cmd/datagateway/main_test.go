@@ -15,8 +15,10 @@ import (
 
 	"github.com/edgeframe/edgeframe/internal/supervise"
 	"github.com/edgeframe/edgeframe/test/testenv"
+	"github.com/edgeframe/edgeframe/test/testenv/profile"
 	"github.com/edgeframe/edgeframe/test/testkit"
 	"github.com/edgeframe/edgeframe/workloads/datagateway/internal/gwtest"
+	"github.com/edgeframe/edgeframe/workloads/datagateway/internal/gwtest/sidecar"
 )
 
 // TestKillMinus9DuringA1000MessagePerSecondStream runs the real binary behind a real
@@ -24,7 +26,7 @@ import (
 // it, and checks that every message id the broker acknowledged reaches the file sink.
 func TestKillMinus9DuringA1000MessagePerSecondStream(t *testing.T) {
 	bin := testenv.BuildWorkload(t, "datagateway")
-	broker := testenv.StartProfileMosquitto(t, "l4")
+	broker := profile.StartMosquitto(t, "l4")
 	dataDir := t.TempDir()
 	appPort, httpPort := testenv.FreePort(t), testenv.FreePort(t)
 	gw := testenv.StartProcess(t, testenv.ProcSpec{
@@ -35,14 +37,14 @@ func TestKillMinus9DuringA1000MessagePerSecondStream(t *testing.T) {
 		Env:   []string{"EDGEFRAME_DATAGATEWAY_CONFIG="},
 		Ready: supervise.HTTPReady(fmt.Sprintf("http://127.0.0.1:%d/readyz", httpPort)),
 	})
-	gwtest.Sidecar(t, broker.URL, appPort)
+	sidecar.Start(t, broker.URL, appPort)
 	out := filepath.Join(dataDir, "telemetry")
 	// wait until the subscription works end to end
 	probe := gwtest.NewPublisher(t, broker.URL, "probe")
 	testkit.Eventually(t, 30*time.Second, "a probe message in the file sink", func() bool {
 		raw, id := probe.Event(0)
 		probe.PublishOne(t, raw, id)
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(200 * time.Millisecond) // one probe per look: time for it to cross before the next is sent
 		return len(gwtest.FileIDs(t, out)) > 0
 	})
 
@@ -50,6 +52,7 @@ func TestKillMinus9DuringA1000MessagePerSecondStream(t *testing.T) {
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); pub.Run(ctx, 1000, 200) }()
+	// The timeline under test: 3 s of the stream, kill -9, 1 s down, restart; twice; 3 s more.
 	for kill := 1; kill <= 2; kill++ {
 		time.Sleep(3 * time.Second)
 		pid := gw.PID()
@@ -87,7 +90,7 @@ func TestKillMinus9DuringA1000MessagePerSecondStream(t *testing.T) {
 // (VmHWM, which excludes the page cache). Target: ≤ 30 MiB.
 func BenchmarkLivePathAndPeakRSS(b *testing.B) {
 	bin := testenv.BuildWorkload(b, "datagateway")
-	broker := testenv.StartProfileMosquitto(b, "l4")
+	broker := profile.StartMosquitto(b, "l4")
 	dataDir := b.TempDir()
 	appPort, httpPort := testenv.FreePort(b), testenv.FreePort(b)
 	metricsURL := fmt.Sprintf("http://127.0.0.1:%d/metrics", httpPort)
@@ -97,12 +100,12 @@ func BenchmarkLivePathAndPeakRSS(b *testing.B) {
 		Env:   []string{"EDGEFRAME_DATAGATEWAY_CONFIG=", "GOMEMLIMIT=" + os.Getenv("DATAGATEWAY_BENCH_GOMEMLIMIT")},
 		Ready: supervise.HTTPReady(fmt.Sprintf("http://127.0.0.1:%d/readyz", httpPort)),
 	})
-	gwtest.Sidecar(b, broker.URL, appPort)
+	sidecar.Start(b, broker.URL, appPort)
 	pub := gwtest.NewPublisher(b, broker.URL, "bench")
 	testkit.Eventually(b, 30*time.Second, "the first message accepted", func() bool {
 		raw, id := pub.Event(850)
 		pub.PublishOne(b, raw, id)
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(200 * time.Millisecond) // one probe per look: time for it to cross before the next is sent
 		return counter(b, metricsURL, `edgeframe_datagateway_received_messages_total{result="accepted"}`) > 0
 	})
 	const n = 10000

@@ -297,6 +297,8 @@ func TestReaderWaitsForNewRecordsAndHonoursLimit(t *testing.T) {
 		recs, _ := r.Next(context.Background(), 10, 1<<20, 0)
 		got <- recs
 	}()
+	// Let the reader block in Next first (nothing observable says it has: this is the case
+	// under test, and a reader that had not yet started would still pass).
 	time.Sleep(50 * time.Millisecond)
 	appendN(t, b, 0, 3, 10)
 	select {

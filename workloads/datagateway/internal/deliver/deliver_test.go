@@ -155,10 +155,15 @@ func TestBreakerStopsHammeringADeadSink(t *testing.T) {
 	g.set(true)
 	e.run(t, g, Options{BreakerFailures: 2, BreakerCooldown: time.Hour, Retry: backoff.Policy{Initial: time.Millisecond, Max: time.Millisecond}})
 	e.appendMessages(t, 0, 10, 1)
-	time.Sleep(300 * time.Millisecond)
-	g.mu.Lock()
-	calls := g.calls
-	g.mu.Unlock()
+	callsNow := func() int {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		return g.calls
+	}
+	testkit.Eventually(t, 5*time.Second, "two calls to the dead sink", func() bool { return callsNow() >= 2 })
+	// The breaker is open for an hour: a third call (1 ms backoff) would come within this window.
+	time.Sleep(200 * time.Millisecond)
+	calls := callsNow()
 	if calls != 2 {
 		t.Fatalf("%d write attempts in 300 ms with an open breaker (cooldown 1 h), want exactly 2", calls)
 	}
@@ -208,12 +213,12 @@ func TestReplayAfterOutageIsRateCappedWhileFreshDataFlows(t *testing.T) {
 	g.set(true)
 	const rate = 500.0
 	e.run(t, g, Options{BatchMessages: 100, ReplayMaxRate: rate, ReplayThreshold: 200, BreakerFailures: 0})
-	e.appendMessages(t, 0, 1500, 10) // the backlog of the outage
-	time.Sleep(100 * time.Millisecond)
+	e.appendMessages(t, 0, 1500, 10)   // the backlog of the outage
+	time.Sleep(100 * time.Millisecond) // the outage: the failing sink sees the backlog first
 	g.set(false)
 	testkit.Eventually(t, 5*time.Second, "replay to start", func() bool { return testutil.ToFloat64(e.m.ReplayActive.WithLabelValues("s")) == 1 })
 	// fresh data during the replay is stored at once, not after the backlog
-	time.Sleep(200 * time.Millisecond)
+	time.Sleep(200 * time.Millisecond) // the replay is under way (at 500/s it lasts about 3 s)
 	e.appendMessages(t, 1500, 10, 10)
 	freshAt := time.Now()
 	testkit.Eventually(t, 2*time.Second, "fresh messages", func() bool {

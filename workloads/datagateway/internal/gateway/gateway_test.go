@@ -15,9 +15,11 @@ import (
 
 	"github.com/edgeframe/edgeframe/pkg/observe"
 	"github.com/edgeframe/edgeframe/test/testenv"
+	"github.com/edgeframe/edgeframe/test/testenv/profile"
 	"github.com/edgeframe/edgeframe/test/testkit"
 	"github.com/edgeframe/edgeframe/workloads/datagateway/internal/config"
 	"github.com/edgeframe/edgeframe/workloads/datagateway/internal/gwtest"
+	"github.com/edgeframe/edgeframe/workloads/datagateway/internal/gwtest/sidecar"
 )
 
 // running is an in-process gateway with its real sidecar and broker.
@@ -34,7 +36,7 @@ type running struct {
 // a real daprd subscribed on a real mosquitto.
 func startGateway(t *testing.T, cfg config.Config) *running {
 	t.Helper()
-	broker := testenv.StartProfileMosquitto(t, "l4")
+	broker := profile.StartMosquitto(t, "l4")
 	return startGatewayOn(t, broker, cfg)
 }
 
@@ -56,13 +58,13 @@ func startGatewayOn(t *testing.T, broker *testenv.Mosquitto, cfg config.Config) 
 	r := &running{g: g, cfg: cfg, broker: broker, cancel: cancel, done: make(chan error, 1)}
 	go func() { r.done <- g.Run(ctx) }()
 	t.Cleanup(r.stop)
-	r.daprd = gwtest.Sidecar(t, broker.URL, port)
+	r.daprd = sidecar.Start(t, broker.URL, port)
 	// daprd subscribes shortly after it is healthy; wait until a probe message arrives
 	pub := gwtest.NewPublisher(t, broker.URL, "probe")
 	testkit.Eventually(t, 30*time.Second, "the sidecar to deliver a probe message", func() bool {
 		raw, id := pub.Event(0)
 		pub.PublishOne(t, raw, id)
-		time.Sleep(200 * time.Millisecond)
+		time.Sleep(200 * time.Millisecond) // one probe per look: time for it to cross before the next is sent
 		return testutil.ToFloat64(g.Metrics.Received.WithLabelValues("accepted")) > 0
 	})
 	return r

@@ -1,6 +1,6 @@
-// Package gwtest is the datagateway's test harness: a real mosquitto and a real daprd
-// wired to the gateway, a rate-controlled CloudEvent publisher, and readers of what the
-// sinks stored.
+// Package gwtest is the datagateway's test harness: the gateway's stores, a rate-controlled
+// CloudEvent publisher, and readers of what the sinks stored. The real daprd wired to the
+// gateway is in gwtest/sidecar.
 package gwtest
 
 import (
@@ -19,18 +19,8 @@ import (
 	mqtt "github.com/eclipse/paho.mqtt.golang"
 
 	"github.com/edgeframe/edgeframe/pkg/cloudevent"
-	"github.com/edgeframe/edgeframe/test/testenv"
 	"github.com/edgeframe/edgeframe/workloads/datagateway/internal/message"
 )
-
-// Sidecar starts a real daprd for app "datagateway" on appPort with the Dapr resources the
-// L4 profile installs (pub/sub "edge-pubsub" on brokerURL, Resiliency, Configuration).
-func Sidecar(t testing.TB, brokerURL string, appPort int) *testenv.Daprd {
-	t.Helper()
-	spec := testenv.ProfileDaprd(t, "l4", "datagateway", brokerURL)
-	spec.AppPort = appPort
-	return testenv.StartDaprd(t, spec)
-}
 
 // Publisher publishes CloudEvents at QoS 1 to mosquitto the way a producer's daprd does
 // (the structured CloudEvent is the MQTT payload), and remembers every id the broker

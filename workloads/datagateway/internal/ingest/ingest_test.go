@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/edgeframe/edgeframe/pkg/cloudevent"
+	"github.com/edgeframe/edgeframe/test/testkit"
 	"github.com/edgeframe/edgeframe/workloads/datagateway/internal/buffer"
 	"github.com/edgeframe/edgeframe/workloads/datagateway/internal/gwtest"
 	"github.com/edgeframe/edgeframe/workloads/datagateway/internal/message"
@@ -238,11 +239,5 @@ func TestAdmissionBoundsCallsInProgress(t *testing.T) {
 		t.Fatalf("%d slots taken while one call holds one", n)
 	}
 	close(done4)
-	deadline := time.Now().Add(time.Second)
-	for len(a.slots) != 0 && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
-	}
-	if n := len(a.slots); n != 0 {
-		t.Fatalf("%d slots still taken after every call ended", n)
-	}
+	testkit.Eventually(t, time.Second, "every slot free after every call ended", func() bool { return len(a.slots) == 0 })
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/edgeframe/edgeframe/test/testenv"
+	"github.com/edgeframe/edgeframe/test/testkit"
 	"github.com/edgeframe/edgeframe/workloads/opcplc/internal/app"
 	"github.com/edgeframe/edgeframe/workloads/opcplc/internal/config"
 	"github.com/edgeframe/edgeframe/workloads/opcplc/internal/plc"
@@ -107,20 +108,18 @@ func TestRunServesPNJSONHealthAndMetrics(t *testing.T) {
 	}
 	defer runApp(t, o)()
 	base := fmt.Sprintf("http://127.0.0.1:%d", web)
-	get := func(path string) (int, string) {
-		var last error
-		for deadline := time.Now().Add(60 * time.Second); time.Now().Before(deadline); {
+	get := func(path string) (code int, body string) {
+		testkit.EventuallyNoError(t, 60*time.Second, "GET "+path, func() error {
 			resp, err := http.Get(base + path)
-			if err == nil {
-				b, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				return resp.StatusCode, string(b)
+			if err != nil {
+				return err
 			}
-			last = err
-			time.Sleep(50 * time.Millisecond)
-		}
-		t.Fatalf("GET %s: %v", path, last)
-		return 0, ""
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			code, body = resp.StatusCode, string(b)
+			return nil
+		})
+		return code, body
 	}
 	if code, _ := get("/healthz"); code != 200 {
 		t.Errorf("/healthz %d", code)
@@ -220,17 +219,13 @@ func TestRunWritesPublishedNodesFileAndLogFile(t *testing.T) {
 		EndpointUrl string
 		OpcNodes    []struct{ Id string }
 	}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
+	testkit.EventuallyNoError(t, 60*time.Second, pn+" written", func() error {
 		b, err := os.ReadFile(pn)
-		if err == nil && json.Unmarshal(b, &entries) == nil {
-			break
+		if err != nil {
+			return err
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s not written: %v", pn, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return json.Unmarshal(b, &entries)
+	})
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)

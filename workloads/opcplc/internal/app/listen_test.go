@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/edgeframe/edgeframe/test/testenv"
+	"github.com/edgeframe/edgeframe/test/testkit"
 	"github.com/edgeframe/edgeframe/workloads/opcplc/internal/app"
 	"github.com/edgeframe/edgeframe/workloads/opcplc/internal/config"
 )
@@ -33,17 +34,13 @@ func TestListenBindsHTTPAndOPCUA(t *testing.T) {
 			}
 			defer runApp(t, o)()
 			healthz := fmt.Sprintf("http://127.0.0.1:%d/healthz", web)
-			for deadline := time.Now().Add(30 * time.Second); ; {
+			testkit.EventuallyNoError(t, 30*time.Second, "GET "+healthz, func() error {
 				resp, err := http.Get(healthz)
 				if err == nil {
 					resp.Body.Close()
-					break
 				}
-				if time.Now().After(deadline) {
-					t.Fatalf("GET %s: %v", healthz, err)
-				}
-				time.Sleep(50 * time.Millisecond)
-			}
+				return err
+			})
 			for name, port := range map[string]int{"http": web, "opc ua": opc} {
 				c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.2:%d", port), 2*time.Second)
 				if c != nil {

@@ -271,7 +271,7 @@ func TestReadAttributesAndValuesEvolve(t *testing.T) {
 	}
 	first := read("StepUp", ua.AttributeIDValue)
 	arr1 := read("FastUIntArray1", ua.AttributeIDValue).Value.Value().([]uint32)
-	time.Sleep(350 * time.Millisecond)
+	time.Sleep(350 * time.Millisecond) // the rate under test: 350 ms of a 100 ms cycle
 	second := read("StepUp", ua.AttributeIDValue)
 	arr2 := read("FastUIntArray1", ua.AttributeIDValue).Value.Value().([]uint32)
 	if d := second.Value.Value().(uint32) - first.Value.Value().(uint32); d < 2 || d > 5 {

@@ -51,7 +51,7 @@ func TestCallOPCPLCMethods(t *testing.T) {
 		t.Fatalf("StopStepUp: %v", code)
 	}
 	held := stepUp()
-	time.Sleep(400 * time.Millisecond)
+	time.Sleep(400 * time.Millisecond) // four 100 ms cycles in which StepUp must not move
 	if got := stepUp(); got != held {
 		t.Errorf("StepUp went %d -> %d after StopStepUp", held, got)
 	}
@@ -71,7 +71,7 @@ func TestCallOPCPLCMethods(t *testing.T) {
 		t.Fatalf("StopUpdateFastNodes: %v", code)
 	}
 	f := fast()
-	time.Sleep(400 * time.Millisecond)
+	time.Sleep(400 * time.Millisecond) // four 100 ms cycles in which FastUInt1 must not move
 	if got := fast(); got != f {
 		t.Errorf("FastUInt1 went %d -> %d after StopUpdateFastNodes", f, got)
 	}

@@ -13,6 +13,8 @@ import (
 	"github.com/edgeframe/edgeframe/internal/supervise"
 	"github.com/edgeframe/edgeframe/pkg/cloudevent"
 	"github.com/edgeframe/edgeframe/test/testenv"
+	"github.com/edgeframe/edgeframe/test/testenv/profile"
+	"github.com/edgeframe/edgeframe/test/testkit"
 )
 
 // pipeline is the real data path: opcplc, the opcpublisher binary reading pf, daprd,
@@ -29,9 +31,9 @@ func startPipeline(t *testing.T, dir string, pn func(endpoint string) []byte, en
 	t.Helper()
 	bin := testenv.BuildWorkload(t, "opcpublisher")
 	plc := testenv.StartOPCPLC(t, testenv.OPCPLCSpec{Unsecure: true, Args: []string{"--fn", "2", "--vfr", "100"}})
-	broker := testenv.StartProfileMosquitto(t, "l2")
+	broker := profile.StartMosquitto(t, "l2")
 	telemetry := testenv.Subscribe(t, broker.URL, "telemetry/#")
-	daprd := testenv.StartDaprd(t, testenv.ProfileDaprd(t, "l2", "opcpublisher", broker.URL))
+	daprd := testenv.StartDaprd(t, profile.Daprd(t, "l2", "opcpublisher", broker.URL))
 	pf := filepath.Join(dir, "pn.json")
 	if err := os.WriteFile(pf, pn(plc.Endpoint), 0o644); err != nil {
 		t.Fatal(err)
@@ -162,9 +164,7 @@ type metaNet struct {
 // before the first data of the new version, on the same topic and in the group's
 // sequence, so ids stay unique and the sequence contiguous.
 func TestMetaDataPrecedesDataAndFollowsAChange(t *testing.T) {
-	if testing.Short() {
-		t.Skip("real opcplc, daprd and mosquitto")
-	}
+	testkit.SkipShort(t, "opcplc, daprd and mosquitto")
 	node := func(s string) string {
 		return fmt.Sprintf(`{"Id":"nsu=http://microsoft.com/Opc/OpcPlc/;s=%s","DisplayName":%q,"OpcSamplingInterval":100}`, s, s)
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/edgeframe/edgeframe/pkg/workload"
 	"github.com/edgeframe/edgeframe/test/testenv"
+	"github.com/edgeframe/edgeframe/test/testkit"
 	"github.com/edgeframe/edgeframe/workloads/opcpublisher/internal/app"
 	"github.com/edgeframe/edgeframe/workloads/opcpublisher/internal/config"
 )
@@ -92,10 +93,9 @@ func runUntilApplied(t *testing.T, pf string, args ...string) string {
 	go func() {
 		done <- app.Run(ctx, append([]string{"--pf", pf, "--http", "127.0.0.1:0"}, args...), noEnv, &out, io.Discard)
 	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(out.String(), "publishednodes.json applied") && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	testkit.Eventually(t, 10*time.Second, "the log says publishednodes.json applied", func() bool {
+		return strings.Contains(out.String(), "publishednodes.json applied")
+	})
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)

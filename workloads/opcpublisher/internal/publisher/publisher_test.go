@@ -411,7 +411,7 @@ func TestNoHeartbeatsDuringServerOutage(t *testing.T) {
 func TestSurvivesOPCPLCChaos(t *testing.T) {
 	plc := testenv.StartOPCPLC(t, testenv.OPCPLCSpec{Unsecure: true, Args: []string{"--fn", "2", "--vfr", "100", "--chaos", "--chaos-min", "1s", "--chaos-max", "2s"}})
 	_, s, logs, _ := start(t, publisher.Options{MessagingMode: publisher.ModePubSub, BatchSize: 1}, pnFor(plc.Endpoint, "chaos", 0))
-	time.Sleep(8 * time.Second)
+	time.Sleep(8 * time.Second) // the exposure under test: several 1-2 s chaos faults
 	n := len(s.data(t))
 	testkit.Eventually(t, 10*time.Second, "data stopped under chaos", func() bool { return len(s.data(t)) > n+5 })
 	last := map[any]uint32{}

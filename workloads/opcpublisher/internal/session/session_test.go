@@ -204,7 +204,7 @@ func TestSessionAgainstNodeOPCUAServer(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "server certificate is not trusted") {
 			t.Fatalf("session error %v, want the server certificate refused", err)
 		}
-		time.Sleep(500 * time.Millisecond)
+		time.Sleep(500 * time.Millisecond) // a window of five sampling intervals in which no value may arrive
 		if n := r4.count("fast1"); n != 0 {
 			t.Fatalf("%d values from an untrusted server", n)
 		}

@@ -16,6 +16,8 @@ import (
 	"github.com/edgeframe/edgeframe/internal/supervise"
 	"github.com/edgeframe/edgeframe/pkg/cloudevent"
 	"github.com/edgeframe/edgeframe/test/testenv"
+	"github.com/edgeframe/edgeframe/test/testenv/profile"
+	"github.com/edgeframe/edgeframe/test/testkit"
 	"github.com/edgeframe/edgeframe/workloads/tempsensor/internal/model"
 )
 
@@ -32,10 +34,10 @@ type rig struct {
 func start(t testing.TB, args ...string) *rig {
 	t.Helper()
 	bin := testenv.BuildWorkload(t, "tempsensor")
-	r := &rig{broker: testenv.StartProfileMosquitto(t, "l2")}
+	r := &rig{broker: profile.StartMosquitto(t, "l2")}
 	r.telemetry = testenv.Subscribe(t, r.broker.URL, "telemetry/#")
 	appPort := testenv.FreePort(t)
-	spec := testenv.ProfileDaprd(t, "l2", "tempsensor", r.broker.URL)
+	spec := profile.Daprd(t, "l2", "tempsensor", r.broker.URL)
 	spec.AppPort, spec.AppProtocol = appPort, "grpc"
 	r.daprd = testenv.StartDaprd(t, spec)
 	r.http = fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
@@ -53,24 +55,23 @@ func start(t testing.TB, args ...string) *rig {
 // waitSubscribed waits until daprd has loaded the sensor's subscription to topic.
 func (r *rig) waitSubscribed(t testing.TB, topic string) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
+	testkit.Eventually(t, 60*time.Second, "daprd subscribes the sensor to "+topic, func() bool {
 		var md struct {
 			Subscriptions []struct {
 				PubsubName string `json:"pubsubname"`
 				Topic      string `json:"topic"`
 			} `json:"subscriptions"`
 		}
-		if err := getJSON(fmt.Sprintf("http://127.0.0.1:%d/v1.0/metadata", r.daprd.HTTPPort), &md); err == nil {
-			for _, s := range md.Subscriptions {
-				if s.PubsubName == "edge-pubsub" && s.Topic == topic {
-					return
-				}
+		if err := getJSON(fmt.Sprintf("http://127.0.0.1:%d/v1.0/metadata", r.daprd.HTTPPort), &md); err != nil {
+			return false
+		}
+		for _, s := range md.Subscriptions {
+			if s.PubsubName == "edge-pubsub" && s.Topic == topic {
+				return true
 			}
 		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Fatalf("daprd never subscribed the sensor to %s", topic)
+		return false
+	})
 }
 
 func getJSON(url string, v any) error {
@@ -249,11 +250,8 @@ func TestMessageCountShapeAndBounds(t *testing.T) {
 		t.Fatalf("message beyond MessageCount 50: %s", m.Payload)
 	case <-time.After(time.Second):
 	}
-	deadline := time.Now().Add(15 * time.Second)
-	for !r.sensor.Exited() && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
-	if !r.sensor.Exited() || r.sensor.ExitErr() != nil {
+	testkit.Eventually(t, 15*time.Second, "the sensor exits after its 50 messages (--exit-when-done)", r.sensor.Exited)
+	if r.sensor.ExitErr() != nil {
 		t.Fatalf("with --exit-when-done the sensor should exit 0 after its 50 messages: exited %v, %v", r.sensor.Exited(), r.sensor.ExitErr())
 	}
 }
@@ -356,14 +354,18 @@ func TestInvalidControlMessageIsDroppedAndCounted(t *testing.T) {
 	r := start(t, "--message-count=-1", "--rate=50")
 	r.waitSubscribed(t, "control/tempsensor")
 	r.next(t, 10*time.Second)
-	deadline := time.Now().Add(15 * time.Second)
-	for !r.metric(t, `edgeframe_tempsensor_control_rejected_total{via="topic"}`) && time.Now().Before(deadline) {
-		r.control(t, `{"command":"explode"}`)
-		time.Sleep(time.Second)
-	}
-	if !r.metric(t, `edgeframe_tempsensor_control_rejected_total{via="topic"}`) {
-		t.Fatal("invalid control message not counted")
-	}
+	// one invalid command a second until it is counted (the first may precede the subscription)
+	lastSent := time.Time{}
+	testkit.Eventually(t, 15*time.Second, "the invalid control message counted", func() bool {
+		if r.metric(t, `edgeframe_tempsensor_control_rejected_total{via="topic"}`) {
+			return true
+		}
+		if time.Since(lastSent) >= time.Second {
+			r.control(t, `{"command":"explode"}`)
+			lastSent = time.Now()
+		}
+		return false
+	})
 	if !strings.Contains(r.sensor.Log(), `unknown command \"explode\"`) {
 		t.Error("the log does not say why the control message was dropped")
 	}
@@ -391,14 +393,13 @@ func TestSidecarOutageLosesNothing(t *testing.T) {
 		seen[r.next(t, 10*time.Second).ev.Sequence] = true
 	}
 	r.daprd.Kill()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(httpGet(t, "http://"+r.http+"/readyz"), "not ready") && time.Now().Before(deadline) {
-		time.Sleep(100 * time.Millisecond)
-	}
+	testkit.Eventually(t, 10*time.Second, "/readyz not ready during the outage", func() bool {
+		return strings.Contains(httpGet(t, "http://"+r.http+"/readyz"), "not ready")
+	})
 	if body := httpGet(t, "http://"+r.http+"/readyz"); !strings.Contains(body, "Dapr sidecar") {
 		t.Errorf("/readyz during the outage: %q", body)
 	}
-	time.Sleep(time.Second)
+	time.Sleep(time.Second) // the outage under test: a second more of telemetry queued while daprd is down
 	r.daprd.Restart(t)
 	timeout := time.After(60 * time.Second)
 	for len(seen) < n {
@@ -529,10 +530,9 @@ func TestUnwritableStateDirStopsSendingAndShowsOnReadyz(t *testing.T) {
 	if err := os.Rename(state, state+".away"); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(httpGet(t, "http://"+r.http+"/readyz"), "sequence store") && time.Now().Before(deadline) {
-		time.Sleep(100 * time.Millisecond)
-	}
+	testkit.Eventually(t, 30*time.Second, "/readyz names the sequence store", func() bool {
+		return strings.Contains(httpGet(t, "http://"+r.http+"/readyz"), "sequence store")
+	})
 	body := httpGet(t, "http://"+r.http+"/readyz")
 	if !strings.Contains(body, "sequence store") || !strings.Contains(body, filepath.Join(state, "seq-press-8")) {
 		t.Fatalf("/readyz while the state dir is gone: %q", body)

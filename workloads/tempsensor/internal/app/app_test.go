@@ -13,6 +13,7 @@ import (
 
 	"github.com/edgeframe/edgeframe/pkg/workload"
 	"github.com/edgeframe/edgeframe/test/testenv"
+	"github.com/edgeframe/edgeframe/test/testkit"
 	"github.com/edgeframe/edgeframe/workloads/tempsensor/internal/app"
 )
 
@@ -63,10 +64,9 @@ func runPaused(t *testing.T, args ...string) string {
 	done := make(chan error, 1)
 	args = append([]string{"--send-data=false", "--http=127.0.0.1:0", fmt.Sprintf("--app-port=%d", freePort(t))}, args...)
 	go func() { done <- app.Run(ctx, args, func(string) (string, bool) { return "", false }, &out, io.Discard) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(out.String(), `"msg":"sending"`) && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	testkit.Eventually(t, 10*time.Second, "the log says sending", func() bool {
+		return strings.Contains(out.String(), `"msg":"sending"`)
+	})
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("%v\n%s", err, out.String())

@@ -1,4 +1,10 @@
-package testenv
+// Package kubeenv runs a real Kubernetes control plane for tests: etcd and kube-apiserver
+// (StartAPIServer), and a fake cluster around it with a kwok node (StartFakeCluster), as
+// testenv child processes.
+//
+// It is a package of its own because it links the Kubernetes client libraries: a test
+// binary that imports only testenv stays small and links fast (`make test-short`).
+package kubeenv
 
 import (
 	"github.com/edgeframe/edgeframe/internal/localcluster"
@@ -21,11 +27,12 @@ import (
 	"k8s.io/client-go/rest"
 
 	"github.com/edgeframe/edgeframe/internal/supervise"
+	"github.com/edgeframe/edgeframe/test/testenv"
 )
 
-// KubeAPI is a real kube-apiserver on loopback backed by a real etcd, both from
+// API is a real kube-apiserver on loopback backed by a real etcd, both from
 // `make tools` (build/tools/30-kubernetes.sh), with static-token admin access.
-type KubeAPI struct {
+type API struct {
 	// Kubeconfig is the path of a kubeconfig for the admin user.
 	Kubeconfig string
 	// RESTConfig is the same access for client-go.
@@ -35,34 +42,34 @@ type KubeAPI struct {
 	// Dir holds the certificates, keys and token file (sa.key is the service-account key).
 	Dir string
 
-	Etcd, APIServer *Process
+	Etcd, APIServer *testenv.Process
 }
 
-// StartKubeAPIServer starts etcd and kube-apiserver (authorization AlwaysAllow, the
+// StartAPIServer starts etcd and kube-apiserver (authorization AlwaysAllow, the
 // ServiceAccount admission plugin off, PodSecurity admission on) and waits for /readyz.
-func StartKubeAPIServer(t testing.TB) *KubeAPI {
+func StartAPIServer(t testing.TB) *API {
 	t.Helper()
-	return StartKubeAPIServerWith(t, KubeAPIOptions{})
+	return StartAPIServerWith(t, Options{})
 }
 
-// KubeAPIOptions changes how StartKubeAPIServerWith configures the API server.
-type KubeAPIOptions struct {
+// Options changes how StartAPIServerWith configures the API server.
+type Options struct {
 	// RBAC authorizes requests with RBAC (the admin user is in system:masters) instead of
 	// allowing everything, so a test can check what a ServiceAccount's Roles let it do.
 	RBAC bool
 }
 
-// StartKubeAPIServerWith is StartKubeAPIServer with options.
-func StartKubeAPIServerWith(t testing.TB, opt KubeAPIOptions) *KubeAPI {
+// StartAPIServerWith is StartAPIServer with options.
+func StartAPIServerWith(t testing.TB, opt Options) *API {
 	t.Helper()
 	authz := "AlwaysAllow"
 	if opt.RBAC {
 		authz = "RBAC"
 	}
-	etcdBin := Tool(t, "etcd")
-	apiBin := Tool(t, "kube-apiserver")
+	etcdBin := testenv.Tool(t, "etcd")
+	apiBin := testenv.Tool(t, "kube-apiserver")
 	dir := t.TempDir()
-	k := &KubeAPI{Dir: dir}
+	k := &API{Dir: dir}
 
 	saKey, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
@@ -88,10 +95,10 @@ func StartKubeAPIServerWith(t testing.TB, opt KubeAPIOptions) *KubeAPI {
 		}
 	}
 
-	clientPort, peerPort := FreePort(t), FreePort(t)
+	clientPort, peerPort := testenv.FreePort(t), testenv.FreePort(t)
 	client := fmt.Sprintf("http://127.0.0.1:%d", clientPort)
 	peer := fmt.Sprintf("http://127.0.0.1:%d", peerPort)
-	k.Etcd = StartProcess(t, ProcSpec{
+	k.Etcd = testenv.StartProcess(t, testenv.ProcSpec{
 		Name: "etcd",
 		Path: etcdBin,
 		Args: []string{
@@ -104,9 +111,9 @@ func StartKubeAPIServerWith(t testing.TB, opt KubeAPIOptions) *KubeAPI {
 		Ready: supervise.HTTPReady(client + "/health"),
 	})
 
-	port := FreePort(t)
+	port := testenv.FreePort(t)
 	k.URL = fmt.Sprintf("https://127.0.0.1:%d", port)
-	k.APIServer = StartProcess(t, ProcSpec{
+	k.APIServer = testenv.StartProcess(t, testenv.ProcSpec{
 		Name: "kube-apiserver",
 		Path: apiBin,
 		Args: []string{
@@ -146,37 +153,37 @@ func StartKubeAPIServerWith(t testing.TB, opt KubeAPIOptions) *KubeAPI {
 	return k
 }
 
-// FakeCluster is a KubeAPI with kube-controller-manager, kube-scheduler and kwok: Deployments
+// FakeCluster is an API server with kube-controller-manager, kube-scheduler and kwok: Deployments
 // create pods, the scheduler binds them to a kwok node and kwok reports them Running and
 // Ready (no container runs).
 type FakeCluster struct {
-	*KubeAPI
-	ControllerManager, Scheduler, Kwok *Process
+	*API
+	ControllerManager, Scheduler, Kwok *testenv.Process
 	// Node is the name of the fake node (annotation kwok.x-k8s.io/node: fake, no taint).
 	Node string
 }
 
-// StartFakeCluster starts a KubeAPI plus controllers, scheduler and kwok with one fake node
+// StartFakeCluster starts an API server plus controllers, scheduler and kwok with one fake node
 // (32 CPU, 256 GiB, 250 pods).
 func StartFakeCluster(t testing.TB) *FakeCluster {
 	t.Helper()
-	kcm := Tool(t, "kube-controller-manager")
-	sched := Tool(t, "kube-scheduler")
-	kwok := Tool(t, "kwok")
+	kcm := testenv.Tool(t, "kube-controller-manager")
+	sched := testenv.Tool(t, "kube-scheduler")
+	kwok := testenv.Tool(t, "kwok")
 	stages := filepath.Join(filepath.Dir(kwok), "stage")
 	if _, err := os.Stat(filepath.Join(stages, "pod", "fast")); err != nil {
 		msg := "kwok stage configs missing next to " + kwok + ": run `make tools` (build/tools/31-kwok.sh)"
-		if InCI() {
+		if testenv.InCI() {
 			t.Fatal(msg)
 		}
 		t.Skip(msg)
 	}
-	k := StartKubeAPIServer(t)
-	fc := &FakeCluster{KubeAPI: k, Node: "kwok-node-0"}
+	k := StartAPIServer(t)
+	fc := &FakeCluster{API: k, Node: "kwok-node-0"}
 	kc := k.Kubeconfig
 
-	kcmPort := FreePort(t)
-	fc.ControllerManager = StartProcess(t, ProcSpec{
+	kcmPort := testenv.FreePort(t)
+	fc.ControllerManager = testenv.StartProcess(t, testenv.ProcSpec{
 		Name: "kube-controller-manager",
 		Path: kcm,
 		Args: []string{
@@ -190,8 +197,8 @@ func StartFakeCluster(t testing.TB) *FakeCluster {
 		ReadyTimeout: 2 * time.Minute,
 		Ready:        supervise.LoopbackHTTPSReady(fmt.Sprintf("https://127.0.0.1:%d/healthz", kcmPort), ""),
 	})
-	schedPort := FreePort(t)
-	fc.Scheduler = StartProcess(t, ProcSpec{
+	schedPort := testenv.FreePort(t)
+	fc.Scheduler = testenv.StartProcess(t, testenv.ProcSpec{
 		Name: "kube-scheduler",
 		Path: sched,
 		Args: []string{
@@ -204,7 +211,7 @@ func StartFakeCluster(t testing.TB) *FakeCluster {
 	args := []string{"--kubeconfig", kc,
 		"--manage-all-nodes=false", "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
 		"--manage-nodes-with-label-selector=", "--cidr=10.244.0.1/16", "--node-ip=10.0.0.1",
-		"--server-address", fmt.Sprintf("127.0.0.1:%d", FreePort(t)),
+		"--server-address", fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)),
 		"--config", filepath.Join(stages, "node", "fast", "node-initialize.yaml"),
 		"--config", filepath.Join(stages, "node", "heartbeat", "node-heartbeat.yaml"),
 	}
@@ -212,7 +219,7 @@ func StartFakeCluster(t testing.TB) *FakeCluster {
 	for _, p := range pods {
 		args = append(args, "--config", p)
 	}
-	fc.Kwok = StartProcess(t, ProcSpec{Name: "kwok", Path: kwok, Args: args, Ready: func(context.Context) error { return nil }})
+	fc.Kwok = testenv.StartProcess(t, testenv.ProcSpec{Name: "kwok", Path: kwok, Args: args, Ready: func(context.Context) error { return nil }})
 	createFakeNode(t, fc)
 	return fc
 }
