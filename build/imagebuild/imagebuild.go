@@ -9,10 +9,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -260,12 +262,7 @@ func (r *Result) WriteLayout(dir string) error {
 	if err != nil {
 		return fmt.Errorf("oci layout %s: %w", dir, err)
 	}
-	names := make([]string, 0, len(r.Indexes))
-	for n := range r.Indexes {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	for _, n := range names {
+	for _, n := range slices.Sorted(maps.Keys(r.Indexes)) {
 		if err := p.AppendIndex(r.Indexes[n], layout.WithAnnotations(map[string]string{
 			"org.opencontainers.image.ref.name": n,
 		})); err != nil {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/edgeframe/edgeframe/test/testkit"
+
 	"bytes"
 	"context"
 	"os"
@@ -13,12 +15,8 @@ import (
 	"github.com/edgeframe/edgeframe/test/testenv"
 )
 
-func env(m map[string]string) func(string) (string, bool) {
-	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
-}
-
 func TestParseFlagsAndEnv(t *testing.T) {
-	o, err := parse([]string{"--duration=30s", "--data-dir", "/x"}, env(map[string]string{"EDGEFRAME_DEMO_RATE": "250", "EDGEFRAME_DEMO_DURATION": "1h"}))
+	o, err := parse([]string{"--duration=30s", "--data-dir", "/x"}, testkit.Env(map[string]string{"EDGEFRAME_DEMO_RATE": "250", "EDGEFRAME_DEMO_DURATION": "1h"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -26,17 +24,17 @@ func TestParseFlagsAndEnv(t *testing.T) {
 		t.Fatalf("got %+v", o)
 	}
 	for _, bad := range [][]string{{"--rate=fast"}, {"--nope"}, {"extra"}, {"--duration=-1s"}} {
-		if _, err := parse(bad, env(nil)); err == nil {
+		if _, err := parse(bad, testkit.Env(nil)); err == nil {
 			t.Errorf("%v accepted", bad)
 		}
 	}
-	if _, err := parse(nil, env(map[string]string{"EDGEFRAME_DEMO_RATE": "x"})); err == nil || !strings.Contains(err.Error(), "EDGEFRAME_DEMO_RATE") {
+	if _, err := parse(nil, testkit.Env(map[string]string{"EDGEFRAME_DEMO_RATE": "x"})); err == nil || !strings.Contains(err.Error(), "EDGEFRAME_DEMO_RATE") {
 		t.Errorf("bad env: %v", err)
 	}
 }
 
 func TestMissingPiecesAreOneLineEach(t *testing.T) {
-	o, _ := parse([]string{"--bin-dir", t.TempDir(), "--charts-dir", t.TempDir()}, env(nil))
+	o, _ := parse([]string{"--bin-dir", t.TempDir(), "--charts-dir", t.TempDir()}, testkit.Env(nil))
 	_, err := o.config(time.Now())
 	if err == nil {
 		t.Fatal("accepted an empty bin dir")
@@ -70,7 +68,7 @@ func TestDemoRunsTheTopologyPrintsTheTableAndLeavesNoOrphans(t *testing.T) {
 		t.Fatal(err)
 	}
 	o, err := parse([]string{"--duration=25s", "--rate=20", "--data-dir", t.TempDir(), "--bin-dir", binDir(t),
-		"--charts-dir", filepath.Join(root, "charts"), "--base-port", "0"}, env(nil))
+		"--charts-dir", filepath.Join(root, "charts"), "--base-port", "0"}, testkit.Env(nil))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,11 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -211,12 +212,7 @@ func (e *Executor) helmInstall(ctx context.Context, h *agents.Helm, where string
 	if err != nil {
 		return fmt.Errorf("%s: values: %w", where, err)
 	}
-	keys := make([]string, 0, len(st.Set))
-	for k := range st.Set {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(st.Set)) {
 		v, err := e.resolve(where+" set "+k, fmt.Sprint(st.Set[k]))
 		if err != nil {
 			return err

@@ -1,6 +1,8 @@
 package flagenv_test
 
 import (
+	"github.com/edgeframe/edgeframe/test/testkit"
+
 	"flag"
 	"io"
 	"strings"
@@ -10,10 +12,6 @@ import (
 	"github.com/edgeframe/edgeframe/pkg/flagenv"
 )
 
-func env(m map[string]string) func(string) (string, bool) {
-	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
-}
-
 func TestFlagWinsOverEnvAndEnvFillsTheRest(t *testing.T) {
 	fs := flag.NewFlagSet("x", flag.ContinueOnError)
 	port := fs.Int("pn", 50000, "")
@@ -21,7 +19,7 @@ func TestFlagWinsOverEnvAndEnvFillsTheRest(t *testing.T) {
 	var file string
 	fs.StringVar(&file, "pf", "", "")
 	fs.StringVar(&file, "publishfile", "", "") // alias
-	err := flagenv.Parse(fs, "opcplc", []string{"--pn=4840", "--publishfile", "a.json"}, env(map[string]string{
+	err := flagenv.Parse(fs, "opcplc", []string{"--pn=4840", "--publishfile", "a.json"}, testkit.Env(map[string]string{
 		"EDGEFRAME_OPCPLC_PN":            "1",
 		"EDGEFRAME_OPCPLC_MESSAGE_DELAY": "2s",
 		"EDGEFRAME_OPCPLC_PF":            "from-env.json",
@@ -39,7 +37,7 @@ func TestBadEnvValuesAreAllReported(t *testing.T) {
 	fs.SetOutput(io.Discard)
 	fs.Int("pn", 1, "")
 	fs.Bool("aa", false, "")
-	err := flagenv.Parse(fs, "opcplc", nil, env(map[string]string{"EDGEFRAME_OPCPLC_PN": "x", "EDGEFRAME_OPCPLC_AA": "maybe"}))
+	err := flagenv.Parse(fs, "opcplc", nil, testkit.Env(map[string]string{"EDGEFRAME_OPCPLC_PN": "x", "EDGEFRAME_OPCPLC_AA": "maybe"}))
 	if err == nil {
 		t.Fatal("bad env accepted")
 	}

@@ -1,6 +1,8 @@
 package flagenv_test
 
 import (
+	"github.com/edgeframe/edgeframe/test/testkit"
+
 	"flag"
 	"strings"
 	"testing"
@@ -15,7 +17,7 @@ func TestApplyNamesHasTheLowestPrecedence(t *testing.T) {
 	count := fs.Int("message-count", 500, "")
 	temp := fs.Float64("machine-temp-min", 21, "")
 	names := map[string]string{"message-delay": "MessageDelay", "message-count": "MessageCount", "machine-temp-min": "machineTempMin"}
-	lookup := env(map[string]string{
+	lookup := testkit.Env(map[string]string{
 		"MessageDelay":                          "1s",
 		"MessageCount":                          "7",
 		"machineTempMin":                        "30",
@@ -37,7 +39,7 @@ func TestApplyNamesNamesTheVariableAndTheFlag(t *testing.T) {
 	fs.Int("message-count", 500, "")
 	fs.Bool("send-data", true, "")
 	err := flagenv.ApplyNames(fs, map[string]string{"message-count": "MessageCount", "send-data": "SendData", "nope": "Nope"},
-		env(map[string]string{"MessageCount": "many", "SendData": "perhaps"}))
+		testkit.Env(map[string]string{"MessageCount": "many", "SendData": "perhaps"}))
 	for _, want := range []string{"MessageCount (flag --message-count)", "SendData (flag --send-data)", "no flag --nope"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v does not name %q", err, want)

@@ -55,3 +55,9 @@ func SkipShort(t testing.TB, what string) {
 		t.Skip("-short: skipped, needs " + what)
 	}
 }
+
+// Env is a lookup over m, the shape of os.LookupEnv: what the workloads' and the demo's
+// configuration loaders take, so tests give them an environment without touching the process's.
+func Env(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}

@@ -1,5 +1,5 @@
 // Package profile starts the real components of testenv on the configuration a level's chart
-// profile ships (charts/profiles/<level>, rendered by charts/selfhosted): a mosquitto with the
+// profile ships (charts/profiles/<level>, rendered by internal/selfhosted): a mosquitto with the
 // profile's listeners, ACL and bridge, and the Dapr resources a sidecar gets in a cluster.
 //
 // It is a package of its own because rendering a chart links Helm and the Kubernetes client

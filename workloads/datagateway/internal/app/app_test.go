@@ -1,6 +1,8 @@
 package app
 
 import (
+	"github.com/edgeframe/edgeframe/test/testkit"
+
 	"bytes"
 	"context"
 	"io"
@@ -12,10 +14,6 @@ import (
 	"github.com/edgeframe/edgeframe/workloads/datagateway/internal/config"
 )
 
-func lookup(m map[string]string) func(string) (string, bool) {
-	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
-}
-
 func TestParseReadsFlagsEnvAndFileAndRedactsSecrets(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "gw.yaml")
@@ -23,7 +21,7 @@ func TestParseReadsFlagsEnvAndFileAndRedactsSecrets(t *testing.T) {
 	if err := os.WriteFile(path, []byte(y), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	env := lookup(map[string]string{
+	env := testkit.Env(map[string]string{
 		"EDGEFRAME_DATAGATEWAY_CONFIG":        path,
 		"EDGEFRAME_DATAGATEWAY_BUFFER_POLICY": "drop-oldest",
 		"EH":                                  "Endpoint=sb://plant1.servicebus.windows.net/;SharedAccessKeyName=k;SharedAccessKey=SECRET",
@@ -45,13 +43,13 @@ func TestParseReadsFlagsEnvAndFileAndRedactsSecrets(t *testing.T) {
 }
 
 func TestParseReportsEveryBadSetting(t *testing.T) {
-	_, err := config.Load([]string{"--app-port=70000", "--log-level=loud", "--buffer-policy=keep", "--buffer-max-bytes=1KiB"}, lookup(nil), io.Discard)
+	_, err := config.Load([]string{"--app-port=70000", "--log-level=loud", "--buffer-policy=keep", "--buffer-max-bytes=1KiB"}, testkit.Env(nil), io.Discard)
 	for _, want := range []string{"--app-port", "--log-level", "buffer.policy", "buffer.maxBytes"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not name %s: %v", want, err)
 		}
 	}
-	if _, err := config.Load([]string{"--buffer-max-bytes=lots"}, lookup(nil), io.Discard); err == nil {
+	if _, err := config.Load([]string{"--buffer-max-bytes=lots"}, testkit.Env(nil), io.Discard); err == nil {
 		t.Error("a bad size flag was accepted")
 	}
 }
@@ -68,13 +66,13 @@ func TestLevelAndItsLayerAlias(t *testing.T) {
 		{nil, map[string]string{"EDGEFRAME_DATAGATEWAY_LEVEL": "l3"}},
 		{nil, map[string]string{"EDGEFRAME_DATAGATEWAY_LAYER": "l3"}},
 	} {
-		s, err := config.Load(append([]string{"--data-dir", t.TempDir()}, tc.args...), lookup(tc.env), io.Discard)
+		s, err := config.Load(append([]string{"--data-dir", t.TempDir()}, tc.args...), testkit.Env(tc.env), io.Discard)
 		if err != nil || s.Level != "l3" {
 			t.Errorf("%v %v: level %q, %v; want l3", tc.args, tc.env, s.Level, err)
 		}
 	}
 	for _, flag := range []string{"--http", "--http-addr"} {
-		s, err := config.Load([]string{"--data-dir", t.TempDir(), flag + "=127.0.0.1:9"}, lookup(nil), io.Discard)
+		s, err := config.Load([]string{"--data-dir", t.TempDir(), flag + "=127.0.0.1:9"}, testkit.Env(nil), io.Discard)
 		if err != nil || s.HTTPAddr != "127.0.0.1:9" {
 			t.Errorf("%s: address %q, %v", flag, s.HTTPAddr, err)
 		}

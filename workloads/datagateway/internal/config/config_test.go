@@ -1,6 +1,8 @@
 package config
 
 import (
+	"github.com/edgeframe/edgeframe/test/testkit"
+
 	"flag"
 	"io"
 	"os"
@@ -9,10 +11,6 @@ import (
 	"testing"
 	"time"
 )
-
-func env(m map[string]string) func(string) (string, bool) {
-	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
-}
 
 const full = `
 pubsub: gw-pubsub
@@ -46,7 +44,7 @@ sinks:
 `
 
 func TestParseFullFileWithEnvAndDefaults(t *testing.T) {
-	c, err := Parse([]byte(full), env(map[string]string{"EH_CONN": "Endpoint=sb://plant1.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey=abc"}))
+	c, err := Parse([]byte(full), testkit.Env(map[string]string{"EH_CONN": "Endpoint=sb://plant1.servicebus.windows.net/;SharedAccessKeyName=send;SharedAccessKey=abc"}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +83,7 @@ func TestDefaultIsOneLocalFileSink(t *testing.T) {
 }
 
 func TestMissingEnvVariableIsNamed(t *testing.T) {
-	_, err := Parse([]byte(full), env(nil))
+	_, err := Parse([]byte(full), testkit.Env(nil))
 	if err == nil || !strings.Contains(err.Error(), "EH_CONN") {
 		t.Fatalf("want an error naming EH_CONN, got %v", err)
 	}
@@ -93,7 +91,7 @@ func TestMissingEnvVariableIsNamed(t *testing.T) {
 
 func TestUnknownFieldAndBadSizeAreRejected(t *testing.T) {
 	for _, y := range []string{"buffer:\n  maxByte: 1GiB\n", "buffer:\n  maxBytes: lots\n", "sinks: 3\n"} {
-		if _, err := Parse([]byte(y), env(nil)); err == nil {
+		if _, err := Parse([]byte(y), testkit.Env(nil)); err == nil {
 			t.Errorf("accepted %q", y)
 		}
 	}
@@ -112,7 +110,7 @@ sinks:
   - {name: x, type: ftp}
   - {name: y, type: kafka}
 `
-	c, err := Parse([]byte(y), env(nil))
+	c, err := Parse([]byte(y), testkit.Env(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,7 +143,7 @@ func TestFlagsAndEnvOverrideTheFile(t *testing.T) {
 	if err := fs.Parse([]string{"--config", path, "--buffer-policy=drop-oldest", "--data-dir", dir, "--topics", "x/#, y/#"}); err != nil {
 		t.Fatal(err)
 	}
-	c, err := f.Resolve(fs, env(nil))
+	c, err := f.Resolve(fs, testkit.Env(nil))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,12 +20,8 @@ import (
 	"github.com/edgeframe/edgeframe/workloads/opcplc/internal/plc"
 )
 
-func env(m map[string]string) func(string) (string, bool) {
-	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
-}
-
 func TestDefaultsAreOPCPLCs(t *testing.T) {
-	o, err := config.Load(nil, env(nil), io.Discard)
+	o, err := config.Load(nil, testkit.Env(nil), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -54,7 +50,7 @@ func TestLevelAndItsLayerAlias(t *testing.T) {
 		{nil, map[string]string{"EDGEFRAME_OPCPLC_LEVEL": "l3"}},
 		{nil, map[string]string{"EDGEFRAME_OPCPLC_LAYER": "l3"}},
 	} {
-		o, err := config.Load(tc.args, env(tc.env), io.Discard)
+		o, err := config.Load(tc.args, testkit.Env(tc.env), io.Discard)
 		if err != nil || o.Level != "l3" {
 			t.Errorf("%v %v: level %q, %v; want l3", tc.args, tc.env, o.Level, err)
 		}
@@ -64,7 +60,7 @@ func TestLevelAndItsLayerAlias(t *testing.T) {
 func TestOPCPLCFlagsAndEnvFallbacks(t *testing.T) {
 	// The accelerator's OPC PLC args, plus long forms and env for the rest.
 	o, err := config.Load([]string{"--pn=4840", "--aa", "--fn=40", "--vfr=250", "--ft", "Double", "--unsecuretransport", "--slownodes=3"},
-		env(map[string]string{"EDGEFRAME_OPCPLC_DAA": "true", "EDGEFRAME_OPCPLC_PN": "1", "EDGEFRAME_OPCPLC_CHAOS": "true",
+		testkit.Env(map[string]string{"EDGEFRAME_OPCPLC_DAA": "true", "EDGEFRAME_OPCPLC_PN": "1", "EDGEFRAME_OPCPLC_CHAOS": "true",
 			"EDGEFRAME_OPCPLC_DEFAULTUSER": "operator", "EDGEFRAME_OPCPLC_DP": "secret"}), io.Discard)
 	if err != nil {
 		t.Fatal(err)
@@ -88,7 +84,7 @@ func TestOPCPLCFlagsAndEnvFallbacks(t *testing.T) {
 
 func TestBadConfigurationNamesEveryProblem(t *testing.T) {
 	_, err := config.Load([]string{"--ft=Float", "--sc=0", "--wp=70000", "--log-level=loud", "--vfr=-1", "--pn=-5"},
-		env(map[string]string{"EDGEFRAME_OPCPLC_FN": "many"}), io.Discard)
+		testkit.Env(map[string]string{"EDGEFRAME_OPCPLC_FN": "many"}), io.Discard)
 	if err == nil {
 		t.Fatal("accepted a bad configuration")
 	}
@@ -102,7 +98,7 @@ func TestBadConfigurationNamesEveryProblem(t *testing.T) {
 func TestRunServesPNJSONHealthAndMetrics(t *testing.T) {
 	web, opc := testenv.FreePort(t), testenv.FreePort(t)
 	o, err := config.Load([]string{"--ph=127.0.0.1", "--listen=127.0.0.1", fmt.Sprintf("--pn=%d", opc), fmt.Sprintf("--wp=%d", web), "--ut",
-		"--pki=" + filepath.Join(t.TempDir(), "pki"), "--fn=5", "--vfr=100", "--writer-group=plc1"}, env(nil), io.Discard)
+		"--pki=" + filepath.Join(t.TempDir(), "pki"), "--fn=5", "--vfr=100", "--writer-group=plc1"}, testkit.Env(nil), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,7 +156,7 @@ func TestOPCPLCCommandLinesWorkUnchanged(t *testing.T) {
 	args := []string{"--pn=50000", "--autoaccept", "--sph", "--sn=5", "--sr=10", "--st=uint", "--fn=5", "--fr=1", "--ft=uint", "--ref", "--gn=5",
 		"--at", "X509Store", "--tp=/certs/trusted", "--alm", "--ses", "--lt", "30", "--chaos=True", "--ll=trace", "--lf=/tmp/plc.log",
 		"--dc=secret", "--lid", "--on", "--lsn", "--otlpee", "http://collector:4317", "--ctb"}
-	o, err := config.Load(args, env(nil), io.Discard)
+	o, err := config.Load(args, testkit.Env(nil), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,19 +180,19 @@ func TestOPCPLCCommandLinesWorkUnchanged(t *testing.T) {
 		t.Errorf("%d ignored options, want 8:\n%s", len(o.Ignored), got)
 	}
 	// --dp stays an alias of --dc; OPC PLC's critical level is slog's error.
-	if o, err := config.Load([]string{"--dp=other", "--loglevel=critical"}, env(nil), io.Discard); err != nil || o.Server.Users["user1"] != "other" || o.LogLevel != "error" {
+	if o, err := config.Load([]string{"--dp=other", "--loglevel=critical"}, testkit.Env(nil), io.Discard); err != nil || o.Server.Users["user1"] != "other" || o.LogLevel != "error" {
 		t.Errorf("--dp/--loglevel: %v %v %q", err, o.Server.Users, o.LogLevel)
 	}
-	if _, err := config.Load([]string{"--ll=loud"}, env(nil), io.Discard); err == nil || !strings.Contains(err.Error(), "--ll") {
+	if _, err := config.Load([]string{"--ll=loud"}, testkit.Env(nil), io.Discard); err == nil || !strings.Contains(err.Error(), "--ll") {
 		t.Errorf("--ll=loud: %v", err)
 	}
-	if o, err := config.Load([]string{"--op=/UA/OpcPlc", "--mset=5000"}, env(nil), io.Discard); err != nil || o.Server.Path != "/UA/OpcPlc" || o.Server.MaxSessionTimeout != 5*time.Second {
+	if o, err := config.Load([]string{"--op=/UA/OpcPlc", "--mset=5000"}, testkit.Env(nil), io.Discard); err != nil || o.Server.Path != "/UA/OpcPlc" || o.Server.MaxSessionTimeout != 5*time.Second {
 		t.Errorf("--op/--mset: %v %q %s", err, o.Server.Path, o.Server.MaxSessionTimeout)
 	}
-	if _, err := config.Load([]string{"--op=UA", "--mset=10"}, env(nil), io.Discard); err == nil || !strings.Contains(err.Error(), "--op") || !strings.Contains(err.Error(), "--mset") {
+	if _, err := config.Load([]string{"--op=UA", "--mset=10"}, testkit.Env(nil), io.Discard); err == nil || !strings.Contains(err.Error(), "--op") || !strings.Contains(err.Error(), "--mset") {
 		t.Errorf("--op=UA --mset=10: %v", err)
 	}
-	if _, err := config.Load([]string{"--no-such-flag"}, env(nil), io.Discard); err == nil {
+	if _, err := config.Load([]string{"--no-such-flag"}, testkit.Env(nil), io.Discard); err == nil {
 		t.Error("an option OPC PLC does not have either was accepted")
 	}
 }
@@ -208,7 +204,7 @@ func TestRunWritesPublishedNodesFileAndLogFile(t *testing.T) {
 	pn, logFile := filepath.Join(dir, "published.json"), filepath.Join(dir, "plc.log")
 	opc := testenv.FreePort(t)
 	o, err := config.Load([]string{"--ph=127.0.0.1", "--listen=127.0.0.1", fmt.Sprintf("--pn=%d", opc), "--wp=0", "--ut", "--pki=" + filepath.Join(dir, "pki"),
-		"--sph", "--spf=" + pn, "--lf=" + logFile, "--gn=2", "--on", "--alm"}, env(nil), io.Discard)
+		"--sph", "--spf=" + pn, "--lf=" + logFile, "--gn=2", "--on", "--alm"}, testkit.Env(nil), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,7 +251,7 @@ func TestRunWritesPublishedNodesFileAndLogFile(t *testing.T) {
 
 func TestShowPNJSONByIPAddress(t *testing.T) {
 	dir := t.TempDir()
-	o, err := config.Load([]string{"--ph=localhost", "--sp", "--spf=" + filepath.Join(dir, "pn.json")}, env(nil), io.Discard)
+	o, err := config.Load([]string{"--ph=localhost", "--sp", "--spf=" + filepath.Join(dir, "pn.json")}, testkit.Env(nil), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -28,7 +28,7 @@ func TestListenBindsHTTPAndOPCUA(t *testing.T) {
 		t.Run(fmt.Sprintf("listen=%q", tc.listen), func(t *testing.T) {
 			web, opc := testenv.FreePort(t), testenv.FreePort(t)
 			o, err := config.Load([]string{"--ph=127.0.0.1", "--listen=" + tc.listen, fmt.Sprintf("--pn=%d", opc), fmt.Sprintf("--wp=%d", web),
-				"--pki=" + filepath.Join(t.TempDir(), "pki")}, env(nil), io.Discard)
+				"--pki=" + filepath.Join(t.TempDir(), "pki")}, testkit.Env(nil), io.Discard)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,6 +1,8 @@
 package config_test
 
 import (
+	"github.com/edgeframe/edgeframe/test/testkit"
+
 	"errors"
 	"flag"
 	"io"
@@ -12,12 +14,8 @@ import (
 	"github.com/edgeframe/edgeframe/workloads/tempsensor/internal/config"
 )
 
-func env(m map[string]string) func(string) (string, bool) {
-	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
-}
-
 func TestDefaultsAreTheIoTEdgeModule(t *testing.T) {
-	c, err := config.Load(nil, env(nil), io.Discard)
+	c, err := config.Load(nil, testkit.Env(nil), io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +64,7 @@ func TestSources(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := config.Load(tc.args, env(tc.env), io.Discard)
+			c, err := config.Load(tc.args, testkit.Env(tc.env), io.Discard)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -82,7 +80,7 @@ func TestValidateReportsEveryProblemAtOnce(t *testing.T) {
 		"--message-count=-2", "--device-id=a/b", "--level=l9", "--app-port=0", "--http=nope",
 		"--pubsub=", "--queue-size=0", "--log-level=loud", "--machine-temp-max=10", "--ambient-humidity=0",
 		"--control-topic=control/#", "--dapr-grpc=bad", "--publish-batch=0",
-	}, env(nil), io.Discard)
+	}, testkit.Env(nil), io.Discard)
 	if err == nil {
 		t.Fatal("no error")
 	}
@@ -112,7 +110,7 @@ func TestBadValuesNameTheirSource(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := config.Load(tc.args, env(tc.env), io.Discard)
+			_, err := config.Load(tc.args, testkit.Env(tc.env), io.Discard)
 			if err == nil || !strings.Contains(err.Error(), tc.want) {
 				t.Fatalf("error %v, want it to contain %q", err, tc.want)
 			}
@@ -122,7 +120,7 @@ func TestBadValuesNameTheirSource(t *testing.T) {
 
 func TestHelp(t *testing.T) {
 	var b strings.Builder
-	_, err := config.Load([]string{"-h"}, env(nil), &b)
+	_, err := config.Load([]string{"-h"}, testkit.Env(nil), &b)
 	if !errors.Is(err, flag.ErrHelp) || !strings.Contains(b.String(), "-message-delay") || !strings.Contains(b.String(), "-MessageDelay") {
 		t.Fatalf("err %v, usage %q", err, b.String())
 	}
