@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -338,8 +339,20 @@ func TestApplyChangeKeepsUnaffectedWriters(t *testing.T) {
 }
 
 // A writer without data sends ua-keepalive messages (--ka) carrying the next sequence number.
+// silentRate is a slow-node period in seconds whose next step is at least 10 minutes away:
+// opcplc steps at multiples of the period since the Unix epoch (as the subscriptions schedule
+// around them), so a fixed 3600 steps on the hour, inside any test that runs across it.
+func silentRate() string {
+	now := time.Now().Unix()
+	for p := int64(3600); ; p += 3600 {
+		if p-now%p > 600 {
+			return strconv.FormatInt(p, 10)
+		}
+	}
+}
+
 func TestKeepAliveForSilentWriter(t *testing.T) {
-	plc := testenv.StartOPCPLC(t, testenv.OPCPLCSpec{Unsecure: true, Args: []string{"--sn", "1", "--sr", "3600"}})
+	plc := testenv.StartOPCPLC(t, testenv.OPCPLCSpec{Unsecure: true, Args: []string{"--sn", "1", "--sr", silentRate()}})
 	pn := fmt.Sprintf(`[{"EndpointUrl":%q,"DataSetWriterGroup":"quiet","DataSetWriterId":"slow","OpcNodes":[
 	  {"Id":"nsu=http://microsoft.com/Opc/OpcPlc/;s=SlowUInt1","OpcSamplingInterval":100,"OpcPublishingInterval":100}]}]`, plc.Endpoint)
 	_, s, _, _ := start(t, publisher.Options{MessagingMode: publisher.ModePubSub, BatchSize: 1, KeepAlive: true}, pn)
@@ -365,7 +378,7 @@ func TestKeepAliveForSilentWriter(t *testing.T) {
 
 // HeartbeatInterval re-sends a silent node's last value (WatchdogLKV).
 func TestHeartbeatResendsLastValue(t *testing.T) {
-	plc := testenv.StartOPCPLC(t, testenv.OPCPLCSpec{Unsecure: true, Args: []string{"--sn", "1", "--sr", "3600"}})
+	plc := testenv.StartOPCPLC(t, testenv.OPCPLCSpec{Unsecure: true, Args: []string{"--sn", "1", "--sr", silentRate()}})
 	pn := fmt.Sprintf(`[{"EndpointUrl":%q,"DataSetWriterGroup":"hb","DataSetWriterId":"slow","OpcNodes":[
 	  {"Id":"nsu=http://microsoft.com/Opc/OpcPlc/;s=SlowUInt1","DisplayName":"Slow","OpcSamplingInterval":100,"OpcPublishingInterval":100,"HeartbeatInterval":1}]}]`, plc.Endpoint)
 	_, s, _, _ := start(t, publisher.Options{MessagingMode: publisher.ModePubSub, BatchSize: 1}, pn)
@@ -386,7 +399,7 @@ func TestHeartbeatResendsLastValue(t *testing.T) {
 // issue 13: while the server is gone no heartbeat re-sends the last value as if it were
 // still Good; heartbeats resume after the reconnect.
 func TestNoHeartbeatsDuringServerOutage(t *testing.T) {
-	plc := testenv.StartOPCPLC(t, testenv.OPCPLCSpec{Unsecure: true, Args: []string{"--sn", "1", "--sr", "3600"}})
+	plc := testenv.StartOPCPLC(t, testenv.OPCPLCSpec{Unsecure: true, Args: []string{"--sn", "1", "--sr", silentRate()}})
 	pn := fmt.Sprintf(`[{"EndpointUrl":%q,"DataSetWriterGroup":"hb","DataSetWriterId":"slow","OpcNodes":[
 	  {"Id":"nsu=http://microsoft.com/Opc/OpcPlc/;s=SlowUInt1","DisplayName":"Slow","OpcSamplingInterval":100,"OpcPublishingInterval":100,"HeartbeatInterval":1}]}]`, plc.Endpoint)
 	_, s, _, _ := start(t, publisher.Options{MessagingMode: publisher.ModePubSub, BatchSize: 1,
