@@ -64,11 +64,12 @@ func (c Config) Up(ctx context.Context) error {
 		return fmt.Errorf("kubeconfig: %w", err)
 	}
 	files := map[string]string{
-		c.Kubeconfig():                                  string(adminKC),
-		c.path("containerd", "config.toml"):             c.containerdConfig(t),
-		c.path("cni", "net.d", "10-edgeframe.conflist"): c.cniConfig(),
-		c.path("kubelet-config.yaml"):                   c.kubeletConfig(),
-		c.path("kube-proxy-config.yaml"):                c.kubeProxyConfig(),
+		c.Kubeconfig():                      string(adminKC),
+		c.path("containerd", "config.toml"): c.containerdConfig(t),
+		c.path("containerd", "certs.d", "_default", "hosts.toml"): noPullHosts,
+		c.path("cni", "net.d", "10-edgeframe.conflist"):           c.cniConfig(),
+		c.path("kubelet-config.yaml"):                             c.kubeletConfig(),
+		c.path("kube-proxy-config.yaml"):                          c.kubeProxyConfig(),
 		// Pods with dnsPolicy Default (CoreDNS) get no upstream resolver: nothing leaves the machine.
 		c.path("resolv.conf"): "options ndots:1\n",
 	}
