@@ -69,6 +69,10 @@ func TestSidecarIsWhatTheInjectorBuilds(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// the chart's dapr.memoryRequestMiB/memoryLimitMiB, through the injector's annotations
+		if sc.MemoryRequest != 128<<20 || sc.MemoryLimit != 192<<20 {
+			t.Errorf("%s/%s: sidecar memory request/limit %d/%d, want 128/192 MiB", c.level, c.app, sc.MemoryRequest, sc.MemoryLimit)
+		}
 		args := strings.Join(sc.Args, " ")
 		for _, want := range []string{"--app-id " + c.app, "--app-protocol " + c.protocol, "--log-as-json",
 			"--dapr-http-port 1", "--resources-path /res", "--config /cfg.yaml", "--dapr-listen-addresses 127.0.0.1"} {

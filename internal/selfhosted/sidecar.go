@@ -50,9 +50,6 @@ var (
 		"--metrics-port", "--dapr-listen-addresses", "--app-port", "--app-channel-address", "--config"}
 	dropped = []string{"--mode", "--control-plane-address", "--sentry-address", "--placement-host-address",
 		"--scheduler-host-address", "--dapr-public-port", "--enable-mtls", "--disable-builtin-k8s-secret-store"}
-	// valueless are the injector's boolean flags (the others take one value).
-	valueless = []string{"--enable-metrics", "--log-as-json", "--enable-profiling", "--enable-mtls",
-		"--app-ssl", "--disable-builtin-k8s-secret-store", "--enable-app-health-check"}
 )
 
 // RenderSidecar renders the profile's edge-workloads release of s.Level, finds the pod of
@@ -176,7 +173,9 @@ func localArgs(in []string, s SidecarSpec) []string {
 	var out []string
 	for i := 0; i < len(in); i++ {
 		name, _, inline := strings.Cut(in[i], "=")
-		takesValue := !inline && !slices.Contains(valueless, name) && i+1 < len(in)
+		// the injector writes a boolean flag alone and any other as two arguments; no value it
+		// writes starts with "--" (negative numbers have one dash)
+		takesValue := !inline && i+1 < len(in) && !strings.HasPrefix(in[i+1], "--")
 		if slices.Contains(dropped, name) || slices.Contains(localOverrides, name) {
 			if takesValue {
 				i++

@@ -95,7 +95,7 @@ func (t *Topology) appSpec(ctx context.Context, name string) (supervise.ProcSpec
 	if err != nil {
 		return spec, err
 	}
-	spec.Env = append(env, spec.Env...)
+	spec.Env = env
 	if t.Cfg.Profiling && (name == TempSensor || name == DataGateway) {
 		spec.Args = append(spec.Args, "--pprof")
 	}
