@@ -3,10 +3,10 @@ package topology
 import (
 	"errors"
 	"fmt"
-	"math/rand/v2"
 	"net"
 	"sort"
-	"sync"
+
+	"github.com/edgeframe/edgeframe/internal/freeport"
 )
 
 // Ports allocates the loopback ports of a topology and remembers what each is for, so
@@ -17,7 +17,7 @@ type Ports struct {
 	names map[int]string
 }
 
-// NewPorts numbers ports from base upward; base 0 takes free ports from the kernel.
+// NewPorts numbers ports from base upward; base 0 takes free ports (freeport.Take).
 func NewPorts(base int) *Ports {
 	return &Ports{base: base, next: base, names: map[int]string{}}
 }
@@ -30,46 +30,12 @@ func (p *Ports) Alloc(purpose string) (int, error) {
 		p.next++
 	} else {
 		var err error
-		if port, err = freePort(); err != nil {
+		if port, err = freeport.Take(); err != nil {
 			return 0, fmt.Errorf("no free port for %s: %w", purpose, err)
 		}
 	}
 	p.names[port] = purpose
 	return port, nil
-}
-
-// Free ports come from below the kernel's ephemeral range (32768–60999 by default):
-// a port the kernel handed out as free may meanwhile become the source port of some
-// outgoing connection before its server starts, which a topology of ~30 listeners
-// and as many client connections hits. Ports are handed out once per process, from a
-// random start, each checked by listening on it.
-const (
-	freeLow  = 20000
-	freeHigh = 32000
-)
-
-var (
-	freeMu   sync.Mutex
-	freeNext = freeLow + rand.IntN(freeHigh-freeLow)
-)
-
-func freePort() (int, error) {
-	freeMu.Lock()
-	defer freeMu.Unlock()
-	for tries := 0; tries < freeHigh-freeLow; tries++ {
-		port := freeNext
-		freeNext++
-		if freeNext >= freeHigh {
-			freeNext = freeLow
-		}
-		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", port))
-		if err != nil {
-			continue
-		}
-		l.Close()
-		return port, nil
-	}
-	return 0, errors.New("every port in 20000-31999 is in use")
 }
 
 // Check tries to listen on every allocated port and reports each one in use, one line

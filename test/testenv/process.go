@@ -2,22 +2,22 @@ package testenv
 
 import (
 	"context"
-	"net"
 	"testing"
 
+	"github.com/edgeframe/edgeframe/internal/freeport"
 	"github.com/edgeframe/edgeframe/internal/supervise"
 	"github.com/edgeframe/edgeframe/test/testkit"
 )
 
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago and that no other
+// FreePort of this test binary returned (freeport.Take).
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := freeport.Take()
 	if err != nil {
 		t.Fatalf("free port: %v", err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return port
 }
 
 // ProcSpec describes a child process (supervise.ProcSpec; Dir "" means a fresh temp dir).

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -45,16 +44,6 @@ func TestHelpIsNotAnError(t *testing.T) {
 	}
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // runPaused starts tempsensor (paused: no sidecar needed) until its log has "tempsensor starting"
 // and the sensor loop has begun, then stops it and returns the log.
 func runPaused(t *testing.T, args ...string) string {
@@ -62,7 +51,7 @@ func runPaused(t *testing.T, args ...string) string {
 	var out testenv.SyncBuffer
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	args = append([]string{"--send-data=false", "--http=127.0.0.1:0", fmt.Sprintf("--app-port=%d", freePort(t))}, args...)
+	args = append([]string{"--send-data=false", "--http=127.0.0.1:0", fmt.Sprintf("--app-port=%d", testenv.FreePort(t))}, args...)
 	go func() { done <- app.Run(ctx, args, func(string) (string, bool) { return "", false }, &out, io.Discard) }()
 	testkit.Eventually(t, 10*time.Second, "the log says sending", func() bool {
 		return strings.Contains(out.String(), `"msg":"sending"`)
