@@ -1,8 +1,11 @@
 package server
 
 import (
+	"bytes"
 	"encoding/xml"
 	"fmt"
+	"io"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -81,19 +84,17 @@ type xmlRef struct {
 	Target    string `xml:",chardata"`
 }
 
-type xmlNodeSet0 struct {
-	Aliases []struct {
-		Alias string `xml:"Alias,attr"`
-		ID    string `xml:",chardata"`
-	} `xml:"Aliases>Alias"`
-	Objects        []xmlNode0 `xml:"UAObject"`
-	Variables      []xmlNode0 `xml:"UAVariable"`
-	Methods        []xmlNode0 `xml:"UAMethod"`
-	ObjectTypes    []xmlNode0 `xml:"UAObjectType"`
-	VariableTypes  []xmlNode0 `xml:"UAVariableType"`
-	DataTypes      []xmlNode0 `xml:"UADataType"`
-	ReferenceTypes []xmlNode0 `xml:"UAReferenceType"`
-	Views          []xmlNode0 `xml:"UAView"`
+// nodeElems0 are the NodeSet2 elements of nodes: the class of each, and the rank by
+// which nodes are numbered into the address space (reference types first, so that
+// every node's references are added in the same order on every start).
+var nodeElems0 = map[string]struct {
+	class ua.NodeClass
+	rank  int
+}{
+	"UAReferenceType": {ua.NodeClassReferenceType, 0}, "UADataType": {ua.NodeClassDataType, 1},
+	"UAObjectType": {ua.NodeClassObjectType, 2}, "UAVariableType": {ua.NodeClassVariableType, 3},
+	"UAObject": {ua.NodeClassObject, 4}, "UAVariable": {ua.NodeClassVariable, 5},
+	"UAMethod": {ua.NodeClassMethod, 6}, "UAView": {ua.NodeClassView, 7},
 }
 
 // unsupported0 are the optional Server components of the node set opcplc does not
@@ -121,15 +122,12 @@ func loadNS0() (*ns0, error) {
 	return &ns0{nodes: ns0Base.nodes, parents: ns0Base.parents, providers: map[uint32]func() *ua.DataValue{}, links: map[uint32][]link0{}}, nil
 }
 
+// parseNS0 reads the node set one node at a time: decoding the whole document into
+// structs first held every node's XML strings at once (48 MiB allocated, a start-up
+// peak that set opcplc's peak RSS). The node set's Aliases precede its nodes (the
+// NodeSet2 schema's element order), so each node resolves its ids as it is read.
 func parseNS0(b []byte) (*ns0, error) {
-	var set xmlNodeSet0
-	if err := xml.Unmarshal(b, &set); err != nil {
-		return nil, fmt.Errorf("namespace 0 node set: %w", err)
-	}
 	aliases := map[string]string{}
-	for _, a := range set.Aliases {
-		aliases[a.Alias] = strings.TrimSpace(a.ID)
-	}
 	numeric := func(s string) (uint32, bool) {
 		s = strings.TrimSpace(s)
 		if a, ok := aliases[s]; ok {
@@ -139,53 +137,86 @@ func parseNS0(b []byte) (*ns0, error) {
 		return uint32(n), err == nil && strings.HasPrefix(s, "i=")
 	}
 	ns := &ns0{nodes: map[uint32]*node0{}, parents: map[uint32]uint32{}}
-	var order []*node0
-	var xmls []xmlNode0
-	for _, group := range []struct {
-		class ua.NodeClass
-		nodes []xmlNode0
-	}{
-		{ua.NodeClassReferenceType, set.ReferenceTypes}, {ua.NodeClassDataType, set.DataTypes},
-		{ua.NodeClassObjectType, set.ObjectTypes}, {ua.NodeClassVariableType, set.VariableTypes},
-		{ua.NodeClassObject, set.Objects}, {ua.NodeClassVariable, set.Variables},
-		{ua.NodeClassMethod, set.Methods}, {ua.NodeClassView, set.Views},
-	} {
-		for _, x := range group.nodes {
-			nid, ok := numeric(x.NodeID)
-			if !ok {
-				continue
-			}
-			n := &node0{id: nid, class: group.class, browse: x.BrowseName, display: x.DisplayName, desc: x.Description,
-				valueRank: -1, access: byte(ua.AccessLevelTypeCurrentRead), minSampling: x.MinSampling, abstract: x.IsAbstract,
-				symmetric: x.Symmetric, inverseName: x.InverseName, noLoops: x.ContainsNoLoops}
-			if n.display == "" {
-				n.display = n.browse
-			}
-			if x.ValueRank != nil {
-				n.valueRank = *x.ValueRank
-			}
-			if x.AccessLevel != nil {
-				n.access = *x.AccessLevel
-			}
-			if group.class == ua.NodeClassVariable || group.class == ua.NodeClassVariableType {
-				n.dataType = ua.NewNumericNodeID(0, id.BaseDataType)
-				if dt, ok := numeric(x.DataType); ok {
-					n.dataType = ua.NewNumericNodeID(0, dt)
-				}
-				for _, d := range strings.Split(x.ArrayDimensions, ",") {
-					if v, err := strconv.ParseUint(strings.TrimSpace(d), 10, 32); err == nil {
-						n.arrayDims = append(n.arrayDims, uint32(v))
-					}
-				}
-				if x.Value != nil {
-					n.value = parseValue0(x.Value.Inner)
-				}
-			}
-			ns.nodes[nid] = n
-			order = append(order, n)
-			xmls = append(xmls, x)
-		}
+	type read0 struct {
+		n    *node0
+		rank int
+		refs []ref0 // as the node set states them, ids resolved
 	}
+	var order []read0
+	dec := xml.NewDecoder(bytes.NewReader(b))
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("namespace 0 node set: %w", err)
+		}
+		se, ok := tok.(xml.StartElement)
+		if !ok {
+			continue
+		}
+		elem, isNode := nodeElems0[se.Name.Local]
+		switch {
+		case se.Name.Local == "Alias":
+			var a struct {
+				Alias string `xml:"Alias,attr"`
+				ID    string `xml:",chardata"`
+			}
+			if err := dec.DecodeElement(&a, &se); err != nil {
+				return nil, fmt.Errorf("namespace 0 node set: alias: %w", err)
+			}
+			aliases[a.Alias] = strings.TrimSpace(a.ID)
+			continue
+		case !isNode:
+			continue
+		}
+		var x xmlNode0
+		if err := dec.DecodeElement(&x, &se); err != nil {
+			return nil, fmt.Errorf("namespace 0 node set: %s: %w", se.Name.Local, err)
+		}
+		nid, ok := numeric(x.NodeID)
+		if !ok {
+			continue
+		}
+		n := &node0{id: nid, class: elem.class, browse: x.BrowseName, display: x.DisplayName, desc: x.Description,
+			valueRank: -1, access: byte(ua.AccessLevelTypeCurrentRead), minSampling: x.MinSampling, abstract: x.IsAbstract,
+			symmetric: x.Symmetric, inverseName: x.InverseName, noLoops: x.ContainsNoLoops}
+		if n.display == "" {
+			n.display = n.browse
+		}
+		if x.ValueRank != nil {
+			n.valueRank = *x.ValueRank
+		}
+		if x.AccessLevel != nil {
+			n.access = *x.AccessLevel
+		}
+		if elem.class == ua.NodeClassVariable || elem.class == ua.NodeClassVariableType {
+			n.dataType = ua.NewNumericNodeID(0, id.BaseDataType)
+			if dt, ok := numeric(x.DataType); ok {
+				n.dataType = ua.NewNumericNodeID(0, dt)
+			}
+			for _, d := range strings.Split(x.ArrayDimensions, ",") {
+				if v, err := strconv.ParseUint(strings.TrimSpace(d), 10, 32); err == nil {
+					n.arrayDims = append(n.arrayDims, uint32(v))
+				}
+			}
+			if x.Value != nil {
+				n.value = parseValue0(x.Value.Inner)
+			}
+		}
+		r := read0{n: n, rank: elem.rank, refs: make([]ref0, 0, len(x.Refs))}
+		for _, xr := range x.Refs {
+			typ, ok1 := numeric(xr.Type)
+			target, ok2 := numeric(xr.Target)
+			if ok1 && ok2 {
+				r.refs = append(r.refs, ref0{typ: typ, forward: xr.IsForward == nil || *xr.IsForward, target: target})
+			}
+		}
+		ns.nodes[nid] = n
+		order = append(order, r)
+	}
+	sort.SliceStable(order, func(i, j int) bool { return order[i].rank < order[j].rank })
 	seen := map[uint32]map[ref0]bool{}
 	add := func(src *node0, r ref0) {
 		if seen[src.id] == nil {
@@ -196,23 +227,22 @@ func parseNS0(b []byte) (*ns0, error) {
 			src.refs = append(src.refs, r)
 		}
 	}
-	for i, n := range order {
+	for _, r := range order {
+		n := r.n
 		if unsupported0[n.id] {
 			continue
 		}
-		for _, xr := range xmls[i].Refs {
-			typ, ok1 := numeric(xr.Type)
-			target, ok2 := numeric(xr.Target)
-			t := ns.nodes[target]
-			if !ok1 || !ok2 || t == nil || unsupported0[target] {
+		for _, ref := range r.refs {
+			t := ns.nodes[ref.target]
+			if t == nil || unsupported0[ref.target] {
 				continue
 			}
-			fwd := xr.IsForward == nil || *xr.IsForward
-			add(n, ref0{typ: typ, forward: fwd, target: target})
-			add(t, ref0{typ: typ, forward: !fwd, target: n.id})
+			add(n, ref)
+			add(t, ref0{typ: ref.typ, forward: !ref.forward, target: n.id})
 		}
 	}
-	for _, n := range order {
+	for _, r := range order {
+		n := r.n
 		for _, r := range n.refs {
 			switch {
 			case r.typ == id.HasTypeDefinition && r.forward:
