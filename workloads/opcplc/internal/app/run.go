@@ -86,6 +86,9 @@ func Serve(ctx context.Context, o config.Config, stdout io.Writer) error {
 			return err
 		}
 		hs.Mux.Handle("GET /pn.json", web.Handler(web.Options{EndpointURL: srv.Endpoint(), UseSecurity: !o.Server.UnsecureTransport, Group: o.Group}, sim.Nodes))
+		if o.Pprof {
+			hs.ServePprof()
+		}
 		log.Info("http listening", "addr", hs.Addr(), "paths", "/pn.json /healthz /readyz /metrics")
 		go func() { errc <- hs.Run(ctx) }()
 	}

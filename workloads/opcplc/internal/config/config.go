@@ -34,6 +34,8 @@ type Config struct {
 	// PNUseIP says the file addresses the server by IP address (--sp) rather than by
 	// --ph host name (--sph).
 	PNUseIP bool
+	// Pprof serves net/http/pprof under /debug/pprof/ on the HTTP port (--pprof).
+	Pprof bool
 	// Ignored are the OPC PLC flags that were given but have no effect here; Run warns
 	// about each.
 	Ignored []string
@@ -137,6 +139,7 @@ func Load(args []string, lookup func(string) (string, bool), stderr io.Writer) (
 	str(&o.LogFile, "also write the logs to this file", "lf", "logfile")
 	ignored := ignoredFlags(fs)
 	str(&o.Group, "DataSetWriterGroup written into /pn.json", "writer-group")
+	boo(&o.Pprof, "serve net/http/pprof under /debug/pprof/ on --wp", "pprof")
 	fs.Uint64Var(&o.Seed, "seed", 0, "random seed of the simulation (0 = random)")
 	str(&o.LogLevel, "log level: trace, debug, info, warn, error, critical (OPC PLC's verbose and fatal too)", "log-level", "ll", "loglevel")
 	str(&o.Level, "ISA-95 level (l2, l3, l4): edge.layer of logs and telemetry (--layer is an alias)", "level", "layer")

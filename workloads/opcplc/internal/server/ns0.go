@@ -2,6 +2,8 @@ package server
 
 import (
 	"bytes"
+	"compress/gzip"
+	_ "embed"
 	"encoding/xml"
 	"fmt"
 	"io"
@@ -12,12 +14,11 @@ import (
 	"time"
 
 	"github.com/gopcua/opcua/id"
-	"github.com/gopcua/opcua/schema"
 	"github.com/gopcua/opcua/ua"
 )
 
 // ns0 is namespace 0, the standard OPC UA address space, built from the NodeSet2 that
-// ships with gopcua (schema.OpcUaNodeSet2). Every reference of the node set is stored
+// ships with gopcua (schema.OpcUaNodeSet2), embedded here compressed (nodeset0.xml.gz). Every reference of the node set is stored
 // once in each direction, so Browse answers without duplicates and shows the inverse
 // references too; every node has the attributes of its node class (OPC 10000-3 §5).
 // Values are the node set's own, or come from a provider the server registers (the
@@ -112,10 +113,26 @@ var (
 	ns0Error error
 )
 
+// nodeSet0 is gopcua's schema.OpcUaNodeSet2, gzip-compressed (227 KB instead of 3.4 MB).
+// Linking gopcua's schema package put the whole XML in opcplc's binary, and reading it
+// at start made all of it resident: 3.4 MiB of opcplc's RSS for the process's life.
+// TestEmbeddedNodeSetIsGopcuas keeps it equal to the gopcua module's (-update rewrites
+// it after a gopcua upgrade).
+//
+//go:embed nodeset0.xml.gz
+var nodeSet0 []byte
+
 // loadNS0 parses the node set once per process; every server shares the parsed nodes
 // (read-only) and gets its own providers.
 func loadNS0() (*ns0, error) {
-	ns0Once.Do(func() { ns0Base, ns0Error = parseNS0(schema.OpcUaNodeSet2) })
+	ns0Once.Do(func() {
+		zr, err := gzip.NewReader(bytes.NewReader(nodeSet0))
+		if err != nil {
+			ns0Error = fmt.Errorf("namespace 0 node set: %w", err)
+			return
+		}
+		ns0Base, ns0Error = parseNS0(zr)
+	})
 	if ns0Error != nil {
 		return nil, ns0Error
 	}
@@ -126,7 +143,7 @@ func loadNS0() (*ns0, error) {
 // structs first held every node's XML strings at once (48 MiB allocated, a start-up
 // peak that set opcplc's peak RSS). The node set's Aliases precede its nodes (the
 // NodeSet2 schema's element order), so each node resolves its ids as it is read.
-func parseNS0(b []byte) (*ns0, error) {
+func parseNS0(r io.Reader) (*ns0, error) {
 	aliases := map[string]string{}
 	numeric := func(s string) (uint32, bool) {
 		s = strings.TrimSpace(s)
@@ -143,7 +160,7 @@ func parseNS0(b []byte) (*ns0, error) {
 		refs []ref0 // as the node set states them, ids resolved
 	}
 	var order []read0
-	dec := xml.NewDecoder(bytes.NewReader(b))
+	dec := xml.NewDecoder(r)
 	for {
 		tok, err := dec.Token()
 		if err == io.EOF {
