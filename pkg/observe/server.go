@@ -47,7 +47,10 @@ func NewServer(addr string, reg *prometheus.Registry, ready func() error) (*Serv
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	if reg != nil {
-		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+		// Uncompressed: a gzip'd scrape allocates a fresh ~1 MiB flate writer, as much as a
+		// workload's whole live heap, for a page of a few tens of KB that crosses a pod
+		// network (the gateway polled every 20 ms spent 20 % of its allocations on it).
+		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg, DisableCompression: true}))
 	}
 	return &Server{Mux: mux, ln: ln, srv: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}}, nil
 }
