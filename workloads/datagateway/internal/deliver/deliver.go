@@ -3,6 +3,11 @@
 // sink with a circuit breaker, sends what the sink rejects as invalid to the dead-letter
 // store, and commits the cursor only after a batch is stored. After an outage it replays
 // the backlog at a capped rate on a second lane while fresh messages keep flowing.
+//
+// A sink whose writes are durable only after Sync (sink.Syncer: the file sink) is synced
+// once per syncEvery for every batch written in it, by either lane, and the cursor
+// follows the syncs. A failed sync sends each lane back to read again from what the last
+// good one made durable: messages may then be stored twice, never lost.
 package deliver
 
 import (
@@ -65,10 +70,26 @@ type Drainer struct {
 	br   *breaker
 	name string
 
+	syncer sink.Syncer // nil: Write is durable when it returns
+	syncMu sync.Mutex  // one Sync at a time
+
 	mu       sync.Mutex
 	replayOn bool
-	replayAt buffer.Position // replay lane progress (commit point while replaying)
-	liveAt   buffer.Position // live lane progress
+	backlog  lane // the replay lane (its synced position is the commit point while replaying)
+	live     lane
+	lastSync time.Time
+	failures int // failed syncs so far
+}
+
+// syncEvery bounds how long a Syncer sink's writes wait for their fsync, and so how far
+// the cursor lags what was written (the buffer saves cursors every 100 ms as well).
+const syncEvery = 100 * time.Millisecond
+
+// lane is one reader's progress.
+type lane struct {
+	synced  buffer.Position // everything before it is durably stored
+	written buffer.Position // everything before it is written (synced when nothing waits)
+	rewind  bool            // a sync failed: read again from synced
 }
 
 // New returns a drainer of s over buf. tp may be nil (no tracing).
@@ -96,6 +117,7 @@ func New(buf *buffer.Buffer, s sink.Sink, dl DeadLetterer, o Options, m *metrics
 	}
 	name := s.Name()
 	d := &Drainer{buf: buf, sink: s, dl: dl, o: o, m: m, log: log.With("sink", name), tr: tp.Tracer("edgeframe/datagateway/deliver"), name: name}
+	d.syncer, _ = s.(sink.Syncer)
 	d.br = &breaker{failures: o.BreakerFailures, cooldown: o.BreakerCooldown, now: time.Now, onChange: func(open bool) {
 		if open {
 			d.log.Warn("circuit breaker open: pausing deliveries", "cooldown", o.BreakerCooldown.String())
@@ -110,20 +132,33 @@ func New(buf *buffer.Buffer, s sink.Sink, dl DeadLetterer, o Options, m *metrics
 	return d
 }
 
-// Run drains until ctx ends. The cursor is committed after every stored batch.
+// Run drains until ctx ends. The cursor is committed after every stored batch (for a
+// Syncer, after the sync that made it durable).
 func (d *Drainer) Run(ctx context.Context) error {
 	start, err := d.buf.Cursor(d.name)
 	if err != nil {
 		return err
 	}
-	d.liveAt = start
+	d.live = lane{synced: start, written: start}
+	d.lastSync = time.Now()
 	r := d.buf.NewReader(d.name, start)
-	defer r.Close()
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	defer func() {
+		wg.Wait()
+		d.sync() // what was written reaches the disk before the buffer saves the cursor
+		r.Close()
+	}()
 	check := true
 	for {
+		if p, ok := d.takeRewind(false); ok {
+			r.Close()
+			r = d.buf.NewReader(d.name, p)
+		}
 		if check {
+			// the replay starts where the live lane's durable progress ends
+			if d.sync(); d.rewinding(false) {
+				continue
+			}
 			check = false
 			if to := d.buf.End(); d.o.ReplayMaxRate > 0 && to-r.Position().Offset > d.o.ReplayThreshold && d.startReplay(r.Position(), to) {
 				from := r.Position()
@@ -136,15 +171,25 @@ func (d *Drainer) Run(ctx context.Context) error {
 				}()
 			}
 		}
-		batch, err := d.read(ctx, r, 0)
+		rctx, cancel := ctx, context.CancelFunc(func() {})
+		if d.unsynced() {
+			rctx, cancel = context.WithTimeout(ctx, syncEvery) // idle: sync what waits
+		}
+		batch, err := d.read(rctx, r, 0)
+		cancel()
 		if err != nil {
+			if ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+				d.sync()
+				continue
+			}
 			return err
 		}
+		epoch := d.syncEpoch()
 		failed, err := d.deliver(ctx, batch, false)
 		if err != nil {
 			return err
 		}
-		d.advance(false, batch[len(batch)-1].Next)
+		d.stored(false, batch[len(batch)-1].Next, epoch)
 		r.Recycle()
 		check = failed
 	}
@@ -156,7 +201,7 @@ func (d *Drainer) startReplay(from buffer.Position, to uint64) bool {
 	if d.replayOn {
 		return false
 	}
-	d.replayOn, d.replayAt = true, from
+	d.replayOn, d.backlog = true, lane{synced: from, written: from}
 	d.m.ReplayActive.WithLabelValues(d.name).Set(1)
 	d.log.Info("controlled replay of the backlog", "from", from.Offset, "to", to, "messages", to-from.Offset, "max_rate", d.o.ReplayMaxRate)
 	return true
@@ -167,13 +212,20 @@ func (d *Drainer) replay(ctx context.Context, from buffer.Position, to uint64) {
 	burst := max(1, min(d.o.BatchMessages, int(d.o.ReplayMaxRate)))
 	lim := rate.NewLimiter(rate.Limit(d.o.ReplayMaxRate), burst)
 	r := d.buf.NewReader(d.name, from)
-	defer r.Close()
+	defer func() { r.Close() }()
 	for {
+		if p, ok := d.takeRewind(true); ok {
+			r.Close()
+			r = d.buf.NewReader(d.name, p)
+		}
 		batch, err := d.read(ctx, r, to, burst)
 		if errors.Is(err, buffer.ErrLimit) {
+			if d.sync(); d.rewinding(true) {
+				continue
+			}
 			d.mu.Lock()
 			d.replayOn = false
-			live := d.liveAt
+			live := d.live.synced
 			d.mu.Unlock()
 			d.m.ReplayActive.WithLabelValues(d.name).Set(0)
 			d.log.Info("controlled replay done", "to", to)
@@ -186,30 +238,134 @@ func (d *Drainer) replay(ctx context.Context, from buffer.Position, to uint64) {
 		if err := lim.WaitN(ctx, len(batch)); err != nil {
 			return
 		}
+		epoch := d.syncEpoch()
 		if _, err := d.deliver(ctx, batch, true); err != nil {
 			return
 		}
 		d.m.Replayed.WithLabelValues(d.name).Add(float64(len(batch)))
-		d.advance(true, batch[len(batch)-1].Next)
+		d.stored(true, batch[len(batch)-1].Next, epoch)
 		r.Recycle()
 	}
 }
 
-// advance records a lane's progress and commits the cursor: while a replay runs, the
-// cursor is the replay lane's (nothing older may be forgotten); afterwards the live lane's.
-func (d *Drainer) advance(replay bool, p buffer.Position) {
-	d.mu.Lock()
+func (d *Drainer) lane(replay bool) *lane {
 	if replay {
-		d.replayAt = p
-	} else {
-		d.liveAt = p
+		return &d.backlog
 	}
-	c := d.liveAt
-	if d.replayOn {
-		c = d.replayAt
+	return &d.live
+}
+
+// syncEpoch is taken before a lane writes a batch: a sync that fails while the batch is
+// being written may have lost it (stored then sends the lane back).
+func (d *Drainer) syncEpoch() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.failures
+}
+
+// stored records that a lane wrote everything before p, in a batch whose write began at
+// sync epoch. A sink that is durable on return commits at once; a Syncer's writes wait
+// for the next sync (at most syncEvery).
+func (d *Drainer) stored(replay bool, p buffer.Position, epoch int) {
+	d.mu.Lock()
+	l := d.lane(replay)
+	if epoch != d.failures {
+		l.rewind, l.written = true, l.synced // a sync failed during the write
 	}
+	if l.rewind {
+		d.mu.Unlock() // read again from l.synced
+		return
+	}
+	l.written = p
+	if d.syncer == nil {
+		l.synced = p
+	}
+	due := d.syncer != nil && time.Since(d.lastSync) >= syncEvery
+	c := d.commitPointLocked()
+	d.mu.Unlock()
+	if d.syncer == nil {
+		d.commit(c)
+	} else if due {
+		d.sync()
+	}
+}
+
+// sync makes what both lanes wrote durable and commits it; when the sink's Sync fails,
+// each lane with unsynced writes goes back to its last durable position.
+func (d *Drainer) sync() {
+	if d.syncer == nil {
+		return
+	}
+	d.syncMu.Lock()
+	defer d.syncMu.Unlock()
+	d.mu.Lock()
+	live, rep := d.live.written, d.backlog.written
+	d.lastSync = time.Now()
+	d.mu.Unlock()
+	err := d.syncer.Sync()
+	d.mu.Lock()
+	if err != nil {
+		d.failures++
+		var redo uint64
+		for _, l := range []*lane{&d.live, &d.backlog} {
+			if l.written.Offset > l.synced.Offset {
+				redo += l.written.Offset - l.synced.Offset
+				l.rewind, l.written = true, l.synced
+			}
+		}
+		d.mu.Unlock()
+		d.m.Retries.WithLabelValues(d.name).Add(float64(redo))
+		d.log.Error("sink sync failed: writing again what it had not made durable", "messages", redo, "err", err)
+		return
+	}
+	for _, x := range []struct {
+		l *lane
+		p buffer.Position
+	}{{&d.live, live}, {&d.backlog, rep}} {
+		if !x.l.rewind && x.p.Offset > x.l.synced.Offset {
+			x.l.synced = x.p
+		}
+	}
+	c := d.commitPointLocked()
 	d.mu.Unlock()
 	d.commit(c)
+}
+
+// commitPointLocked is the cursor: while a replay runs, the replay lane's durable
+// progress (nothing older may be forgotten); otherwise the live lane's.
+func (d *Drainer) commitPointLocked() buffer.Position {
+	if d.replayOn {
+		return d.backlog.synced
+	}
+	return d.live.synced
+}
+
+// takeRewind reports where a lane must read again from after a failed sync.
+func (d *Drainer) takeRewind(replay bool) (buffer.Position, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	l := d.lane(replay)
+	if !l.rewind {
+		return buffer.Position{}, false
+	}
+	l.rewind, l.written = false, l.synced
+	return l.synced, true
+}
+
+func (d *Drainer) rewinding(replay bool) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.lane(replay).rewind
+}
+
+// unsynced reports whether a lane wrote something a sync has not yet made durable.
+func (d *Drainer) unsynced() bool {
+	if d.syncer == nil {
+		return false
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.live.written.Offset > d.live.synced.Offset || d.backlog.written.Offset > d.backlog.synced.Offset
 }
 
 func (d *Drainer) commit(p buffer.Position) {

@@ -51,7 +51,7 @@ func NewDeadLetters(dir string, maxFileBytes int64, now func() time.Time) (*Dead
 	if now == nil {
 		now = time.Now
 	}
-	return &DeadLetters{rot: newRotator(dir, "deadletter", maxFileBytes, 0, true, now), now: now}, nil
+	return &DeadLetters{rot: newRotator(dir, "deadletter", maxFileBytes, 0, syncEach, now), now: now}, nil
 }
 
 // Put stores the dead letters durably.

@@ -19,8 +19,8 @@ type FileOptions struct {
 	MaxFileBytes int64
 	// MaxFileAge starts a new file when the current one is older (0 = never).
 	MaxFileAge time.Duration
-	// NoSync skips the fsync after each batch (faster, but a power cut may lose lines
-	// already acknowledged to the buffer).
+	// NoSync never fsyncs (faster, but a power cut may lose lines already acknowledged
+	// to the buffer). Otherwise Sync fsyncs what the writes since the last Sync left.
 	NoSync bool
 	Now    func() time.Time
 }
@@ -63,13 +63,17 @@ func NewFile(name string, o FileOptions) (*File, error) {
 	if o.Dir == "" {
 		return nil, errors.New("sink: file: dir: required")
 	}
-	return &File{name: name, rot: newRotator(o.Dir, "telemetry", o.MaxFileBytes, o.MaxFileAge, !o.NoSync, o.Now)}, nil
+	mode := syncDeferred
+	if o.NoSync {
+		mode = syncNever
+	}
+	return &File{name: name, rot: newRotator(o.Dir, "telemetry", o.MaxFileBytes, o.MaxFileAge, mode, o.Now)}, nil
 }
 
 // Name is the configured sink name.
 func (f *File) Name() string { return f.name }
 
-// Write appends the batch's lines with one write (and one fsync).
+// Write appends the batch's lines with one write. They are durable after the next Sync.
 func (f *File) Write(_ context.Context, msgs []message.Message) error {
 	size := 0
 	for _, m := range msgs {
@@ -94,5 +98,15 @@ func (f *File) Write(_ context.Context, msgs []message.Message) error {
 	return be.orNil()
 }
 
-// Close closes the current file.
+// Sync makes every line written so far durable: one fsync for all the batches since the
+// last Sync (the drainer commits its cursor only after it). An error means some of them
+// may not be, and must be written again.
+func (f *File) Sync() error {
+	if err := f.rot.syncNow(); err != nil {
+		return fmt.Errorf("sink %s: %w", f.name, err)
+	}
+	return nil
+}
+
+// Close syncs and closes the current file.
 func (f *File) Close() error { return f.rot.close() }

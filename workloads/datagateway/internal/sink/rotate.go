@@ -1,6 +1,7 @@
 package sink
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,7 +18,7 @@ type rotator struct {
 	prefix   string
 	maxBytes int64
 	maxAge   time.Duration
-	sync     bool
+	mode     syncMode
 	now      func() time.Time
 
 	mu      sync.Mutex
@@ -25,16 +26,29 @@ type rotator struct {
 	path    string
 	size    int64
 	started time.Time
+	// dirty: written since the last fsync (syncDeferred). lost: a file closed while
+	// dirty without a successful fsync, reported (once) by the next syncNow.
+	dirty bool
+	lost  error
 }
 
-func newRotator(dir, prefix string, maxBytes int64, maxAge time.Duration, sync bool, now func() time.Time) *rotator {
+// syncMode says when a rotator's writes reach the disk.
+type syncMode int
+
+const (
+	syncNever    syncMode = iota // left to the kernel (a power cut may lose acknowledged lines)
+	syncEach                     // fsync before write returns
+	syncDeferred                 // fsync on syncNow, and before a file is closed
+)
+
+func newRotator(dir, prefix string, maxBytes int64, maxAge time.Duration, mode syncMode, now func() time.Time) *rotator {
 	if now == nil {
 		now = time.Now
 	}
-	return &rotator{dir: dir, prefix: prefix, maxBytes: maxBytes, maxAge: maxAge, sync: sync, now: now}
+	return &rotator{dir: dir, prefix: prefix, maxBytes: maxBytes, maxAge: maxAge, mode: mode, now: now}
 }
 
-// write appends data (whole lines) and, when configured, fsyncs before returning.
+// write appends data (whole lines); with syncEach it fsyncs before returning.
 func (r *rotator) write(data []byte) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -42,17 +56,44 @@ func (r *rotator) write(data []byte) error {
 		return err
 	}
 	if _, err := r.f.Write(data); err != nil {
-		r.closeLocked()
+		if r.mode == syncDeferred {
+			r.dirty = true // part of data may be in the file: nothing since the last fsync is sure
+		}
+		r.closeLocked(fmt.Errorf("write %s: %w", r.path, err))
 		return fmt.Errorf("write %s: %w", r.path, err)
 	}
 	r.size += int64(len(data))
-	if r.sync {
+	switch r.mode {
+	case syncEach:
 		if err := r.f.Sync(); err != nil {
-			r.closeLocked()
+			r.closeLocked(nil)
 			return fmt.Errorf("sync %s: %w", r.path, err)
 		}
+	case syncDeferred:
+		r.dirty = true
 	}
 	return nil
+}
+
+// syncNow makes everything written so far durable (syncDeferred). An error means some
+// of it may not be: a failed fsync, or a file that had to be closed unsynced.
+func (r *rotator) syncNow() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	lost := r.lost
+	r.lost = nil
+	if r.f != nil && r.dirty {
+		if err := r.f.Sync(); err != nil {
+			// after a failed fsync Linux may have dropped the unwritten pages: what this
+			// file got since the last good fsync is in doubt, so the file is done with
+			r.dirty = false
+			r.f.Close()
+			r.f = nil
+			return errors.Join(lost, fmt.Errorf("sync %s: %w", r.path, err))
+		}
+		r.dirty = false
+	}
+	return lost
 }
 
 func (r *rotator) ensure(n int64) error {
@@ -61,10 +102,10 @@ func (r *rotator) ensure(n int64) error {
 		cur, err2 := os.Stat(r.path)
 		switch {
 		case err1 != nil || err2 != nil || !os.SameFile(st, cur):
-			r.closeLocked() // removed or replaced under us
+			r.retireLocked() // removed or replaced under us (renamed lines still count)
 		case r.maxBytes > 0 && r.size > 0 && r.size+n > r.maxBytes,
 			r.maxAge > 0 && r.now().Sub(r.started) >= r.maxAge:
-			r.closeLocked()
+			r.retireLocked()
 		}
 	}
 	if r.f != nil {
@@ -84,24 +125,68 @@ func (r *rotator) ensure(n int64) error {
 		f.Close()
 		return fmt.Errorf("stat %s: %w", path, err)
 	}
+	if r.mode != syncNever {
+		// the new file's directory entry, or a power cut may take the whole file
+		if err := syncDir(r.dir); err != nil {
+			f.Close()
+			return fmt.Errorf("sync directory %s: %w", r.dir, err)
+		}
+	}
 	r.f, r.path, r.size, r.started = f, path, st.Size(), now
 	return nil
 }
 
-func (r *rotator) closeLocked() {
-	if r.f != nil {
-		r.f.Close()
-		r.f = nil
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
 	}
+	defer d.Close()
+	return d.Sync()
 }
 
+// retireLocked closes the current file, fsyncing first what it holds unsynced.
+func (r *rotator) retireLocked() {
+	if r.f != nil && r.dirty {
+		if err := r.f.Sync(); err != nil {
+			r.closeLocked(fmt.Errorf("sync %s before closing it: %w", r.path, err))
+			return
+		}
+		r.dirty = false
+	}
+	r.closeLocked(nil)
+}
+
+// closeLocked closes the current file; if it held unsynced lines, why is kept for the
+// next syncNow.
+func (r *rotator) closeLocked(why error) {
+	if r.f == nil {
+		return
+	}
+	if r.dirty {
+		if why == nil {
+			why = fmt.Errorf("%s closed with unsynced lines", r.path)
+		}
+		r.lost = errors.Join(r.lost, why)
+		r.dirty = false
+	}
+	r.f.Close()
+	r.f = nil
+}
+
+// close fsyncs what is unsynced and closes the current file.
 func (r *rotator) close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.f == nil {
 		return nil
 	}
-	err := r.f.Close()
+	var err error
+	if r.dirty {
+		err = r.f.Sync()
+		r.dirty = false
+	}
+	err = errors.Join(err, r.f.Close())
 	r.f = nil
 	return err
 }

@@ -13,12 +13,21 @@ import (
 )
 
 // Sink writes batches of messages. Write returns nil when every message is durably
-// stored by the sink, a *BatchError when only some are, and any other error when the
+// stored by the sink (for a Syncer: once Sync returns nil), a *BatchError when only some are, and any other error when the
 // whole batch must be retried. Implementations are safe for concurrent Write calls.
 type Sink interface {
 	Name() string
 	Write(ctx context.Context, msgs []message.Message) error
 	Close() error
+}
+
+// Syncer is a sink whose Write leaves what it stored in the operating system (a local
+// file) until Sync: the drainer calls Sync, at most every few hundred milliseconds and
+// before it commits its cursor past the messages written, so one fsync covers many
+// batches. A Sync error means the messages written since the last good Sync may be lost
+// and must be written again.
+type Syncer interface {
+	Sync() error
 }
 
 // BatchError reports per-message outcomes of a partly failed Write, by index into the batch.

@@ -168,3 +168,43 @@ func TestDeadLettersKeepReasonAndPayload(t *testing.T) {
 		t.Fatalf("oversized dead letter: %+v", b)
 	}
 }
+
+// Writes are visible at once and made durable by Sync; a file that fails leaves the
+// lines written to it since the last Sync in doubt, and the next Sync says so,
+// so that the drainer writes them again. The Sync after that is clean again.
+func TestFileSinkSyncReportsLinesAFailedWriteLeftInDoubt(t *testing.T) {
+	dir := t.TempDir()
+	f, err := NewFile("files", FileOptions{Dir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var _ Syncer = f
+	msgs := testMessages(4, 1)
+	if err := f.Write(context.Background(), msgs[:2]); err != nil {
+		t.Fatal(err)
+	}
+	if got := len(readLines(t, dir)); got != 2 {
+		t.Fatalf("%d lines visible before the sync, want 2", got)
+	}
+	if err := f.Sync(); err != nil {
+		t.Fatalf("sync: %v", err)
+	}
+	if err := f.Write(context.Background(), msgs[2:3]); err != nil {
+		t.Fatal(err)
+	}
+	f.rot.mu.Lock()
+	f.rot.f.Close() // the file fails under the sink, as on a dying disk
+	f.rot.mu.Unlock()
+	_ = f.Write(context.Background(), msgs[3:]) // into a new file, or an error: either way msgs[2] is in doubt
+	err = f.Sync()
+	if err == nil || !strings.Contains(err.Error(), "sink files") {
+		t.Fatalf("sync after a failed write: %v, want an error naming the sink", err)
+	}
+	if err := f.Write(context.Background(), msgs[3:]); err != nil {
+		t.Fatalf("write after the failure: %v", err)
+	}
+	if err := f.Sync(); err != nil {
+		t.Fatalf("sync after recovering: %v", err)
+	}
+}
