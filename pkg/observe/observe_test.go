@@ -29,19 +29,10 @@ func TestLoggerWritesJSONWithAppAndLayer(t *testing.T) {
 	}
 }
 
-func TestServerHealthReadyMetrics(t *testing.T) {
-	reg := observe.NewRegistry()
-	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "edgeframe_test_things_total"})
-	reg.MustRegister(c)
-	c.Add(3)
-	var notReady atomic.Bool
-	notReady.Store(true)
-	s, err := observe.NewServer("127.0.0.1:0", reg, func() error {
-		if notReady.Load() {
-			return errors.New("buffer closed")
-		}
-		return nil
-	})
+// runServer serves reg and ready on a loopback port until the test ends.
+func runServer(t *testing.T, reg *prometheus.Registry, ready func() error) *observe.Server {
+	t.Helper()
+	s, err := observe.NewServer("127.0.0.1:0", reg, ready)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,6 +40,22 @@ func TestServerHealthReadyMetrics(t *testing.T) {
 	done := make(chan error)
 	go func() { done <- s.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
+	return s
+}
+
+func TestServerHealthReadyMetrics(t *testing.T) {
+	reg := observe.NewRegistry()
+	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "edgeframe_test_things_total"})
+	reg.MustRegister(c)
+	c.Add(3)
+	var notReady atomic.Bool
+	notReady.Store(true)
+	s := runServer(t, reg, func() error {
+		if notReady.Load() {
+			return errors.New("buffer closed")
+		}
+		return nil
+	})
 	get := func(path string) (int, string) {
 		resp, err := http.Get("http://" + s.Addr() + path)
 		if err != nil {
@@ -76,15 +83,7 @@ func TestServerHealthReadyMetrics(t *testing.T) {
 // A scraper that asks for gzip (Prometheus does) gets the page uncompressed: compressing
 // allocates a ~1 MiB flate writer per scrape in processes whose live heap is a few MiB.
 func TestMetricsAreNotCompressed(t *testing.T) {
-	reg := observe.NewRegistry()
-	s, err := observe.NewServer("127.0.0.1:0", reg, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- s.Run(ctx) }()
-	t.Cleanup(func() { cancel(); <-done })
+	s := runServer(t, observe.NewRegistry(), nil)
 	req, err := http.NewRequest(http.MethodGet, "http://"+s.Addr()+"/metrics", nil)
 	if err != nil {
 		t.Fatal(err)
