@@ -56,11 +56,12 @@ func (r *rotator) write(data []byte) error {
 		return err
 	}
 	if _, err := r.f.Write(data); err != nil {
+		err = fmt.Errorf("write %s: %w", r.path, err)
 		if r.mode == syncDeferred {
 			r.dirty = true // part of data may be in the file: nothing since the last fsync is sure
 		}
-		r.closeLocked(fmt.Errorf("write %s: %w", r.path, err))
-		return fmt.Errorf("write %s: %w", r.path, err)
+		r.closeLocked(err)
+		return err
 	}
 	r.size += int64(len(data))
 	switch r.mode {
@@ -80,20 +81,26 @@ func (r *rotator) write(data []byte) error {
 func (r *rotator) syncNow() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	r.syncLocked()
 	lost := r.lost
 	r.lost = nil
-	if r.f != nil && r.dirty {
-		if err := r.f.Sync(); err != nil {
-			// after a failed fsync Linux may have dropped the unwritten pages: what this
-			// file got since the last good fsync is in doubt, so the file is done with
-			r.dirty = false
-			r.f.Close()
-			r.f = nil
-			return errors.Join(lost, fmt.Errorf("sync %s: %w", r.path, err))
-		}
-		r.dirty = false
-	}
 	return lost
+}
+
+// syncLocked fsyncs the current file if it holds unsynced lines. When the fsync fails,
+// Linux may have dropped the pages it could not write: what the file got since the last
+// good fsync is in doubt, so the file is closed and the doubt kept for syncNow.
+func (r *rotator) syncLocked() error {
+	if r.f == nil || !r.dirty {
+		return nil
+	}
+	if err := r.f.Sync(); err != nil {
+		err = fmt.Errorf("sync %s: %w", r.path, err)
+		r.closeLocked(err)
+		return err
+	}
+	r.dirty = false
+	return nil
 }
 
 func (r *rotator) ensure(n int64) error {
@@ -147,13 +154,7 @@ func syncDir(dir string) error {
 
 // retireLocked closes the current file, fsyncing first what it holds unsynced.
 func (r *rotator) retireLocked() {
-	if r.f != nil && r.dirty {
-		if err := r.f.Sync(); err != nil {
-			r.closeLocked(fmt.Errorf("sync %s before closing it: %w", r.path, err))
-			return
-		}
-		r.dirty = false
-	}
+	_ = r.syncLocked() // a failure is kept in r.lost
 	r.closeLocked(nil)
 }
 
@@ -178,15 +179,11 @@ func (r *rotator) closeLocked(why error) {
 func (r *rotator) close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	err := r.syncLocked()
 	if r.f == nil {
-		return nil
+		return err
 	}
-	var err error
-	if r.dirty {
-		err = r.f.Sync()
-		r.dirty = false
-	}
-	err = errors.Join(err, r.f.Close())
+	err = r.f.Close()
 	r.f = nil
 	return err
 }
