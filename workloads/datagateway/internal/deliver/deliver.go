@@ -92,6 +92,12 @@ type lane struct {
 	rewind  bool            // a sync failed: read again from synced
 }
 
+// unsynced reports whether the lane wrote something a sync has not yet made durable.
+func (l *lane) unsynced() bool { return l.written.Offset > l.synced.Offset }
+
+// sendBack makes the lane read again from its last durable position.
+func (l *lane) sendBack() { l.rewind, l.written = true, l.synced }
+
 // New returns a drainer of s over buf. tp may be nil (no tracing).
 func New(buf *buffer.Buffer, s sink.Sink, dl DeadLetterer, o Options, m *metrics.Metrics, log *slog.Logger, tp trace.TracerProvider) *Drainer {
 	if o.BatchMessages <= 0 {
@@ -270,24 +276,25 @@ func (d *Drainer) stored(replay bool, p buffer.Position, epoch int) {
 	d.mu.Lock()
 	l := d.lane(replay)
 	if epoch != d.failures {
-		l.rewind, l.written = true, l.synced // a sync failed during the write
+		l.sendBack() // a sync failed during the write
 	}
 	if l.rewind {
 		d.mu.Unlock() // read again from l.synced
 		return
 	}
 	l.written = p
-	if d.syncer == nil {
-		l.synced = p
+	if d.syncer != nil {
+		due := time.Since(d.lastSync) >= syncEvery
+		d.mu.Unlock()
+		if due {
+			d.sync()
+		}
+		return
 	}
-	due := d.syncer != nil && time.Since(d.lastSync) >= syncEvery
+	l.synced = p
 	c := d.commitPointLocked()
 	d.mu.Unlock()
-	if d.syncer == nil {
-		d.commit(c)
-	} else if due {
-		d.sync()
-	}
+	d.commit(c)
 }
 
 // sync makes what both lanes wrote durable and commits it; when the sink's Sync fails,
@@ -298,8 +305,12 @@ func (d *Drainer) sync() {
 	}
 	d.syncMu.Lock()
 	defer d.syncMu.Unlock()
+	lanes := [...]*lane{&d.live, &d.backlog}
+	var written [len(lanes)]buffer.Position // what this sync covers
 	d.mu.Lock()
-	live, rep := d.live.written, d.backlog.written
+	for i, l := range lanes {
+		written[i] = l.written
+	}
 	d.lastSync = time.Now()
 	d.mu.Unlock()
 	err := d.syncer.Sync()
@@ -307,10 +318,10 @@ func (d *Drainer) sync() {
 	if err != nil {
 		d.failures++
 		var redo uint64
-		for _, l := range []*lane{&d.live, &d.backlog} {
-			if l.written.Offset > l.synced.Offset {
+		for _, l := range lanes {
+			if l.unsynced() {
 				redo += l.written.Offset - l.synced.Offset
-				l.rewind, l.written = true, l.synced
+				l.sendBack()
 			}
 		}
 		d.mu.Unlock()
@@ -318,12 +329,9 @@ func (d *Drainer) sync() {
 		d.log.Error("sink sync failed: writing again what it had not made durable", "messages", redo, "err", err)
 		return
 	}
-	for _, x := range []struct {
-		l *lane
-		p buffer.Position
-	}{{&d.live, live}, {&d.backlog, rep}} {
-		if !x.l.rewind && x.p.Offset > x.l.synced.Offset {
-			x.l.synced = x.p
+	for i, l := range lanes {
+		if !l.rewind && written[i].Offset > l.synced.Offset {
+			l.synced = written[i]
 		}
 	}
 	c := d.commitPointLocked()
@@ -365,7 +373,7 @@ func (d *Drainer) unsynced() bool {
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return d.live.written.Offset > d.live.synced.Offset || d.backlog.written.Offset > d.backlog.synced.Offset
+	return d.live.unsynced() || d.backlog.unsynced()
 }
 
 func (d *Drainer) commit(p buffer.Position) {
